@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * tg_maps.h - the contract between tgctl (writer) and trackgate (reader).
+ *
+ * Every map here is a pinned BPF array in the trackgate bpffs directory
+ * (default /sys/fs/bpf/trackgate).  All are BPF_F_MMAPABLE so both sides map
+ * them and use plain loads/stores; the publish protocol below makes that safe.
+ *
+ * Double buffer: every policy table has two slots.  tgctl writes the slot that
+ * is not active, bumping that slot's seqcount to odd before and to even after;
+ * then it flips tg_ctl.active_slot and tg_ctl.generation (under tg_ctl.seq).
+ * A reader copies a slot and accepts the copy only if the slot seqcount was
+ * even and unchanged across the copy and the control block still names it.
+ *
+ * Sizes are fixed here because a pinned map's definition cannot change under
+ * a running reader; changing any of them bumps TG_MAPS_ABI.
+ */
+#ifndef TG_MAPS_H
+#define TG_MAPS_H
+
+#include <stdint.h>
+
+#define TG_MAPS_MAGIC 0x54524b47u /* "TRKG" */
+#define TG_MAPS_ABI 1
+
+#define TG_DEFAULT_BPFFS "/sys/fs/bpf/trackgate"
+
+/* Map names: also their pin file names in the bpffs directory. */
+#define TG_MAP_CTL "tg_ctl"
+#define TG_MAP_LINKS "tg_links"
+#define TG_MAP_PEERS "tg_peers"
+#define TG_MAP_RULES "tg_rules"
+#define TG_MAP_HSDB "tg_hsdb"
+#define TG_MAP_STATS "tg_stats"
+#define TG_MAP_RULE_HITS "tg_rule_hits"
+
+#define TG_SLOTS 2
+#define TG_MAX_LINKS 16
+#define TG_MAX_PEERS 32
+#define TG_MAX_GROUPS 64
+#define TG_MAX_NATIONS 64 /* nations that peers have: a nation set is a u64 */
+#define TG_MAX_CLASSES 32 /* a class set is a u32 */
+#define TG_MAX_RULES 16384
+#define TG_MAX_LINK_PORTS 8
+#define TG_NAME_MAX 32
+#define TG_DEV_MAX 64
+#define TG_MARKING_MAX 128
+#define TG_PATH_MAX 256
+
+/* Serialized Hyperscan databases: 4 KiB chunks, 32 MiB per slot. */
+#define TG_HSDB_CHUNK 4096
+#define TG_HSDB_SLOT_BYTES (32u << 20)
+#define TG_HSDB_SLOT_CHUNKS (TG_HSDB_SLOT_BYTES / TG_HSDB_CHUNK)
+
+/* What a rule is matched against.  PAYLOAD is the whole UDP payload; the
+ * others are one field of the parsed CoT event.  One database per scope, so
+ * a packet is scanned at most TG_SCOPE_COUNT times whatever the rule count. */
+enum tg_scope {
+	TG_SCOPE_PAYLOAD = 0,
+	TG_SCOPE_TYPE,
+	TG_SCOPE_HOW,
+	TG_SCOPE_UID,
+	TG_SCOPE_CALLSIGN,
+	TG_SCOPE_REMARKS,
+	TG_SCOPE_DETAIL,
+	TG_SCOPE_MARKING, /* access, then caveat, then releasableTo, '\n'-joined */
+	TG_SCOPE_COUNT
+};
+
+enum tg_action {
+	TG_ACT_NONE = 0, /* operand of combinations only (HS_FLAG_QUIET) */
+	TG_ACT_CLASSIFY,
+	TG_ACT_BLOCK,
+};
+
+/* Rule flags, mapped to Hyperscan flags by tgctl. */
+#define TG_RF_CASELESS (1u << 0)
+#define TG_RF_DOTALL (1u << 1)
+#define TG_RF_SINGLEMATCH (1u << 2)
+#define TG_RF_COMBINATION (1u << 3)
+#define TG_RF_MULTILINE (1u << 4)
+
+/* Classification levels, ordered. */
+enum tg_level {
+	TG_LVL_UNCLASSIFIED = 0,
+	TG_LVL_CONFIDENTIAL = 1,
+	TG_LVL_SECRET = 2,
+	TG_LVL_TOP_SECRET = 3,
+	TG_LVL_NONE = 0xff, /* no classification known */
+};
+
+/* A parsed marking: resolved against the policy's nation table. */
+struct tg_marking {
+	uint8_t level;     /* enum tg_level, TG_LVL_NONE if absent */
+	uint8_t has_rel;   /* a REL TO list was present */
+	uint8_t noforn;    /* NOFORN caveat present */
+	uint8_t pad[5];
+	uint64_t rel_mask; /* bit i = nations[i] */
+};
+
+struct tg_link {
+	char name[TG_NAME_MAX];
+	char dev[TG_DEV_MAX]; /* DPDK device name, e.g. net_pcap0, 0000:3b:00.0 */
+	uint16_t udp_ports[TG_MAX_LINK_PORTS];
+	uint8_t n_udp_ports;
+	uint8_t has_default_marking;
+	uint8_t pad[2];
+	uint32_t rate_pps;   /* XDP per-source rate, 0 = unlimited */
+	uint32_t rate_burst; /* XDP token bucket depth */
+	struct tg_marking default_marking;
+	char default_marking_text[TG_MARKING_MAX];
+};
+
+struct tg_peer {
+	char name[TG_NAME_MAX];
+	char dev[TG_DEV_MAX];
+	char nation[4];      /* ISO 3166 trigraph, NUL-terminated */
+	uint8_t nation_idx;  /* index into tg_slot_hdr.nations */
+	uint8_t clearance;   /* enum tg_level */
+	uint8_t ip_version;  /* 4 or 6 */
+	uint8_t has_vlan;
+	uint32_t classes;    /* bit i = tg_slot_hdr.classes[i] */
+	int16_t link_idx;    /* the link this peer sits behind, -1 = none */
+	uint16_t vlan_tci;
+	uint16_t mtu;        /* L3 MTU of the peer link */
+	uint16_t src_port;
+	uint16_t dst_port;
+	uint8_t ttl;
+	uint8_t dscp;
+	uint8_t src_mac[6];
+	uint8_t dst_mac[6];
+	uint8_t src_ip[16];  /* IPv4 in the first 4 bytes, network order */
+	uint8_t dst_ip[16];
+};
+
+struct tg_rule {
+	uint32_t id;       /* operator's id; also the Hyperscan expression id */
+	uint8_t action;    /* enum tg_action */
+	uint8_t scope;     /* enum tg_scope */
+	uint8_t class_idx; /* for TG_ACT_CLASSIFY */
+	uint8_t pad;
+	uint32_t flags;    /* TG_RF_* */
+	uint32_t line;     /* line in the policy file, for audit and show */
+	char name[TG_NAME_MAX];
+	char reason[TG_NAME_MAX]; /* for TG_ACT_BLOCK */
+};
+
+struct tg_group {
+	char name[TG_NAME_MAX];
+	uint64_t mask; /* over nations[]; members no peer has are dropped */
+};
+
+struct tg_hsdb_ref {
+	uint32_t off; /* byte offset into the slot's tg_hsdb region */
+	uint32_t len; /* 0 = no rules in this scope */
+};
+
+/* Everything small about one published policy, plus where the big tables are. */
+struct tg_slot_hdr {
+	uint64_t seq;          /* seqcount: odd while tgctl writes this slot */
+	uint64_t generation;   /* generation this slot was published as */
+	uint64_t published_ns; /* CLOCK_REALTIME */
+	uint8_t digest[32];    /* SHA-256 of the policy file bytes */
+	char source[TG_PATH_MAX];
+	uint32_t n_links, n_peers, n_rules, n_groups, n_nations, n_classes;
+	uint32_t stale_tolerance_s; /* how far in the past `stale` may be */
+	uint32_t flags;             /* TG_PF_* */
+	uint32_t max_message_bytes; /* reassembled datagram limit */
+	uint32_t pad;
+	char nations[TG_MAX_NATIONS][4];
+	char classes[TG_MAX_CLASSES][TG_NAME_MAX];
+	struct tg_group groups[TG_MAX_GROUPS];
+	struct tg_hsdb_ref hsdb[TG_SCOPE_COUNT];
+};
+
+#define TG_PF_IGNORE_STALE (1u << 0) /* replayed captures: do not check stale */
+
+/* Value of tg_ctl[0]. */
+struct tg_ctl {
+	uint32_t magic; /* TG_MAPS_MAGIC once initialised */
+	uint32_t abi;   /* TG_MAPS_ABI */
+	uint64_t seq;   /* seqcount over generation/active_slot/prev_slot */
+	uint64_t generation; /* 0 = nothing published yet */
+	uint32_t active_slot;
+	uint32_t pad;
+	struct tg_slot_hdr slot[TG_SLOTS];
+};
+
+/*
+ * Drop and withhold reasons.  Message-level reasons apply to every peer;
+ * peer-level reasons say why one peer did not get a message others may have.
+ */
+enum tg_reason {
+	TG_R_RELEASED = 0,
+	/* message level */
+	TG_R_NOT_TRACK,      /* not UDP to a link port: ARP, TCP, other ports */
+	TG_R_NO_LINK,        /* arrived on a port no link names */
+	TG_R_BAD_L2L3,       /* truncated or bad Ethernet/IP/UDP */
+	TG_R_FRAG_TIMEOUT,   /* fragments never completed */
+	TG_R_FRAG_ERROR,     /* reassembly failed or table full */
+	TG_R_TOO_BIG,        /* datagram over max_message_bytes */
+	TG_R_NO_POLICY,
+	TG_R_PARSE,          /* CoT parse failure (details in parse counters) */
+	TG_R_STALE,          /* stale time already past */
+	TG_R_BAD_MARKING,    /* marking present but unparseable / conflicting */
+	TG_R_BLOCKED,        /* a block rule matched */
+	TG_R_SCAN_ERROR,     /* Hyperscan returned an error */
+	TG_R_CHECK_MISMATCH, /* independent second check disagreed */
+	/* peer level */
+	TG_R_CLASS,          /* message class not one the peer receives */
+	TG_R_CLEARANCE,      /* classification above peer clearance */
+	TG_R_NOT_RELEASABLE, /* peer nation not in releasability */
+	TG_R_ECHO,           /* peer is the link the message came in on */
+	TG_R_PEER_DOWN,      /* peer's device not present in this dataplane */
+	TG_R_TX_FULL,        /* TX queue full: dropped after retry */
+	TG_R_NO_MBUF,        /* header/clone mbuf allocation failed */
+	TG_R_COUNT
+};
+
+#define TG_STATS_MAX_PORTS 32
+
+/* Value of tg_stats[0]: written by the dataplane's control thread about
+ * once a second (seqcount like the slots), read by `tgctl stats`. */
+struct tg_stats {
+	uint64_t seq;
+	uint64_t updated_ns;   /* CLOCK_REALTIME of the last update, 0 = never */
+	uint64_t started_ns;
+	uint64_t pid;
+	uint64_t generation;   /* policy generation the dataplane runs */
+	uint64_t rx_packets;
+	uint64_t messages;     /* complete UDP datagrams on link ports */
+	uint64_t released;     /* (message, peer) pairs sent */
+	uint64_t audit_lost;
+	uint64_t reason[TG_R_COUNT];  /* message-level: counted once per message */
+	uint32_t n_peers, n_ports;
+	struct {
+		char name[TG_NAME_MAX];
+		uint64_t released;
+		uint64_t bytes;
+		uint64_t withheld[TG_R_COUNT]; /* peer-level reasons */
+	} peer[TG_MAX_PEERS];
+	struct {
+		char dev[TG_DEV_MAX];
+		uint64_t ipackets, opackets, ibytes, obytes, imissed, ierrors, oerrors;
+	} port[TG_STATS_MAX_PORTS];
+};
+
+#endif /* TG_MAPS_H */
