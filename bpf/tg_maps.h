@@ -131,6 +131,7 @@ struct tg_peer {
 	uint8_t dst_mac[6];
 	uint8_t src_ip[16];  /* IPv4 in the first 4 bytes, network order */
 	uint8_t dst_ip[16];
+	uint8_t pad2[4];     /* array map elements are 8-byte strided */
 };
 
 struct tg_rule {
@@ -244,5 +245,13 @@ struct tg_stats {
 		uint64_t ipackets, opackets, ibytes, obytes, imissed, ierrors, oerrors;
 	} port[TG_STATS_MAX_PORTS];
 };
+
+/* mmaped array elements are strided by round_up(value_size, 8): keep every
+ * value a multiple of 8 so a C array over the mapping lines up. */
+_Static_assert(sizeof(struct tg_link) % 8 == 0, "tg_link stride");
+_Static_assert(sizeof(struct tg_peer) % 8 == 0, "tg_peer stride");
+_Static_assert(sizeof(struct tg_rule) % 8 == 0, "tg_rule stride");
+_Static_assert(sizeof(struct tg_ctl) % 8 == 0, "tg_ctl stride");
+_Static_assert(sizeof(struct tg_stats) % 8 == 0, "tg_stats stride");
 
 #endif /* TG_MAPS_H */

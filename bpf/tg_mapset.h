@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * tg_mapset.h - userspace access to trackgate's pinned maps (tg_maps.h).
+ *
+ * Both tgctl and the dataplane open the same set: created and pinned (0600)
+ * if absent, reused if present and identical in definition, refused with a
+ * clear error if a map of that name exists with another definition.  The
+ * arrays are mmaped; the seqcount helpers here are the only way either side
+ * touches them, so the publish protocol lives in one file.
+ */
+#ifndef TG_MAPSET_H
+#define TG_MAPSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tg_maps.h"
+
+struct tg_mapset {
+	int dir_fd;
+	int ctl_fd, links_fd, peers_fd, rules_fd, hsdb_fd, stats_fd, hits_fd;
+	struct tg_ctl *ctl;
+	struct tg_link *links; /* [TG_SLOTS * TG_MAX_LINKS] */
+	struct tg_peer *peers; /* [TG_SLOTS * TG_MAX_PEERS] */
+	struct tg_rule *rules; /* [TG_SLOTS * TG_MAX_RULES] */
+	uint8_t *hsdb;         /* [TG_SLOTS * TG_HSDB_SLOT_BYTES] */
+	struct tg_stats *stats;
+	char dir[TG_PATH_MAX];
+};
+
+/* Open (creating if needed) every map in `dir`; mkdir -p's the directory,
+ * which must be on a bpf filesystem.  0 or -1 with `err` set. */
+int tg_mapset_open(struct tg_mapset *ms, const char *dir, char *err, size_t errlen);
+void tg_mapset_close(struct tg_mapset *ms);
+
+/* Serialise writers (tgctl runs) on the bpffs directory: flock(LOCK_EX). */
+int tg_mapset_lock(struct tg_mapset *ms, bool wait);
+void tg_mapset_unlock(struct tg_mapset *ms);
+
+/* --- the writer side (hold the lock) --- */
+
+/* Slot to write the next policy into: the one not active. */
+unsigned tg_pub_inactive_slot(const struct tg_mapset *ms);
+/* Mark `slot` as being written (readers will reject copies of it). */
+void tg_pub_slot_begin(struct tg_mapset *ms, unsigned slot);
+/* Mark `slot` complete as generation `gen`. */
+void tg_pub_slot_end(struct tg_mapset *ms, unsigned slot, uint64_t gen);
+/* Make `slot` the active policy as generation `gen`: the last write. */
+void tg_pub_flip(struct tg_mapset *ms, unsigned slot, uint64_t gen);
+
+/* --- the reader side --- */
+
+struct tg_ctl_view {
+	uint64_t generation;
+	unsigned active_slot;
+};
+/* Consistent read of the control block; false if nothing published. */
+bool tg_ctl_read(const struct tg_mapset *ms, struct tg_ctl_view *v);
+
+/* A private copy of one published policy. */
+struct tg_snapshot {
+	uint64_t generation;
+	struct tg_slot_hdr hdr;
+	struct tg_link links[TG_MAX_LINKS];
+	struct tg_peer peers[TG_MAX_PEERS];
+	struct tg_rule *rules; /* malloc'd, hdr.n_rules */
+	uint8_t *hsdb;         /* malloc'd, 8-byte aligned, hsdb_len bytes */
+	size_t hsdb_len;
+};
+
+/*
+ * Copy the active policy if its generation differs from `known_gen`.
+ * Returns 1 with `snap` filled (free with tg_snapshot_free), 0 if nothing new
+ * or nothing published, -1 if the copy raced a writer too often or the
+ * published data is inconsistent (err set).  Retries torn copies itself.
+ */
+int tg_snapshot_read(const struct tg_mapset *ms, uint64_t known_gen, struct tg_snapshot *snap,
+		     char *err, size_t errlen);
+/* Same, for a given slot regardless of which is active (tgctl show/rollback). */
+int tg_snapshot_read_slot(const struct tg_mapset *ms, unsigned slot, struct tg_snapshot *snap,
+			  char *err, size_t errlen);
+void tg_snapshot_free(struct tg_snapshot *snap);
+
+/* --- stats (dataplane writes, tgctl reads) --- */
+void tg_stats_write(struct tg_mapset *ms, const struct tg_stats *src);
+bool tg_stats_read(const struct tg_mapset *ms, struct tg_stats *dst);
+int tg_rule_hits_add(struct tg_mapset *ms, uint32_t rule_id, uint64_t delta);
+
+#endif /* TG_MAPSET_H */
