@@ -1,0 +1,1367 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * cot_parse.c - the Cursor-on-Target event parser of the fast path.
+ *
+ * One forward pass over the payload, no allocation, no recursion, no libc
+ * locale: names, numbers, dateTimes and entity references are all parsed
+ * here by hand.  Every loop advances the cursor, so the work is O(n); the
+ * only super-linear piece is the duplicate-attribute check, bounded by
+ * COT_MAX_ATTRS per element.
+ *
+ * The accepted language is a strict subset of well-formed XML 1.0 so that the
+ * parser never accepts what libxml2 rejects (a fuzz target checks exactly
+ * that).  Beyond XML's own rules it also rejects, on purpose:
+ *   - non-ASCII and ':' in element and attribute names (no namespaces),
+ *     and any `xmlns` attribute;
+ *   - processing instructions other than the XML declaration, and an XML
+ *     declaration with a version other than 1.0 or an encoding other than
+ *     UTF-8;
+ *   - element children of <remarks>;
+ *   - a second <point>, <detail>, <track>, <contact> or <remarks> where the
+ *     release rules read only one (COT_E_DUP_ELEM): matching one and
+ *     ignoring the other would let a sender hide text from the rules.
+ * Fail closed: whatever cannot be read unambiguously is an error.
+ */
+#include "cot_parse.h"
+
+#include <string.h>
+
+enum elem_kind {
+	EK_OTHER = 0,
+	EK_EVENT,
+	EK_POINT,
+	EK_DETAIL,
+	EK_TRACK,
+	EK_LINK,
+	EK_CONTACT,
+	EK_REMARKS,
+};
+
+/* A string being decoded: zero-copy while it is one contiguous raw run of the
+ * payload, copied to the event's buffer as soon as it is not. */
+struct sbuild {
+	const uint8_t *raw;
+	char *dst;
+	uint16_t len;
+	uint16_t cap; /* room in dst */
+	uint16_t max; /* field bound */
+	uint8_t copied;
+};
+
+struct parser {
+	const uint8_t *base;
+	const uint8_t *s;
+	const uint8_t *e;
+	const uint8_t *err_at;
+	struct cot_event *ev;
+	struct cot_str rel_a, rel_b; /* releasableTo, releaseableTo */
+	uint32_t seen;               /* EK_* singletons seen, bit per kind */
+	const uint8_t *detail_start;
+	struct sbuild remarks;
+};
+
+static enum cot_err
+fail(struct parser *px, const uint8_t *at, enum cot_err err)
+{
+	if (px->err_at == NULL)
+		px->err_at = at;
+	return err;
+}
+
+#define TRY(x)                                                                                     \
+	do {                                                                                       \
+		enum cot_err err_ = (x);                                                           \
+		if (err_ != COT_OK)                                                                \
+			return err_;                                                               \
+	} while (0)
+
+static inline int
+is_ws(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static inline int
+is_alpha(uint8_t c)
+{
+	return (uint8_t)((c | 0x20) - 'a') < 26;
+}
+
+static inline int
+is_digit(uint8_t c)
+{
+	return (uint8_t)(c - '0') < 10;
+}
+
+static inline int
+is_name_start(uint8_t c)
+{
+	return is_alpha(c) || c == '_';
+}
+
+static inline int
+is_name_char(uint8_t c)
+{
+	return is_alpha(c) || is_digit(c) || c == '_' || c == '-' || c == '.';
+}
+
+/* Skip XML whitespace; returns whether there was any. */
+static inline int
+skip_ws(struct parser *px)
+{
+	const uint8_t *s = px->s;
+
+	while (s < px->e && is_ws(*s))
+		s++;
+	if (s == px->s)
+		return 0;
+	px->s = s;
+	return 1;
+}
+
+static inline int
+starts_with(const struct parser *px, const char *lit, size_t n)
+{
+	return (size_t)(px->e - px->s) >= n && memcmp(px->s, lit, n) == 0;
+}
+
+/*
+ * Length of the well-formed UTF-8 sequence at s that encodes an XML Char, or
+ * 0.  Rejects overlongs, surrogates, U+FFFE/U+FFFF and anything past U+10FFFF.
+ */
+static inline size_t
+utf8_char_len(const uint8_t *s, const uint8_t *e)
+{
+	uint8_t c = s[0];
+	size_t avail = (size_t)(e - s);
+
+	if (c < 0xc2)
+		return 0;
+	if (c < 0xe0) {
+		if (avail < 2 || (s[1] & 0xc0) != 0x80)
+			return 0;
+		return 2;
+	}
+	if (c < 0xf0) {
+		uint8_t lo = 0x80, hi = 0xbf;
+
+		if (avail < 3)
+			return 0;
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+		if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80)
+			return 0;
+		if (c == 0xef && s[1] == 0xbf && (s[2] == 0xbe || s[2] == 0xbf))
+			return 0;
+		return 3;
+	}
+	if (c < 0xf5) {
+		uint8_t lo = 0x80, hi = 0xbf;
+
+		if (avail < 4)
+			return 0;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+		if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+static inline int
+is_xml_char(uint32_t cp)
+{
+	return cp == 0x9 || cp == 0xa || cp == 0xd || (cp >= 0x20 && cp <= 0xd7ff) ||
+	       (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+}
+
+static size_t
+utf8_encode(uint32_t cp, char out[4])
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | (cp >> 18));
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* --- string building ---------------------------------------------------- */
+
+static void
+sb_init(struct sbuild *sb, struct cot_event *ev, const uint8_t *at, uint16_t max)
+{
+	sb->raw = at;
+	sb->dst = ev->buf + ev->buf_used;
+	sb->cap = (uint16_t)(COT_DECODE_BUF - ev->buf_used);
+	sb->max = max;
+	sb->len = 0;
+	sb->copied = 0;
+}
+
+/* A scalar (number, time) decodes into caller storage, not the event buffer. */
+static void
+sb_init_local(struct sbuild *sb, char *dst, uint16_t cap, const uint8_t *at)
+{
+	sb->raw = at;
+	sb->dst = dst;
+	sb->cap = cap;
+	sb->max = cap;
+	sb->len = 0;
+	sb->copied = 0;
+}
+
+static enum cot_err
+sb_to_copy(struct parser *px, struct sbuild *sb, size_t extra)
+{
+	if ((size_t)sb->len + extra > sb->cap)
+		return fail(px, px->s, COT_E_OVERSIZE);
+	if (!sb->copied) {
+		memcpy(sb->dst, sb->raw, sb->len);
+		sb->copied = 1;
+	}
+	return COT_OK;
+}
+
+/* Append payload bytes [p, p+n). */
+static enum cot_err
+sb_raw(struct parser *px, struct sbuild *sb, const uint8_t *p, size_t n)
+{
+	if (sb == NULL || n == 0)
+		return COT_OK;
+	if ((size_t)sb->len + n > sb->max)
+		return fail(px, p, COT_E_OVERSIZE);
+	if (!sb->copied) {
+		if (sb->len == 0)
+			sb->raw = p;
+		if (sb->raw + sb->len == p) {
+			sb->len = (uint16_t)(sb->len + n);
+			return COT_OK;
+		}
+	}
+	TRY(sb_to_copy(px, sb, n));
+	memcpy(sb->dst + sb->len, p, n);
+	sb->len = (uint16_t)(sb->len + n);
+	return COT_OK;
+}
+
+/* Append decoded bytes that are not in the payload as such. */
+static enum cot_err
+sb_put(struct parser *px, struct sbuild *sb, const char *p, size_t n)
+{
+	if (sb == NULL)
+		return COT_OK;
+	if ((size_t)sb->len + n > sb->max)
+		return fail(px, px->s, COT_E_OVERSIZE);
+	TRY(sb_to_copy(px, sb, n));
+	memcpy(sb->dst + sb->len, p, n);
+	sb->len = (uint16_t)(sb->len + n);
+	return COT_OK;
+}
+
+/* Finish a string decoded with sb_init(): claim its bytes of the buffer. */
+static void
+sb_commit(struct cot_event *ev, const struct sbuild *sb, struct cot_str *out)
+{
+	out->len = sb->len;
+	if (sb->copied) {
+		out->p = sb->dst;
+		ev->buf_used = (uint16_t)(ev->buf_used + sb->len);
+	} else {
+		out->p = (const char *)sb->raw;
+	}
+}
+
+/* --- lexical pieces ------------------------------------------------------ */
+
+/* A reference at px->s ('&'): decode it to UTF-8 in out, set *n. */
+static enum cot_err
+parse_ref(struct parser *px, char out[4], size_t *n)
+{
+	const uint8_t *s = px->s + 1, *e = px->e, *at = px->s;
+
+	if (s < e && *s == '#') {
+		uint32_t cp = 0;
+		int hex = 0, digits = 0;
+
+		s++;
+		if (s < e && *s == 'x') {
+			hex = 1;
+			s++;
+		}
+		for (; s < e && *s != ';'; s++, digits++) {
+			uint8_t c = *s;
+			uint32_t d;
+
+			if (is_digit(c))
+				d = (uint32_t)(c - '0');
+			else if (hex && (uint8_t)((c | 0x20) - 'a') < 6)
+				d = (uint32_t)((c | 0x20) - 'a' + 10);
+			else
+				return fail(px, s, COT_E_MALFORMED);
+			cp = cp * (hex ? 16u : 10u) + d;
+			if (cp > 0x10ffff)
+				cp = 0x110000; /* saturate: stays invalid, cannot wrap */
+		}
+		if (s >= e || digits == 0 || !is_xml_char(cp))
+			return fail(px, at, COT_E_MALFORMED);
+		*n = utf8_encode(cp, out);
+		px->s = s + 1;
+		return COT_OK;
+	}
+
+	static const struct {
+		char name[5];
+		uint8_t len;
+		char ch;
+	} named[] = {
+		{"amp", 3, '&'}, {"lt", 2, '<'}, {"gt", 2, '>'}, {"quot", 4, '"'}, {"apos", 4, '\''},
+	};
+	for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+		size_t l = named[i].len;
+
+		if ((size_t)(e - s) > l && memcmp(s, named[i].name, l) == 0 && s[l] == ';') {
+			out[0] = named[i].ch;
+			*n = 1;
+			px->s = s + l + 1;
+			return COT_OK;
+		}
+	}
+	return fail(px, at, COT_E_MALFORMED);
+}
+
+/* An ASCII name at px->s; ':' and non-ASCII are outside the accepted subset. */
+static enum cot_err
+parse_name(struct parser *px, const uint8_t **name, uint16_t *len, uint32_t *hash)
+{
+	const uint8_t *s = px->s, *e = px->e;
+	uint32_t h = 2166136261u;
+
+	if (s >= e || !is_name_start(*s))
+		return fail(px, s, COT_E_MALFORMED);
+	while (s < e && is_name_char(*s)) {
+		h = (h ^ *s) * 16777619u;
+		s++;
+		if (s - px->s > COT_MAX_NAME)
+			return fail(px, px->s, COT_E_OVERSIZE);
+	}
+	*name = px->s;
+	*len = (uint16_t)(s - px->s);
+	if (hash != NULL)
+		*hash = h;
+	px->s = s;
+	return COT_OK;
+}
+
+/* Attribute value after its opening quote; leaves px->s past the closing one.
+ * Applies XML attribute-value normalisation (literal whitespace -> space). */
+static enum cot_err
+scan_attr_value(struct parser *px, uint8_t quote, struct sbuild *sb)
+{
+	const uint8_t *s = px->s, *e = px->e, *run = s;
+
+	while (s < e) {
+		uint8_t c = *s;
+
+		if (c == quote)
+			break;
+		if (c >= 0x20 && c < 0x80) {
+			if (c == '<')
+				return fail(px, s, COT_E_MALFORMED);
+			if (c == '&') {
+				char u[4];
+				size_t n;
+
+				TRY(sb_raw(px, sb, run, (size_t)(s - run)));
+				px->s = s;
+				TRY(parse_ref(px, u, &n));
+				TRY(sb_put(px, sb, u, n));
+				s = run = px->s;
+				continue;
+			}
+			s++;
+		} else if (c >= 0x80) {
+			size_t n = utf8_char_len(s, e);
+
+			if (n == 0)
+				return fail(px, s, COT_E_MALFORMED);
+			s += n;
+		} else if (c == '\t' || c == '\n' || c == '\r') {
+			TRY(sb_raw(px, sb, run, (size_t)(s - run)));
+			px->s = s;
+			TRY(sb_put(px, sb, " ", 1));
+			s++;
+			if (c == '\r' && s < e && *s == '\n')
+				s++; /* end-of-line handling first: CR LF is one space */
+			run = s;
+		} else {
+			return fail(px, s, COT_E_MALFORMED);
+		}
+	}
+	if (s >= e)
+		return fail(px, s, COT_E_MALFORMED);
+	TRY(sb_raw(px, sb, run, (size_t)(s - run)));
+	px->s = s + 1;
+	return COT_OK;
+}
+
+/* Character data up to the next '<' (or the end: the caller then fails). */
+static enum cot_err
+scan_text(struct parser *px, struct sbuild *sb)
+{
+	const uint8_t *s = px->s, *e = px->e, *run = s;
+	int brackets = 0; /* consecutive ']' just before s, for "]]>" */
+
+	while (s < e) {
+		uint8_t c = *s;
+
+		if (c >= 0x20 && c < 0x80) {
+			if (c == '<')
+				break;
+			if (c == '&') {
+				char u[4];
+				size_t n;
+
+				TRY(sb_raw(px, sb, run, (size_t)(s - run)));
+				px->s = s;
+				TRY(parse_ref(px, u, &n));
+				TRY(sb_put(px, sb, u, n));
+				s = run = px->s;
+				brackets = 0;
+				continue;
+			}
+			if (c == ']') {
+				brackets++;
+			} else {
+				if (c == '>' && brackets >= 2)
+					return fail(px, s - 2, COT_E_MALFORMED);
+				brackets = 0;
+			}
+			s++;
+			continue;
+		}
+		brackets = 0;
+		if (c >= 0x80) {
+			size_t n = utf8_char_len(s, e);
+
+			if (n == 0)
+				return fail(px, s, COT_E_MALFORMED);
+			s += n;
+		} else if (c == '\t' || c == '\n') {
+			s++;
+		} else if (c == '\r') {
+			TRY(sb_raw(px, sb, run, (size_t)(s - run)));
+			px->s = s;
+			TRY(sb_put(px, sb, "\n", 1));
+			s++;
+			if (s < e && *s == '\n')
+				s++;
+			run = s;
+		} else {
+			return fail(px, s, COT_E_MALFORMED);
+		}
+	}
+	TRY(sb_raw(px, sb, run, (size_t)(s - run)));
+	px->s = s;
+	return COT_OK;
+}
+
+/* CDATA section content; px->s just past "<![CDATA[". */
+static enum cot_err
+scan_cdata(struct parser *px, struct sbuild *sb)
+{
+	const uint8_t *s = px->s, *e = px->e, *run = s, *at = s - 9;
+
+	while (s < e) {
+		uint8_t c = *s;
+
+		if (c >= 0x20 && c < 0x80) {
+			if (c == ']' && e - s >= 3 && s[1] == ']' && s[2] == '>') {
+				TRY(sb_raw(px, sb, run, (size_t)(s - run)));
+				px->s = s + 3;
+				return COT_OK;
+			}
+			s++;
+		} else if (c >= 0x80) {
+			size_t n = utf8_char_len(s, e);
+
+			if (n == 0)
+				return fail(px, s, COT_E_MALFORMED);
+			s += n;
+		} else if (c == '\t' || c == '\n') {
+			s++;
+		} else if (c == '\r') {
+			TRY(sb_raw(px, sb, run, (size_t)(s - run)));
+			px->s = s;
+			TRY(sb_put(px, sb, "\n", 1));
+			s++;
+			if (s < e && *s == '\n')
+				s++;
+			run = s;
+		} else {
+			return fail(px, s, COT_E_MALFORMED);
+		}
+	}
+	return fail(px, at, COT_E_MALFORMED);
+}
+
+/* Comment; px->s just past "<!--".  "--" may only end it. */
+static enum cot_err
+scan_comment(struct parser *px)
+{
+	const uint8_t *s = px->s, *e = px->e, *at = s - 4;
+
+	while (s < e) {
+		uint8_t c = *s;
+
+		if (c >= 0x20 && c < 0x80) {
+			if (c == '-' && e - s >= 2 && s[1] == '-') {
+				if (e - s >= 3 && s[2] == '>') {
+					px->s = s + 3;
+					return COT_OK;
+				}
+				return fail(px, s, COT_E_MALFORMED);
+			}
+			s++;
+		} else if (c >= 0x80) {
+			size_t n = utf8_char_len(s, e);
+
+			if (n == 0)
+				return fail(px, s, COT_E_MALFORMED);
+			s += n;
+		} else if (c == '\t' || c == '\n' || c == '\r') {
+			s++;
+		} else {
+			return fail(px, s, COT_E_MALFORMED);
+		}
+	}
+	return fail(px, at, COT_E_MALFORMED);
+}
+
+/* --- scalars -------------------------------------------------------------- */
+
+static const double pow10_exact[] = {
+	1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+/*
+ * xs:double lexical form without whitespace: [+-]? (d+ (. d*)? | . d+) ([eE][+-]?d+)?
+ * Correctly rounded when the significand fits 2^53 and the decimal exponent
+ * is within +-22 (every coordinate in practice: Clinger's fast path);
+ * otherwise within about an ulp.  INF/-INF/NaN are numbers but not
+ * finite: COT_E_RANGE.
+ */
+static enum cot_err
+parse_double(struct parser *px, const uint8_t *at, const char *p, size_t n, double *out)
+{
+	const char *e = p + n;
+	uint64_t mant = 0;
+	int nsig = 0, neg = 0, digits = 0;
+	int64_t e10 = 0;
+	double d;
+
+	if ((n == 3 && (memcmp(p, "INF", 3) == 0 || memcmp(p, "NaN", 3) == 0)) ||
+	    (n == 4 && (memcmp(p, "-INF", 4) == 0 || memcmp(p, "+INF", 4) == 0)))
+		return fail(px, at, COT_E_RANGE);
+	if (p < e && (*p == '+' || *p == '-')) {
+		neg = *p == '-';
+		p++;
+	}
+	for (; p < e && is_digit((uint8_t)*p); p++, digits++) {
+		if (nsig < 19) {
+			mant = mant * 10 + (uint64_t)(*p - '0');
+			if (mant != 0)
+				nsig++;
+		} else {
+			e10++;
+		}
+	}
+	if (p < e && *p == '.') {
+		for (p++; p < e && is_digit((uint8_t)*p); p++, digits++) {
+			if (nsig < 19) {
+				mant = mant * 10 + (uint64_t)(*p - '0');
+				if (mant != 0)
+					nsig++;
+				e10--;
+			}
+		}
+	}
+	if (digits == 0)
+		return fail(px, at, COT_E_BAD_NUMBER);
+	if (p < e && (*p == 'e' || *p == 'E')) {
+		int eneg = 0, edigits = 0;
+		int64_t x = 0;
+
+		p++;
+		if (p < e && (*p == '+' || *p == '-')) {
+			eneg = *p == '-';
+			p++;
+		}
+		for (; p < e && is_digit((uint8_t)*p); p++, edigits++)
+			if (x < 100000)
+				x = x * 10 + (*p - '0');
+		if (edigits == 0)
+			return fail(px, at, COT_E_BAD_NUMBER);
+		e10 += eneg ? -x : x;
+	}
+	if (p != e)
+		return fail(px, at, COT_E_BAD_NUMBER);
+
+	if (mant == 0) {
+		d = 0.0;
+	} else if (mant <= (1ull << 53) && e10 >= -22 && e10 <= 22) {
+		d = (double)mant;
+		d = e10 < 0 ? d / pow10_exact[-e10] : d * pow10_exact[e10];
+	} else {
+		/* Rare (17+ digits or a big exponent): extended precision keeps the
+		 * accumulated rounding of the scaling steps below one double ulp
+		 * almost always; the result is not guaranteed correctly rounded. */
+		long double x = (long double)mant;
+
+		if (e10 > 400)
+			e10 = 400;
+		if (e10 < -400)
+			e10 = -400;
+		while (e10 > 22) {
+			x *= 1e22L;
+			e10 -= 22;
+		}
+		while (e10 < -22) {
+			x /= 1e22L;
+			e10 += 22;
+		}
+		x = e10 < 0 ? x / (long double)pow10_exact[-e10] : x * (long double)pow10_exact[e10];
+		d = (double)x;
+	}
+	*out = neg ? -d : d;
+	return COT_OK;
+}
+
+static inline int
+is_finite(double d)
+{
+	return d == d && d - d == 0.0;
+}
+
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int
+digits_at(const char *p, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!is_digit((uint8_t)p[i]))
+			return 0;
+		v = v * 10 + (p[i] - '0');
+	}
+	*out = v;
+	return 1;
+}
+
+/*
+ * xs:dateTime with a mandatory zone: YYYY-MM-DDThh:mm:ss[.f+](Z|(+|-)hh:mm).
+ * A time without a zone is ambiguous, and ambiguity fails closed.  Fractions
+ * beyond milliseconds are truncated.
+ */
+static enum cot_err
+parse_datetime(struct parser *px, const uint8_t *at, const char *p, size_t n, int64_t *out)
+{
+	static const uint8_t mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	const char *e = p + n, *q;
+	int y, mo, d, h, mi, sec, ms = 0, off = 0;
+
+	if (n < 20 || !digits_at(p, 4, &y) || p[4] != '-' || !digits_at(p + 5, 2, &mo) ||
+	    p[7] != '-' || !digits_at(p + 8, 2, &d) || p[10] != 'T' || !digits_at(p + 11, 2, &h) ||
+	    p[13] != ':' || !digits_at(p + 14, 2, &mi) || p[16] != ':' ||
+	    !digits_at(p + 17, 2, &sec))
+		return fail(px, at, COT_E_BAD_TIME);
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59)
+		return fail(px, at, COT_E_BAD_TIME);
+	if (d > mdays[mo - 1] + (mo == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
+		return fail(px, at, COT_E_BAD_TIME);
+	q = p + 19;
+	if (q < e && *q == '.') {
+		int nd = 0;
+
+		for (q++; q < e && is_digit((uint8_t)*q); q++, nd++)
+			if (nd < 3)
+				ms = ms * 10 + (*q - '0');
+		if (nd == 0)
+			return fail(px, at, COT_E_BAD_TIME);
+		for (; nd < 3; nd++)
+			ms *= 10;
+	}
+	if (q < e && *q == 'Z') {
+		q++;
+	} else if (q < e && (*q == '+' || *q == '-')) {
+		int oh, om;
+
+		if (e - q < 6 || !digits_at(q + 1, 2, &oh) || q[3] != ':' ||
+		    !digits_at(q + 4, 2, &om) || om > 59 || oh > 14 || (oh == 14 && om != 0))
+			return fail(px, at, COT_E_BAD_TIME);
+		off = (oh * 60 + om) * (*q == '-' ? -1 : 1);
+		q += 6;
+	} else {
+		return fail(px, at, COT_E_BAD_TIME);
+	}
+	if (q != e)
+		return fail(px, at, COT_E_BAD_TIME);
+	*out = ((days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec -
+		 (int64_t)off * 60) *
+		1000) +
+	       ms;
+	return COT_OK;
+}
+
+/* --- attributes ------------------------------------------------------------ */
+
+enum attr_type { AT_STR, AT_TIME, AT_NUM };
+
+struct attr_def {
+	const char *name;
+	uint8_t len;
+	uint8_t type;
+	uint16_t max;
+};
+
+#define A(n, t, m) {n, sizeof(n) - 1, t, m}
+static const struct attr_def event_attrs[] = {
+	A("version", AT_STR, COT_MAX_FIELD), A("uid", AT_STR, COT_MAX_FIELD),
+	A("type", AT_STR, COT_MAX_FIELD),    A("how", AT_STR, COT_MAX_FIELD),
+	A("time", AT_TIME, 0),               A("start", AT_TIME, 0),
+	A("stale", AT_TIME, 0),              A("access", AT_STR, COT_MAX_FIELD),
+	A("qos", AT_STR, COT_MAX_FIELD),     A("opex", AT_STR, COT_MAX_FIELD),
+	A("caveat", AT_STR, COT_MAX_FIELD),  A("releasableTo", AT_STR, COT_MAX_FIELD),
+	A("releaseableTo", AT_STR, COT_MAX_FIELD),
+};
+#define EV_REQUIRED 0x7fu /* version uid type how time start stale */
+static const struct attr_def point_attrs[] = {
+	A("lat", AT_NUM, 0), A("lon", AT_NUM, 0), A("hae", AT_NUM, 0),
+	A("ce", AT_NUM, 0),  A("le", AT_NUM, 0),
+};
+#define PT_REQUIRED 0x1fu
+static const struct attr_def track_attrs[] = {
+	A("course", AT_NUM, 0),
+	A("speed", AT_NUM, 0),
+	A("slope", AT_NUM, 0),
+};
+#define TR_REQUIRED 0x3u
+static const struct attr_def link_attrs[] = {
+	A("uid", AT_STR, COT_MAX_FIELD),
+	A("relation", AT_STR, COT_MAX_FIELD),
+	A("type", AT_STR, COT_MAX_FIELD),
+};
+#define LK_REQUIRED 0x7u
+static const struct attr_def contact_attrs[] = {
+	A("callsign", AT_STR, COT_MAX_FIELD),
+};
+#undef A
+
+/* Where the known attributes of one element go, index for index. */
+struct attr_sink {
+	const struct attr_def *defs;
+	int n;
+	struct cot_str *str[13];
+	int64_t *ms[13];
+	double *num[13];
+};
+
+static void
+attr_sink_for(struct parser *px, enum elem_kind k, struct attr_sink *sk)
+{
+	struct cot_event *ev = px->ev;
+
+	memset(sk, 0, sizeof(*sk));
+	switch (k) {
+	case EK_EVENT:
+		sk->defs = event_attrs;
+		sk->n = 13;
+		sk->str[0] = &ev->version;
+		sk->str[1] = &ev->uid;
+		sk->str[2] = &ev->type;
+		sk->str[3] = &ev->how;
+		sk->ms[4] = &ev->time_ms;
+		sk->ms[5] = &ev->start_ms;
+		sk->ms[6] = &ev->stale_ms;
+		sk->str[7] = &ev->access;
+		sk->str[8] = &ev->qos;
+		sk->str[9] = &ev->opex;
+		sk->str[10] = &ev->caveat;
+		sk->str[11] = &px->rel_a;
+		sk->str[12] = &px->rel_b;
+		break;
+	case EK_POINT:
+		sk->defs = point_attrs;
+		sk->n = 5;
+		sk->num[0] = &ev->lat;
+		sk->num[1] = &ev->lon;
+		sk->num[2] = &ev->hae;
+		sk->num[3] = &ev->ce;
+		sk->num[4] = &ev->le;
+		break;
+	case EK_TRACK:
+		sk->defs = track_attrs;
+		sk->n = 3;
+		sk->num[0] = &ev->course;
+		sk->num[1] = &ev->speed;
+		sk->num[2] = &ev->slope;
+		break;
+	case EK_LINK:
+		sk->defs = link_attrs;
+		sk->n = 3;
+		sk->str[0] = &ev->link[ev->n_links].uid;
+		sk->str[1] = &ev->link[ev->n_links].relation;
+		sk->str[2] = &ev->link[ev->n_links].type;
+		break;
+	case EK_CONTACT:
+		sk->defs = contact_attrs;
+		sk->n = 1;
+		sk->str[0] = &ev->callsign;
+		break;
+	default:
+		break;
+	}
+}
+
+static int
+attr_lookup(const struct attr_sink *sk, const uint8_t *name, uint16_t len)
+{
+	for (int i = 0; i < sk->n; i++)
+		if (sk->defs[i].len == len && memcmp(sk->defs[i].name, name, len) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Attributes of a start tag, px->s just past the element name, up to and
+ * including '>' or "/>".  Known attributes are decoded into their sink;
+ * *seen gets bit i for known attribute i.
+ */
+static enum cot_err
+parse_attrs(struct parser *px, enum elem_kind k, uint32_t *seen, int *empty)
+{
+	struct attr_sink sk;
+	const uint8_t *names[COT_MAX_ATTRS];
+	uint16_t lens[COT_MAX_ATTRS];
+	uint32_t hashes[COT_MAX_ATTRS];
+	int nattr = 0;
+
+	attr_sink_for(px, k, &sk);
+	*seen = 0;
+	for (;;) {
+		int had_ws = skip_ws(px);
+		const uint8_t *name, *at;
+		uint16_t len;
+		uint32_t hash;
+		uint8_t quote;
+		int idx;
+
+		if (px->s >= px->e)
+			return fail(px, px->s, COT_E_MALFORMED);
+		if (*px->s == '>') {
+			px->s++;
+			*empty = 0;
+			return COT_OK;
+		}
+		if (*px->s == '/') {
+			if (px->e - px->s >= 2 && px->s[1] == '>') {
+				px->s += 2;
+				*empty = 1;
+				return COT_OK;
+			}
+			return fail(px, px->s, COT_E_MALFORMED);
+		}
+		if (!had_ws)
+			return fail(px, px->s, COT_E_MALFORMED);
+		at = px->s;
+		TRY(parse_name(px, &name, &len, &hash));
+		if (len == 5 && memcmp(name, "xmlns", 5) == 0)
+			return fail(px, at, COT_E_MALFORMED);
+		for (int i = 0; i < nattr; i++)
+			if (hashes[i] == hash && lens[i] == len && memcmp(names[i], name, len) == 0)
+				return fail(px, at, COT_E_DUP_ATTR);
+		if (nattr == COT_MAX_ATTRS)
+			return fail(px, at, COT_E_OVERSIZE);
+		names[nattr] = name;
+		lens[nattr] = len;
+		hashes[nattr] = hash;
+		nattr++;
+
+		skip_ws(px);
+		if (px->s >= px->e || *px->s != '=')
+			return fail(px, px->s, COT_E_MALFORMED);
+		px->s++;
+		skip_ws(px);
+		if (px->s >= px->e || (*px->s != '"' && *px->s != '\''))
+			return fail(px, px->s, COT_E_MALFORMED);
+		quote = *px->s++;
+
+		idx = attr_lookup(&sk, name, len);
+		if (idx < 0) {
+			TRY(scan_attr_value(px, quote, NULL));
+			continue;
+		}
+		*seen |= 1u << idx;
+		if (sk.defs[idx].type == AT_STR) {
+			struct sbuild sb;
+
+			sb_init(&sb, px->ev, px->s, sk.defs[idx].max);
+			TRY(scan_attr_value(px, quote, &sb));
+			sb_commit(px->ev, &sb, sk.str[idx]);
+		} else {
+			char tmp[COT_MAX_SCALAR];
+			struct sbuild sb;
+			const char *v;
+
+			sb_init_local(&sb, tmp, sizeof(tmp), px->s);
+			TRY(scan_attr_value(px, quote, &sb));
+			v = sb.copied ? tmp : (const char *)sb.raw;
+			if (sk.defs[idx].type == AT_TIME)
+				TRY(parse_datetime(px, at, v, sb.len, sk.ms[idx]));
+			else
+				TRY(parse_double(px, at, v, sb.len, sk.num[idx]));
+		}
+	}
+}
+
+/* --- elements ---------------------------------------------------------------- */
+
+static enum elem_kind
+child_kind(enum elem_kind parent, const uint8_t *name, uint16_t len)
+{
+#define IS(lit) (len == sizeof(lit) - 1 && memcmp(name, lit, sizeof(lit) - 1) == 0)
+	if (parent == EK_EVENT) {
+		if (IS("point"))
+			return EK_POINT;
+		if (IS("detail"))
+			return EK_DETAIL;
+	} else if (parent == EK_DETAIL) {
+		if (IS("track"))
+			return EK_TRACK;
+		if (IS("link"))
+			return EK_LINK;
+		if (IS("contact"))
+			return EK_CONTACT;
+		if (IS("remarks"))
+			return EK_REMARKS;
+	}
+	return EK_OTHER;
+#undef IS
+}
+
+static enum cot_err
+check_event(struct parser *px, const uint8_t *at, uint32_t seen)
+{
+	struct cot_event *ev = px->ev;
+
+	if ((seen & EV_REQUIRED) != EV_REQUIRED || ev->version.len == 0 || ev->uid.len == 0 ||
+	    ev->type.len == 0 || ev->how.len == 0)
+		return fail(px, at, COT_E_MISSING);
+	if (seen & (1u << 7))
+		ev->flags |= COT_F_HAS_ACCESS;
+	if (seen & (1u << 8))
+		ev->flags |= COT_F_HAS_QOS;
+	if (seen & (1u << 9))
+		ev->flags |= COT_F_HAS_OPEX;
+	if (seen & (1u << 10))
+		ev->flags |= COT_F_HAS_CAVEAT;
+	if (px->rel_a.p != NULL && px->rel_b.p != NULL) {
+		if (px->rel_a.len != px->rel_b.len ||
+		    memcmp(px->rel_a.p, px->rel_b.p, px->rel_a.len) != 0)
+			return fail(px, at, COT_E_REL_CONFLICT);
+		ev->flags |= COT_F_REL_BOTH;
+	}
+	if (px->rel_a.p != NULL || px->rel_b.p != NULL) {
+		ev->releasable_to = px->rel_a.p != NULL ? px->rel_a : px->rel_b;
+		ev->flags |= COT_F_HAS_REL;
+	}
+	return COT_OK;
+}
+
+/* A start tag has been parsed (attributes decoded): check and record it. */
+static enum cot_err
+open_element(struct parser *px, enum elem_kind k, const uint8_t *at, uint32_t seen)
+{
+	struct cot_event *ev = px->ev;
+
+	switch (k) {
+	case EK_EVENT:
+		return check_event(px, at, seen);
+	case EK_POINT:
+		if ((seen & PT_REQUIRED) != PT_REQUIRED)
+			return fail(px, at, COT_E_MISSING);
+		if (!is_finite(ev->lat) || !is_finite(ev->lon) || !is_finite(ev->hae) ||
+		    !is_finite(ev->ce) || !is_finite(ev->le) || ev->lat < -90.0 || ev->lat > 90.0 ||
+		    ev->lon < -180.0 || ev->lon > 180.0 || ev->ce < 0.0 || ev->le < 0.0)
+			return fail(px, at, COT_E_RANGE);
+		return COT_OK;
+	case EK_TRACK:
+		if ((seen & TR_REQUIRED) != TR_REQUIRED)
+			return fail(px, at, COT_E_MISSING);
+		if (!is_finite(ev->course) || !is_finite(ev->speed) || ev->course < 0.0 ||
+		    ev->course > 360.0 || ev->speed < 0.0)
+			return fail(px, at, COT_E_RANGE);
+		if (seen & 4u) {
+			if (!is_finite(ev->slope))
+				return fail(px, at, COT_E_RANGE);
+			ev->flags |= COT_F_HAS_SLOPE;
+		}
+		ev->has_track = 1;
+		ev->flags |= COT_F_HAS_TRACK;
+		return COT_OK;
+	case EK_LINK:
+		if ((seen & LK_REQUIRED) != LK_REQUIRED)
+			return fail(px, at, COT_E_MISSING);
+		ev->n_links++;
+		return COT_OK;
+	case EK_CONTACT:
+		ev->flags |= COT_F_HAS_CONTACT;
+		if (seen & 1u)
+			ev->flags |= COT_F_HAS_CALLSIGN;
+		return COT_OK;
+	case EK_DETAIL:
+		ev->flags |= COT_F_HAS_DETAIL;
+		return COT_OK;
+	case EK_REMARKS:
+		ev->flags |= COT_F_HAS_REMARKS;
+		return COT_OK;
+	default:
+		return COT_OK;
+	}
+}
+
+struct frame {
+	const uint8_t *name;
+	uint16_t len;
+	uint8_t kind;
+};
+
+/* The element at px->s ('<' then a name start), up to its end tag.  Iterative:
+ * the stack is bounded by COT_MAX_DEPTH. */
+static enum cot_err
+parse_tree(struct parser *px)
+{
+	struct cot_event *ev = px->ev;
+	struct frame stk[COT_MAX_DEPTH];
+	int depth = 0;
+
+	do {
+		const uint8_t *at = px->s;
+		enum elem_kind parent = depth ? (enum elem_kind)stk[depth - 1].kind : EK_OTHER;
+
+		if (px->s >= px->e)
+			return fail(px, px->s, COT_E_MALFORMED);
+		if (*px->s != '<') {
+			TRY(scan_text(px, parent == EK_REMARKS ? &px->remarks : NULL));
+			continue;
+		}
+		if (px->e - px->s < 2)
+			return fail(px, at, COT_E_MALFORMED);
+		if (px->s[1] == '/') {
+			struct frame *top = &stk[depth - 1];
+			const uint8_t *name;
+			uint16_t len;
+
+			px->s += 2;
+			TRY(parse_name(px, &name, &len, NULL));
+			if (len != top->len || memcmp(name, top->name, len) != 0)
+				return fail(px, at, COT_E_MALFORMED);
+			skip_ws(px);
+			if (px->s >= px->e || *px->s != '>')
+				return fail(px, px->s, COT_E_MALFORMED);
+			px->s++;
+			if (top->kind == EK_DETAIL) {
+				ev->detail.p = (const char *)px->detail_start;
+				ev->detail.len = (uint16_t)(at - px->detail_start);
+			} else if (top->kind == EK_REMARKS) {
+				sb_commit(ev, &px->remarks, &ev->remarks);
+			} else if (top->kind == EK_EVENT && !(px->seen & (1u << EK_POINT))) {
+				return fail(px, at, COT_E_MISSING);
+			}
+			depth--;
+			continue;
+		}
+		if (px->s[1] == '!') {
+			if (starts_with(px, "<!--", 4)) {
+				px->s += 4;
+				TRY(scan_comment(px));
+			} else if (starts_with(px, "<![CDATA[", 9)) {
+				px->s += 9;
+				TRY(scan_cdata(px, parent == EK_REMARKS ? &px->remarks : NULL));
+			} else if (starts_with(px, "<!DOCTYPE", 9) || starts_with(px, "<!ENTITY", 8)) {
+				return fail(px, at, COT_E_DOCTYPE);
+			} else {
+				return fail(px, at, COT_E_MALFORMED);
+			}
+			continue;
+		}
+
+		/* A start tag. */
+		{
+			const uint8_t *name;
+			uint16_t len;
+			uint32_t seen;
+			int empty;
+			enum elem_kind k;
+
+			if (depth == COT_MAX_DEPTH)
+				return fail(px, at, COT_E_DEPTH);
+			if (parent == EK_REMARKS)
+				return fail(px, at, COT_E_MALFORMED);
+			px->s++;
+			TRY(parse_name(px, &name, &len, NULL));
+			if (depth == 0) {
+				if (len != 5 || memcmp(name, "event", 5) != 0)
+					return fail(px, at, COT_E_MISSING);
+				k = EK_EVENT;
+			} else {
+				k = child_kind(parent, name, len);
+			}
+			if (k != EK_OTHER && k != EK_LINK) {
+				if (px->seen & (1u << k))
+					return fail(px, at, COT_E_DUP_ELEM);
+				px->seen |= 1u << k;
+			}
+			if (k == EK_LINK && ev->n_links == COT_MAX_LINKS)
+				return fail(px, at, COT_E_OVERSIZE);
+			TRY(parse_attrs(px, k, &seen, &empty));
+			TRY(open_element(px, k, at, seen));
+			if (empty) {
+				if (k == EK_DETAIL)
+					ev->detail.p = (const char *)px->s;
+				else if (k == EK_REMARKS)
+					ev->remarks.p = (const char *)px->s;
+				else if (k == EK_EVENT)
+					return fail(px, at, COT_E_MISSING); /* no <point> */
+				continue;
+			}
+			if (k == EK_DETAIL)
+				px->detail_start = px->s;
+			else if (k == EK_REMARKS)
+				sb_init(&px->remarks, ev, px->s, COT_MAX_REMARKS);
+			stk[depth].name = name;
+			stk[depth].len = len;
+			stk[depth].kind = (uint8_t)k;
+			depth++;
+		}
+	} while (depth > 0);
+	return COT_OK;
+}
+
+/* Comments and whitespace between markup outside the root element. */
+static enum cot_err
+skip_misc(struct parser *px)
+{
+	for (;;) {
+		skip_ws(px);
+		if (!starts_with(px, "<!--", 4))
+			return COT_OK;
+		px->s += 4;
+		TRY(scan_comment(px));
+	}
+}
+
+static int
+ascii_ieq(const uint8_t *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((a[i] | 0x20) != (b[i] | 0x20))
+			return 0;
+	return 1;
+}
+
+/* One pseudo-attribute of the XML declaration: S name Eq quoted-value. */
+static enum cot_err
+decl_attr(struct parser *px, const char *name, const uint8_t **val, size_t *vlen)
+{
+	size_t n = strlen(name);
+	const uint8_t *v;
+	uint8_t q;
+
+	if (!starts_with(px, name, n))
+		return fail(px, px->s, COT_E_MALFORMED);
+	px->s += n;
+	skip_ws(px);
+	if (px->s >= px->e || *px->s != '=')
+		return fail(px, px->s, COT_E_MALFORMED);
+	px->s++;
+	skip_ws(px);
+	if (px->s >= px->e || (*px->s != '"' && *px->s != '\''))
+		return fail(px, px->s, COT_E_MALFORMED);
+	q = *px->s++;
+	v = px->s;
+	while (px->s < px->e && *px->s != q) {
+		uint8_t c = *px->s;
+
+		if (!is_alpha(c) && !is_digit(c) && c != '.' && c != '_' && c != '-')
+			return fail(px, px->s, COT_E_MALFORMED);
+		px->s++;
+	}
+	if (px->s >= px->e)
+		return fail(px, px->s, COT_E_MALFORMED);
+	*val = v;
+	*vlen = (size_t)(px->s - v);
+	px->s++;
+	return COT_OK;
+}
+
+/* <?xml version="1.0" [encoding="UTF-8"] [standalone="yes|no"] ?>, px->s at "<?xml ". */
+static enum cot_err
+parse_xml_decl(struct parser *px)
+{
+	const uint8_t *v, *at = px->s;
+	size_t n;
+	int ws;
+
+	px->s += 5;
+	skip_ws(px);
+	TRY(decl_attr(px, "version", &v, &n));
+	if (n != 3 || memcmp(v, "1.0", 3) != 0)
+		return fail(px, at, COT_E_MALFORMED);
+	ws = skip_ws(px);
+	if (ws && starts_with(px, "encoding", 8)) {
+		TRY(decl_attr(px, "encoding", &v, &n));
+		if (n != 5 || !ascii_ieq(v, "utf-8", 5))
+			return fail(px, at, COT_E_MALFORMED);
+		ws = skip_ws(px);
+	}
+	if (ws && starts_with(px, "standalone", 10)) {
+		TRY(decl_attr(px, "standalone", &v, &n));
+		if (!(n == 3 && memcmp(v, "yes", 3) == 0) && !(n == 2 && memcmp(v, "no", 2) == 0))
+			return fail(px, at, COT_E_MALFORMED);
+		skip_ws(px);
+	}
+	if (!starts_with(px, "?>", 2))
+		return fail(px, px->s, COT_E_MALFORMED);
+	px->s += 2;
+	return COT_OK;
+}
+
+static enum cot_err
+parse_document(struct parser *px)
+{
+	struct cot_event *ev = px->ev;
+	const uint8_t *at;
+
+	if (px->e - px->s >= 1 && px->s[0] == 0xbf) {
+		if (px->e - px->s >= 3 && px->s[2] == 0xbf) {
+			if (px->s[1] == 0x00) {
+				px->s += 3;
+				ev->flags |= COT_F_TAK_HDR;
+			} else if (px->s[1] == 0x01) {
+				return fail(px, px->s, COT_E_TAK_V1);
+			} else {
+				return fail(px, px->s, COT_E_NOT_XML);
+			}
+		} else {
+			return fail(px, px->s, COT_E_NOT_XML);
+		}
+	}
+	if (starts_with(px, "\xef\xbb\xbf", 3))
+		px->s += 3;
+	if (starts_with(px, "<?xml", 5) && px->e - px->s > 5 && is_ws(px->s[5])) {
+		TRY(parse_xml_decl(px));
+		ev->flags |= COT_F_XML_DECL;
+	}
+	skip_ws(px);
+	if (px->s >= px->e && !(ev->flags & COT_F_XML_DECL))
+		return fail(px, px->s, COT_E_EMPTY);
+	TRY(skip_misc(px));
+	if (px->s >= px->e)
+		return fail(px, px->s, COT_E_MALFORMED); /* no root element */
+	at = px->s;
+	if (*px->s != '<')
+		return fail(px, at, (ev->flags & COT_F_XML_DECL) ? COT_E_MALFORMED : COT_E_NOT_XML);
+	if (starts_with(px, "<!DOCTYPE", 9) || starts_with(px, "<!ENTITY", 8))
+		return fail(px, at, COT_E_DOCTYPE);
+	if (px->e - px->s < 2 || !is_name_start(px->s[1]))
+		return fail(px, at, COT_E_MALFORMED);
+	TRY(parse_tree(px));
+	TRY(skip_misc(px));
+	if (px->s < px->e) {
+		if (starts_with(px, "<!DOCTYPE", 9) || starts_with(px, "<!ENTITY", 8))
+			return fail(px, px->s, COT_E_DOCTYPE);
+		return fail(px, px->s, COT_E_MALFORMED);
+	}
+	return COT_OK;
+}
+
+enum cot_err
+cot_parse(const uint8_t *p, size_t len, struct cot_event *ev)
+{
+	struct parser px;
+	enum cot_err err;
+
+	memset(ev, 0, offsetof(struct cot_event, buf));
+	if (len == 0 || p == NULL)
+		return COT_E_EMPTY;
+	if (len > COT_MAX_MSG)
+		return COT_E_OVERSIZE;
+	memset(&px, 0, sizeof(px));
+	px.base = px.s = p;
+	px.e = p + len;
+	px.ev = ev;
+	err = parse_document(&px);
+	if (err != COT_OK)
+		ev->err_off = (uint16_t)((px.err_at != NULL ? px.err_at : px.s) - p);
+	return err;
+}
+
+const char *
+cot_err_name(enum cot_err e)
+{
+	static const char *const names[COT_E_COUNT] = {
+		[COT_OK] = "ok",
+		[COT_E_EMPTY] = "empty",
+		[COT_E_NOT_XML] = "not_xml",
+		[COT_E_MALFORMED] = "malformed",
+		[COT_E_DUP_ATTR] = "dup_attr",
+		[COT_E_MISSING] = "missing",
+		[COT_E_RANGE] = "range",
+		[COT_E_DOCTYPE] = "doctype",
+		[COT_E_OVERSIZE] = "oversize",
+		[COT_E_BAD_TIME] = "bad_time",
+		[COT_E_REL_CONFLICT] = "rel_conflict",
+		[COT_E_TAK_V1] = "tak_v1",
+		[COT_E_DEPTH] = "depth",
+		[COT_E_DUP_ELEM] = "dup_elem",
+		[COT_E_BAD_NUMBER] = "bad_number",
+	};
+
+	if ((unsigned)e >= COT_E_COUNT)
+		return "unknown";
+	return names[e];
+}

@@ -1,0 +1,855 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_cot_parse.c - unit tests of the CoT event parser (dataplane/cot_parse.c):
+ * valid events, every error code on hostile input, every truncation and many
+ * single-byte mutations of a valid event, and the sample files in
+ * tests/data/cot (valid-*.xml must parse, bad-<err>-*.xml must fail with <err>).
+ *
+ * Payloads are copied into exactly-sized heap blocks so that valgrind or ASan
+ * see any read past the end.
+ */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dataplane/cot_parse.h"
+
+#ifndef COT_DATA_DIR
+#error "COT_DATA_DIR must name tests/data/cot"
+#endif
+
+#define T3 "time=\"2024-05-01T12:00:00.000Z\" start=\"2024-05-01T12:00:00.000Z\" " \
+	   "stale=\"2024-05-01T12:00:30.000Z\""
+#define T0_MS INT64_C(1714564800000) /* 2024-05-01T12:00:00Z */
+#define HDR(extra) "<event version=\"2.0\" uid=\"MW-TRK-0001\" type=\"a-h-A-W-M-S-S\" " \
+		   "how=\"m-r\" " T3 extra ">"
+#define POINT "<point lat=\"38.8976763\" lon=\"127.0365181\" hae=\"25000.0\" ce=\"500.0\" le=\"800.0\"/>"
+#define EV(extra, body) HDR(extra) POINT body "</event>"
+
+static const char missile_warning[] =
+	"<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
+	HDR(" access=\"SECRET//REL TO USA, KOR\" releasableTo=\"USA KOR\"") POINT
+	"<detail>\n"
+	"  <track course=\"135.5\" speed=\"1700.0\" slope=\"-12.5\"/>\n"
+	"  <contact callsign=\"TRACK-1\"/>\n"
+	"  <remarks>Ballistic track, &lt;SRBM&gt; class &amp; rising</remarks>\n"
+	"</detail></event>";
+
+static const char impact_point[] =
+	"<event version=\"2.0\" uid=\"MW-IP-0001\" type=\"b-d-i\" how=\"m-p\" " T3 ">"
+	"<point lat=\"35.1796\" lon=\"129.0756\" hae=\"0.0\" ce=\"15000\" le=\"9999999\"/>"
+	"<detail><link uid=\"MW-TRK-0001\" relation=\"p-p\" type=\"a-h-A-W-M-S-S\"/>"
+	"<link uid=\"MW-LP-0001\" relation=\"p-p\" type=\"b-d-l\"/>"
+	"<remarks>Predicted impact</remarks></detail></event>";
+
+static struct cot_event ev;
+
+/* Parse a copy of buf in a block of exactly len bytes. */
+static enum cot_err
+parse_n(const void *buf, size_t len)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+	enum cot_err err;
+
+	assert_non_null(copy);
+	memcpy(copy, buf, len);
+	err = cot_parse(copy, len, &ev);
+	free(copy);
+	return err;
+}
+
+static enum cot_err
+parse_s(const char *s)
+{
+	return parse_n(s, strlen(s));
+}
+
+/* Parse in place (strings in ev stay valid while s lives). */
+static enum cot_err
+parse_keep(const char *s)
+{
+	return cot_parse((const uint8_t *)s, strlen(s), &ev);
+}
+
+#define assert_err(expr, code)                                                                     \
+	do {                                                                                       \
+		enum cot_err got_ = (expr);                                                        \
+		if (got_ != (code))                                                                \
+			fail_msg("%s: got %s, want %s (err_off %u)", #expr, cot_err_name(got_),    \
+				 cot_err_name(code), (unsigned)ev.err_off);                        \
+	} while (0)
+
+static void
+assert_str(struct cot_str s, const char *want)
+{
+	size_t n = strlen(want);
+
+	assert_non_null(s.p);
+	if (s.len != n || memcmp(s.p, want, n) != 0)
+		fail_msg("got \"%.*s\" (%u), want \"%s\"", (int)s.len, s.p, (unsigned)s.len, want);
+}
+
+static int
+in_range(const char *p, size_t n, const void *base, size_t len)
+{
+	const char *b = base;
+
+	return p >= b && p + n <= b + len;
+}
+
+/* Every string of an accepted event lies inside the payload or the decode buffer. */
+static void
+assert_strings_bounded(const uint8_t *payload, size_t len)
+{
+	const struct cot_str *all[] = {
+		&ev.version, &ev.uid,    &ev.type,     &ev.how,    &ev.access,   &ev.qos,
+		&ev.opex,    &ev.caveat, &ev.releasable_to, &ev.detail, &ev.callsign, &ev.remarks,
+	};
+
+	assert_true(ev.buf_used <= COT_DECODE_BUF);
+	assert_true(ev.n_links <= COT_MAX_LINKS);
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (all[i]->p == NULL) {
+			assert_int_equal(all[i]->len, 0);
+			continue;
+		}
+		assert_true(in_range(all[i]->p, all[i]->len, payload, len) ||
+			    in_range(all[i]->p, all[i]->len, ev.buf, ev.buf_used));
+	}
+}
+
+static void
+test_missile_warning(void **state)
+{
+	assert_err(parse_keep(missile_warning), COT_OK);
+	assert_str(ev.version, "2.0");
+	assert_str(ev.uid, "MW-TRK-0001");
+	assert_str(ev.type, "a-h-A-W-M-S-S");
+	assert_str(ev.how, "m-r");
+	assert_str(ev.access, "SECRET//REL TO USA, KOR");
+	assert_str(ev.releasable_to, "USA KOR");
+	assert_null(ev.caveat.p);
+	assert_int_equal(ev.time_ms, T0_MS);
+	assert_int_equal(ev.start_ms, T0_MS);
+	assert_int_equal(ev.stale_ms, T0_MS + 30000);
+	assert_true(ev.lat == 38.8976763);
+	assert_true(ev.lon == 127.0365181);
+	assert_true(ev.hae == 25000.0);
+	assert_true(ev.ce == 500.0);
+	assert_true(ev.le == 800.0);
+	assert_int_equal(ev.has_track, 1);
+	assert_true(ev.course == 135.5);
+	assert_true(ev.speed == 1700.0);
+	assert_true(ev.slope == -12.5);
+	assert_str(ev.callsign, "TRACK-1");
+	assert_str(ev.remarks, "Ballistic track, <SRBM> class & rising");
+	assert_int_equal(ev.n_links, 0);
+	assert_int_equal(ev.flags & (COT_F_HAS_ACCESS | COT_F_HAS_REL | COT_F_HAS_DETAIL |
+				     COT_F_HAS_TRACK | COT_F_HAS_SLOPE | COT_F_HAS_CONTACT |
+				     COT_F_HAS_CALLSIGN | COT_F_HAS_REMARKS | COT_F_XML_DECL),
+			 COT_F_HAS_ACCESS | COT_F_HAS_REL | COT_F_HAS_DETAIL | COT_F_HAS_TRACK |
+				 COT_F_HAS_SLOPE | COT_F_HAS_CONTACT | COT_F_HAS_CALLSIGN |
+				 COT_F_HAS_REMARKS | COT_F_XML_DECL);
+	assert_int_equal(ev.flags & (COT_F_HAS_CAVEAT | COT_F_HAS_QOS | COT_F_TAK_HDR), 0);
+	/* detail is the raw text between the tags, entities not decoded */
+	assert_true(ev.detail.len > 20);
+	assert_memory_equal(ev.detail.p, "\n  <track", 9);
+	assert_memory_equal(ev.detail.p + ev.detail.len - 11, "</remarks>\n", 11);
+	/* strings without entities are zero-copy; the remarks were decoded */
+	assert_true(in_range(ev.uid.p, ev.uid.len, missile_warning, sizeof(missile_warning)));
+	assert_true(in_range(ev.remarks.p, ev.remarks.len, ev.buf, ev.buf_used));
+}
+
+static void
+test_launch_and_impact(void **state)
+{
+	static const char launch[] =
+		"<event version=\"2.0\" uid=\"MW-LP-0001\" type=\"b-d-l\" how=\"m-p\" " T3 ">"
+		"<point lat=\"39.0392\" lon=\"125.7625\" hae=\"0\" ce=\"2500\" le=\"9999999.0\"/>"
+		"<detail><link uid=\"MW-TRK-0001\" relation=\"p-p\" type=\"a-h-A-W-M-S-S\"/>"
+		"</detail></event>";
+
+	assert_err(parse_keep(launch), COT_OK);
+	assert_str(ev.type, "b-d-l");
+	assert_str(ev.how, "m-p");
+	assert_int_equal(ev.n_links, 1);
+	assert_str(ev.link[0].uid, "MW-TRK-0001");
+	assert_str(ev.link[0].relation, "p-p");
+	assert_str(ev.link[0].type, "a-h-A-W-M-S-S");
+	assert_int_equal(ev.has_track, 0);
+	assert_null(ev.remarks.p);
+
+	assert_err(parse_keep(impact_point), COT_OK);
+	assert_str(ev.type, "b-d-i");
+	assert_int_equal(ev.n_links, 2);
+	assert_str(ev.link[1].uid, "MW-LP-0001");
+	assert_str(ev.link[1].type, "b-d-l");
+	assert_str(ev.remarks, "Predicted impact");
+	assert_true(ev.le == 9999999.0);
+	assert_true(ev.ce == 15000.0);
+}
+
+static void
+test_entities_cdata_comments(void **state)
+{
+	static const char doc[] =
+		"<!-- prolog -->\n" EV(" opex=\"e&amp;x\" caveat=\"REL TO USA,&#x20;KOR\"",
+				       "<detail><remarks source=\"ops\">EXERCISE <![CDATA[<raw> & ]]]]>"
+				       "<!-- hidden --> &#65;&#x42;&#x1F600;&quot;&apos;&gt; caf\xc3\xa9"
+				       "</remarks></detail>")
+		"\n<!-- trailer -->\n";
+
+	assert_err(parse_keep(doc), COT_OK);
+	assert_str(ev.opex, "e&x");
+	assert_str(ev.caveat, "REL TO USA, KOR");
+	assert_str(ev.remarks, "EXERCISE <raw> & ]] AB\xf0\x9f\x98\x80\"'> caf\xc3\xa9");
+	assert_true(ev.flags & COT_F_HAS_CAVEAT);
+	assert_true(ev.flags & COT_F_HAS_OPEX);
+}
+
+static void
+test_whitespace_normalisation(void **state)
+{
+	static const char doc[] =
+		"<event\r\n version = '2.0'\tuid=\"a\r\nb\tc\" type='t' how='h'\n" T3 ">\r\n"
+		POINT "<detail><remarks>l1\r\nl2\rl3\n</remarks></detail>\n</event >";
+
+	assert_err(parse_keep(doc), COT_OK);
+	assert_str(ev.uid, "a b c");
+	assert_str(ev.remarks, "l1\nl2\nl3\n");
+}
+
+static void
+test_quotes_order_decl(void **state)
+{
+	static const char doc[] =
+		"<?xml version='1.0' encoding='utf-8'?>"
+		"<event stale='2024-05-01T12:00:30Z' how=\"m-r\" uid='X-1' type='a-h-A-W-M-S-S' "
+		"time='2024-05-01T12:00:00Z' version='2.0' start='2024-05-01T12:00:00Z'>\n"
+		"  <point le='1' ce=\"2\" hae='-10.5' lon='-180' lat='-90'/>\n"
+		"<detail/></event>";
+
+	assert_err(parse_keep(doc), COT_OK);
+	assert_str(ev.uid, "X-1");
+	assert_true(ev.lat == -90.0);
+	assert_true(ev.lon == -180.0);
+	assert_true(ev.hae == -10.5);
+	assert_int_equal(ev.time_ms, T0_MS);
+	assert_true(ev.flags & COT_F_HAS_DETAIL);
+	assert_true(ev.flags & COT_F_XML_DECL);
+	assert_int_equal(ev.detail.len, 0);
+	assert_non_null(ev.detail.p);
+	/* quotes of the other kind inside a value are plain characters */
+	assert_err(parse_keep(EV(" opex='say \"hi\"' qos=\"it's\"", "")), COT_OK);
+	assert_str(ev.opex, "say \"hi\"");
+	assert_str(ev.qos, "it's");
+}
+
+static void
+test_releasability(void **state)
+{
+	assert_err(parse_s(EV(" releasableTo=\"USA KOR\"", "")), COT_OK);
+	assert_true(ev.flags & COT_F_HAS_REL);
+	assert_err(parse_keep(EV(" releaseableTo=\"USA,JPN\"", "")), COT_OK);
+	assert_str(ev.releasable_to, "USA,JPN");
+	assert_true(ev.flags & COT_F_HAS_REL);
+	assert_err(parse_keep(EV(" releasableTo=\"USA JPN\" releaseableTo=\"USA JPN\"", "")), COT_OK);
+	assert_str(ev.releasable_to, "USA JPN");
+	assert_true(ev.flags & COT_F_REL_BOTH);
+	/* same after decoding is the same value */
+	assert_err(parse_s(EV(" releasableTo=\"USA&#32;JPN\" releaseableTo=\"USA JPN\"", "")), COT_OK);
+	assert_err(parse_s(EV(" releasableTo=\"USA KOR\" releaseableTo=\"USA JPN\"", "")),
+		   COT_E_REL_CONFLICT);
+	assert_err(parse_s(EV(" releasableTo=\"\" releaseableTo=\"USA\"", "")), COT_E_REL_CONFLICT);
+	/* present but empty is not absent */
+	assert_err(parse_keep(EV(" releasableTo=\"\" access=\"\"", "")), COT_OK);
+	assert_true(ev.flags & COT_F_HAS_REL);
+	assert_true(ev.flags & COT_F_HAS_ACCESS);
+	assert_non_null(ev.access.p);
+	assert_int_equal(ev.access.len, 0);
+}
+
+static void
+test_tak_header(void **state)
+{
+	static const char doc[] = EV("", "");
+	uint8_t buf[sizeof(doc) + 3];
+
+	memcpy(buf + 3, doc, sizeof(doc) - 1);
+	buf[0] = 0xbf;
+	buf[1] = 0x00;
+	buf[2] = 0xbf;
+	assert_err(parse_n(buf, sizeof(buf) - 1), COT_OK);
+	assert_true(ev.flags & COT_F_TAK_HDR);
+	buf[1] = 0x01;
+	assert_err(parse_n(buf, sizeof(buf) - 1), COT_E_TAK_V1);
+	buf[1] = 0x02;
+	assert_err(parse_n(buf, sizeof(buf) - 1), COT_E_NOT_XML);
+	assert_err(parse_n("\xbf", 1), COT_E_NOT_XML);
+	assert_err(parse_n("\xbf\x00", 2), COT_E_NOT_XML);
+	assert_err(parse_n("\xbf\x00\xbf", 3), COT_E_EMPTY);
+	assert_err(parse_n("\xbf\x01\xbf", 3), COT_E_TAK_V1);
+}
+
+static enum cot_err
+parse_time(const char *t)
+{
+	char doc[1024];
+
+	snprintf(doc, sizeof(doc),
+		 "<event version=\"2.0\" uid=\"u\" type=\"t\" how=\"h\" time=\"%s\" "
+		 "start=\"2024-05-01T12:00:00Z\" stale=\"2024-05-01T12:00:00Z\">" POINT "</event>",
+		 t);
+	return parse_s(doc);
+}
+
+static void
+test_datetime(void **state)
+{
+	static const struct {
+		const char *s;
+		int64_t ms;
+	} ok[] = {
+		{"1970-01-01T00:00:00Z", 0},
+		{"1970-01-01T00:00:00.001Z", 1},
+		{"1969-12-31T23:59:59.999Z", -1},
+		{"2024-05-01T12:00:00Z", T0_MS},
+		{"2024-05-01T12:00:00.5Z", T0_MS + 500},
+		{"2024-05-01T12:00:00.123456789Z", T0_MS + 123},
+		{"2024-05-01T21:30:00+09:30", T0_MS},
+		{"2024-05-01T07:00:00-05:00", T0_MS},
+		{"2024-05-02T02:00:00+14:00", T0_MS},
+		{"2024-05-01T12:00:00+00:00", T0_MS},
+		{"2024-02-29T00:00:00Z", INT64_C(1709164800000)},
+		{"2000-02-29T00:00:00Z", INT64_C(951782400000)},
+		{"2038-01-19T03:14:08Z", INT64_C(2147483648000)},
+		{"9999-12-31T23:59:59Z", INT64_C(253402300799000)},
+		{"&#50;024-05-01T12:00:00Z", T0_MS}, /* decoded before it is read */
+	};
+	static const char *const bad[] = {
+		"",
+		"2024-05-01T12:00:00",       /* no zone: ambiguous */
+		"2024-05-01 12:00:00Z",
+		"2024-05-01t12:00:00Z",
+		"2024-5-01T12:00:00Z",
+		"2024-05-01T12:00Z",
+		"2024-05-01T24:00:00Z",
+		"2024-05-01T12:60:00Z",
+		"2024-05-01T12:00:60Z",
+		"2024-13-01T12:00:00Z",
+		"2024-00-01T12:00:00Z",
+		"2024-04-31T12:00:00Z",
+		"2023-02-29T12:00:00Z",
+		"1900-02-29T12:00:00Z",
+		"0000-01-01T00:00:00Z",
+		"-2024-05-01T12:00:00Z",
+		"12024-05-01T12:00:00Z",
+		"2024-05-01T12:00:00.Z",
+		"2024-05-01T12:00:00ZZ",
+		"2024-05-01T12:00:00+15:00",
+		"2024-05-01T12:00:00+14:30",
+		"2024-05-01T12:00:00+01:60",
+		"2024-05-01T12:00:00+0100",
+		"2024-05-01T12:00:00+01",
+		"2024-05-01T12:00:00z",
+		" 2024-05-01T12:00:00Z",
+		"2024-05-01T12:00:00Z ",
+		"now",
+	};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_err(parse_time(ok[i].s), COT_OK);
+		if (ev.time_ms != ok[i].ms)
+			fail_msg("%s: %lld != %lld", ok[i].s, (long long)ev.time_ms,
+				 (long long)ok[i].ms);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		enum cot_err err = parse_time(bad[i]);
+
+		if (err != COT_E_BAD_TIME)
+			fail_msg("\"%s\": got %s", bad[i], cot_err_name(err));
+	}
+	/* longer than any dateTime: refused before it is parsed */
+	assert_err(parse_time("2024-05-01T12:00:00.00000000000000000000000000000000000000000000000000Z"),
+		   COT_E_OVERSIZE);
+}
+
+static enum cot_err
+parse_lat(const char *lat)
+{
+	char doc[1024];
+
+	snprintf(doc, sizeof(doc),
+		 HDR("") "<point lat=\"%s\" lon=\"0\" hae=\"0\" ce=\"0\" le=\"0\"/></event>", lat);
+	return parse_s(doc);
+}
+
+static void
+test_numbers(void **state)
+{
+	static const struct {
+		const char *s;
+		double v;
+	} ok[] = {
+		{"0", 0.0},
+		{"-0", -0.0},
+		{"+1.5", 1.5},
+		{".5", 0.5},
+		{"5.", 5.0},
+		{"1e1", 10.0},
+		{"1E+1", 10.0},
+		{"900e-1", 90.0},
+		{"-89.999999999999", -89.999999999999},
+		{"38.897676300000000000000001", 38.8976763},
+		{"0.000000000000000000000000000001", 1e-30},
+		{"00000000000000000000000000000000000000012.25", 12.25},
+		{"1.7976931348623157e-300", 1.7976931348623157e-300},
+		{"0.1", 0.1},
+		{"45.123456789012345", 45.123456789012345},
+	};
+	static const char *const bad_syntax[] = {
+		"", "-", "+", ".", "e1", "1e", "1e+", "--1", "0x10", " 1", "1 ", "1,5", "1.2.3",
+		"north", "nan", "inf", "Infinity", "1d", "\xc2\xb9",
+	};
+	static const char *const bad_range[] = {
+		"91", "-90.0000001", "1e3", "NaN", "INF", "-INF", "1e400",
+	};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_err(parse_lat(ok[i].s), COT_OK);
+		if (ev.lat != ok[i].v)
+			fail_msg("%s: %.17g != %.17g", ok[i].s, ev.lat, ok[i].v);
+	}
+	for (size_t i = 0; i < sizeof(bad_syntax) / sizeof(bad_syntax[0]); i++) {
+		enum cot_err err = parse_lat(bad_syntax[i]);
+
+		if (err != COT_E_BAD_NUMBER)
+			fail_msg("\"%s\": got %s", bad_syntax[i], cot_err_name(err));
+	}
+	for (size_t i = 0; i < sizeof(bad_range) / sizeof(bad_range[0]); i++) {
+		enum cot_err err = parse_lat(bad_range[i]);
+
+		if (err != COT_E_RANGE)
+			fail_msg("\"%s\": got %s", bad_range[i], cot_err_name(err));
+	}
+	assert_err(parse_s(HDR("") "<point lat=\"0\" lon=\"180.1\" hae=\"0\" ce=\"0\" le=\"0\"/></event>"),
+		   COT_E_RANGE);
+	assert_err(parse_s(HDR("") "<point lat=\"0\" lon=\"0\" hae=\"1e999\" ce=\"0\" le=\"0\"/></event>"),
+		   COT_E_RANGE);
+	assert_err(parse_s(HDR("") "<point lat=\"0\" lon=\"0\" hae=\"0\" ce=\"0\" le=\"-1\"/></event>"),
+		   COT_E_RANGE);
+	assert_err(parse_s(EV("", "<detail><track course=\"-1\" speed=\"1\"/></detail>")), COT_E_RANGE);
+	assert_err(parse_s(EV("", "<detail><track course=\"1\" speed=\"-1\"/></detail>")), COT_E_RANGE);
+	assert_err(parse_s(EV("", "<detail><track course=\"360\" speed=\"0\"/></detail>")), COT_OK);
+	assert_false(ev.flags & COT_F_HAS_SLOPE);
+	assert_err(parse_s(EV("", "<detail><track speed=\"1\"/></detail>")), COT_E_MISSING);
+}
+
+/* Every proper prefix of a valid event is rejected, and nothing is read past it. */
+static void
+test_truncation(void **state)
+{
+	static const char *const docs[] = {missile_warning, impact_point};
+
+	for (size_t d = 0; d < sizeof(docs) / sizeof(docs[0]); d++) {
+		size_t len = strlen(docs[d]);
+
+		assert_err(parse_n(docs[d], len), COT_OK);
+		for (size_t n = 0; n < len; n++) {
+			enum cot_err err = parse_n(docs[d], n);
+
+			if (err == COT_OK)
+				fail_msg("doc %zu accepted when cut to %zu of %zu bytes", d, n, len);
+			assert_true(err < COT_E_COUNT);
+			assert_true(ev.err_off <= n);
+		}
+	}
+}
+
+/* Single-byte substitutions: no crash, no out-of-bounds read, sane output. */
+static void
+test_mutations(void **state)
+{
+	static const uint8_t subst[] = {'<', '>', '&', '"', '\'', 0, ']', '-', '/', '!', '?', '=',
+					' ', 'x', '#', ';', 0x80, 0xc3, 0xff, '\r'};
+	size_t len = strlen(missile_warning);
+	uint8_t *buf = malloc(len);
+	unsigned accepted = 0;
+
+	assert_non_null(buf);
+	for (size_t i = 0; i < len; i++) {
+		for (size_t j = 0; j < sizeof(subst); j++) {
+			memcpy(buf, missile_warning, len);
+			buf[i] = subst[j];
+			if (cot_parse(buf, len, &ev) == COT_OK) {
+				accepted++;
+				assert_strings_bounded(buf, len);
+			} else {
+				assert_true(ev.err_off <= len);
+			}
+		}
+	}
+	free(buf);
+	/* some substitutions are harmless (a letter in a string), most are not */
+	assert_true(accepted > 0);
+}
+
+static void
+test_hostile(void **state)
+{
+	char big[8192];
+
+	assert_err(parse_n("", 0), COT_E_EMPTY);
+	assert_err(parse_s(" \r\n\t"), COT_E_EMPTY);
+	assert_err(parse_s("hello"), COT_E_NOT_XML);
+	assert_err(parse_s("{\"json\":1}"), COT_E_NOT_XML);
+	assert_err(parse_s("<?xml version=\"1.0\"?>"), COT_E_MALFORMED);
+	assert_err(parse_s("<!-- only a comment -->"), COT_E_MALFORMED);
+
+	/* duplicate attributes, on any element */
+	assert_err(parse_s(EV(" uid=\"again\"", "")), COT_E_DUP_ATTR);
+	assert_err(parse_s(EV(" opex='a' opex='a'", "")), COT_E_DUP_ATTR);
+	assert_err(parse_s(EV("", "<detail><foo a=\"1\" b=\"2\" a=\"3\"/></detail>")), COT_E_DUP_ATTR);
+	/* releasableTo and releaseableTo are different names, not duplicates */
+
+	/* DOCTYPE / ENTITY, anywhere */
+	assert_err(parse_s("<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [<!ENTITY lol \"lol\">"
+			   "<!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">]>"
+			   EV("", "<detail><remarks>&lol2;</remarks></detail>")),
+		   COT_E_DOCTYPE);
+	assert_err(parse_s("<!DOCTYPE event SYSTEM \"file:///etc/passwd\">" EV("", "")), COT_E_DOCTYPE);
+	assert_err(parse_s(EV("", "<detail><!ENTITY x \"y\"></detail>")), COT_E_DOCTYPE);
+	assert_err(parse_s(EV("", "<!DOCTYPE x>")), COT_E_DOCTYPE);
+	assert_err(parse_s(EV("", "") "<!DOCTYPE x>"), COT_E_DOCTYPE);
+
+	/* required things */
+	assert_err(parse_s(HDR("") "<point lon=\"2\" hae=\"3\" ce=\"4\" le=\"5\"/></event>"),
+		   COT_E_MISSING);
+	assert_err(parse_s(HDR("") "</event>"), COT_E_MISSING);
+	assert_err(parse_s(HDR("") "<detail/></event>"), COT_E_MISSING);
+	assert_err(parse_s("<event version=\"2.0\" uid=\"u\" type=\"t\" how=\"h\" " T3 "/>"),
+		   COT_E_MISSING);
+	assert_err(parse_s("<event version=\"2.0\" uid=\"u\" type=\"t\" " T3 ">" POINT "</event>"),
+		   COT_E_MISSING);
+	assert_err(parse_s("<event version=\"2.0\" uid=\"\" type=\"t\" how=\"h\" " T3 ">" POINT
+			   "</event>"),
+		   COT_E_MISSING);
+	assert_err(parse_s("<Event/>"), COT_E_MISSING);
+	assert_err(parse_s(EV("", "<detail><link uid=\"a\" type=\"b-d-l\"/></detail>")), COT_E_MISSING);
+
+	/* range and syntax of values */
+	assert_err(parse_s(HDR("") "<point lat=\"91\" lon=\"2\" hae=\"3\" ce=\"4\" le=\"5\"/></event>"),
+		   COT_E_RANGE);
+
+	/* bad dateTime */
+	assert_err(parse_s("<event version=\"2.0\" uid=\"u\" type=\"t\" how=\"h\" "
+			   "time=\"yesterday\" start=\"2024-05-01T12:00:00Z\" stale=\"2024-05-01T12:00:00Z\">"
+			   POINT "</event>"),
+		   COT_E_BAD_TIME);
+
+	/* entities */
+	assert_err(parse_s(EV("", "<detail><remarks>&nbsp;</remarks></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><remarks>R&D</remarks></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><remarks>&amp</remarks></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><remarks>&#;</remarks></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><remarks>&#0;</remarks></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><remarks>&#x;</remarks></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><remarks>&#X41;</remarks></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><remarks>&#xD800;</remarks></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><remarks>&#xFFFE;</remarks></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><remarks>&#x110000;</remarks></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><remarks>&#99999999999999999999;</remarks></detail>")),
+		   COT_E_MALFORMED);
+	assert_err(parse_s(EV(" opex=\"&foo;\"", "")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><x y=\"&#1;\"/></detail>")), COT_E_MALFORMED);
+
+	/* structure */
+	assert_err(parse_s(EV("", "<detail><remarks>open</detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><remarks>x</remark></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(HDR("") POINT), COT_E_MALFORMED);
+	assert_err(parse_s(HDR("") POINT "</event"), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail>a < b</detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail>< x/></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail></ detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail>a ]]> b</detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><![CDATA[ never closed </detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><!-- a -- b --></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><!-- a ---></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><!-- never closed </detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><?pi x?></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><!ELEMENT x ANY></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><x:y/></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><x a:b=\"1\"/></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV(" xmlns=\"urn:x\"", "")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><1x/></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><x\xc3\xa9/></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><remarks>a<b/>c</remarks></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV(" opex=e", "")), COT_E_MALFORMED);
+	assert_err(parse_s(EV(" opex", "")), COT_E_MALFORMED);
+	assert_err(parse_s(EV(" opex=\"a<b\"", "")), COT_E_MALFORMED);
+	assert_err(parse_s(EV(" opex=\"e\"qos=\"x\"", "")), COT_E_MALFORMED);
+	assert_err(parse_s(EV(" opex=\"e\"", "") "junk"), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "") EV("", "")), COT_E_MALFORMED);
+	assert_err(parse_s(" <?xml version=\"1.0\"?>" EV("", "")), COT_E_MALFORMED);
+	assert_err(parse_s("<?xml version=\"1.1\"?>" EV("", "")), COT_E_MALFORMED);
+	assert_err(parse_s("<?xml version=\"1.0\" encoding=\"UTF-16\"?>" EV("", "")), COT_E_MALFORMED);
+	assert_err(parse_s("<?xml version=\"1.0\"standalone=\"yes\"?>" EV("", "")), COT_E_MALFORMED);
+	assert_err(parse_s("<?xml version=\"1.0\" standalone=\"maybe\"?>" EV("", "")), COT_E_MALFORMED);
+	assert_err(parse_s("<?xml encoding=\"UTF-8\"?>" EV("", "")), COT_E_MALFORMED);
+
+	/* bytes that are not XML characters */
+	{
+		static const char doc[] = EV("", "<detail><remarks>a\0b</remarks></detail>");
+
+		assert_err(parse_n(doc, sizeof(doc) - 1), COT_E_MALFORMED);
+	}
+	assert_err(parse_s(EV("", "<detail><remarks>\x01</remarks></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><remarks>\xc3\x28</remarks></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><remarks>\xc0\xaf</remarks></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><remarks>\xed\xa0\x80</remarks></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><remarks>\xef\xbf\xbe</remarks></detail>")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<detail><remarks>\xf4\x90\x80\x80</remarks></detail>")),
+		   COT_E_MALFORMED);
+	assert_err(parse_s(EV(" opex=\"\xff\"", "")), COT_E_MALFORMED);
+	assert_err(parse_s(EV("", "<!-- \x02 -->")), COT_E_MALFORMED);
+
+	/* duplicate singletons */
+	assert_err(parse_s(EV("", "<detail><remarks>ok</remarks><remarks>EXERCISE</remarks></detail>")),
+		   COT_E_DUP_ELEM);
+	assert_err(parse_s(EV("", POINT)), COT_E_DUP_ELEM);
+	assert_err(parse_s(EV("", "<detail/><detail/>")), COT_E_DUP_ELEM);
+	assert_err(parse_s(EV("", "<detail><contact callsign=\"a\"/><contact callsign=\"b\"/></detail>")),
+		   COT_E_DUP_ELEM);
+
+	/* oversize */
+	memset(big, 'U', sizeof(big));
+	{
+		char doc[2048];
+		int n;
+
+		n = snprintf(doc, sizeof(doc),
+			     "<event version=\"2.0\" uid=\"%.*s\" type=\"t\" how=\"h\" " T3 ">" POINT
+			     "</event>",
+			     COT_MAX_FIELD, big);
+		assert_true(n > 0 && (size_t)n < sizeof(doc));
+		assert_err(parse_s(doc), COT_OK);
+		assert_int_equal(ev.uid.len, COT_MAX_FIELD);
+		n = snprintf(doc, sizeof(doc),
+			     "<event version=\"2.0\" uid=\"%.*s\" type=\"t\" how=\"h\" " T3 ">" POINT
+			     "</event>",
+			     COT_MAX_FIELD + 1, big);
+		assert_err(parse_s(doc), COT_E_OVERSIZE);
+		/* an element name */
+		n = snprintf(doc, sizeof(doc), EV("", "<detail><%.*s/></detail>"), COT_MAX_NAME + 1,
+			     big);
+		assert_err(parse_s(doc), COT_E_OVERSIZE);
+	}
+}
+
+static void
+test_oversize_remarks_and_buffer(void **state)
+{
+	static char doc[40000];
+	size_t n;
+
+	/* remarks: exactly the bound is fine, one more byte is not */
+	for (int extra = 0; extra <= 1; extra++) {
+		n = (size_t)snprintf(doc, sizeof(doc), "%s", HDR("") POINT "<detail><remarks>");
+		memset(doc + n, 'r', COT_MAX_REMARKS + extra);
+		n += COT_MAX_REMARKS + extra;
+		n += (size_t)snprintf(doc + n, sizeof(doc) - n, "</remarks></detail></event>");
+		assert_err(parse_n(doc, n), extra ? COT_E_OVERSIZE : COT_OK);
+	}
+	/* decoded strings share one buffer: 8 links with entity-bearing uids of 255
+	 * bytes each do not fit with their twins in relation and type */
+	n = (size_t)snprintf(doc, sizeof(doc), "%s", HDR("") POINT "<detail>");
+	for (int i = 0; i < COT_MAX_LINKS; i++) {
+		for (int a = 0; a < 3; a++) {
+			n += (size_t)snprintf(doc + n, sizeof(doc) - n, a == 0 ? "<link uid=\"&amp;"
+							       : a == 1 ? " relation=\"&amp;"
+									: " type=\"&amp;");
+			memset(doc + n, 'a' + i, 250);
+			n += 250;
+			doc[n++] = '"';
+		}
+		n += (size_t)snprintf(doc + n, sizeof(doc) - n, "/>");
+	}
+	n += (size_t)snprintf(doc + n, sizeof(doc) - n, "</detail></event>");
+	assert_err(parse_n(doc, n), COT_E_OVERSIZE);
+	/* more links than the event holds */
+	n = (size_t)snprintf(doc, sizeof(doc), "%s", HDR("") POINT "<detail>");
+	for (int i = 0; i <= COT_MAX_LINKS; i++)
+		n += (size_t)snprintf(doc + n, sizeof(doc) - n,
+				      "<link uid=\"u%d\" relation=\"p-p\" type=\"b-d-l\"/>", i);
+	n += (size_t)snprintf(doc + n, sizeof(doc) - n, "</detail></event>");
+	assert_err(parse_n(doc, n), COT_E_OVERSIZE);
+	/* a message longer than any UDP payload */
+	{
+		size_t big = COT_MAX_MSG + 1;
+		char *p = malloc(big);
+
+		assert_non_null(p);
+		memset(p, ' ', big);
+		assert_err(cot_parse((const uint8_t *)p, big, &ev), COT_E_OVERSIZE);
+		free(p);
+	}
+	/* too many attributes on one element */
+	n = (size_t)snprintf(doc, sizeof(doc), "%s", HDR("") POINT "<detail><x");
+	for (int i = 0; i <= COT_MAX_ATTRS; i++)
+		n += (size_t)snprintf(doc + n, sizeof(doc) - n, " a%d=\"\"", i);
+	n += (size_t)snprintf(doc + n, sizeof(doc) - n, "/></detail></event>");
+	assert_err(parse_n(doc, n), COT_E_OVERSIZE);
+}
+
+static void
+test_depth(void **state)
+{
+	char doc[4096];
+	size_t n;
+
+	/* event(1) detail(2) + k more */
+	for (int k = COT_MAX_DEPTH - 2; k <= COT_MAX_DEPTH - 1; k++) {
+		n = (size_t)snprintf(doc, sizeof(doc), "%s", HDR("") POINT "<detail>");
+		for (int i = 0; i < k; i++)
+			n += (size_t)snprintf(doc + n, sizeof(doc) - n, "<a>");
+		for (int i = 0; i < k; i++)
+			n += (size_t)snprintf(doc + n, sizeof(doc) - n, "</a>");
+		n += (size_t)snprintf(doc + n, sizeof(doc) - n, "</detail></event>");
+		assert_err(parse_n(doc, n), k == COT_MAX_DEPTH - 2 ? COT_OK : COT_E_DEPTH);
+	}
+	/* a deep unclosed chain fails on depth before it runs out of input */
+	n = (size_t)snprintf(doc, sizeof(doc), "%s", HDR("") POINT "<detail>");
+	for (int i = 0; i < 500; i++)
+		n += (size_t)snprintf(doc + n, sizeof(doc) - n, "<a>");
+	assert_err(parse_n(doc, n), COT_E_DEPTH);
+}
+
+static void
+test_unknown_detail_skipped(void **state)
+{
+	static const char doc[] = EV(
+		"", "<detail><__group name=\"Cyan\" role=\"Team Member\"/><takv platform='ATAK'/>"
+		    "<status battery=\"88\">text <b>bold</b></status><_flow-tags_ a.b-c=\"x\"/>"
+		    "<x><link uid=\"deep\" relation=\"p-p\" type=\"b-d-l\"/><remarks>not ours</remarks>"
+		    "<track course=\"999\"/></x><contact callsign=\"Alpha 1\" endpoint=\"*:-1:stcp\"/>"
+		    "</detail>");
+
+	assert_err(parse_keep(doc), COT_OK);
+	assert_int_equal(ev.n_links, 0);
+	assert_null(ev.remarks.p);
+	assert_int_equal(ev.has_track, 0);
+	assert_str(ev.callsign, "Alpha 1");
+}
+
+static void
+test_err_names(void **state)
+{
+	for (int i = 0; i < COT_E_COUNT; i++) {
+		const char *n = cot_err_name((enum cot_err)i);
+
+		assert_non_null(n);
+		assert_true(strlen(n) > 0);
+		for (const char *c = n; *c; c++)
+			assert_true((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_');
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(n, cot_err_name((enum cot_err)j));
+	}
+	assert_string_equal(cot_err_name(COT_E_DUP_ATTR), "dup_attr");
+	assert_string_equal(cot_err_name(COT_E_COUNT), "unknown");
+}
+
+static uint8_t *
+read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf;
+	long n;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n >= 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+/* valid-*.xml parse; bad-<err>-*.xml fail with the error named <err>. */
+static void
+test_data_files(void **state)
+{
+	DIR *d = opendir(COT_DATA_DIR);
+	struct dirent *de;
+	unsigned nvalid = 0, nbad = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		const char *name = de->d_name;
+		char path[4096];
+		uint8_t *buf;
+		size_t len, nl = strlen(name);
+		enum cot_err err;
+
+		if (nl < 4 || strcmp(name + nl - 4, ".xml") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", COT_DATA_DIR, name);
+		buf = read_file(path, &len);
+		err = cot_parse(buf, len, &ev);
+		if (strncmp(name, "valid-", 6) == 0) {
+			if (err != COT_OK)
+				fail_msg("%s: %s at offset %u", name, cot_err_name(err),
+					 (unsigned)ev.err_off);
+			assert_strings_bounded(buf, len);
+			nvalid++;
+		} else if (strncmp(name, "bad-", 4) == 0) {
+			const char *code = name + 4, *dash = strchr(code, '-');
+			size_t cl = dash ? (size_t)(dash - code) : strlen(code) - 4;
+			const char *got = cot_err_name(err);
+
+			if (err == COT_OK || strlen(got) != cl || strncmp(got, code, cl) != 0)
+				fail_msg("%s: got %s", name, got);
+			nbad++;
+		}
+		free(buf);
+	}
+	closedir(d);
+	assert_true(nvalid >= 5);
+	assert_true(nbad >= 15);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_missile_warning),
+		cmocka_unit_test(test_launch_and_impact),
+		cmocka_unit_test(test_entities_cdata_comments),
+		cmocka_unit_test(test_whitespace_normalisation),
+		cmocka_unit_test(test_quotes_order_decl),
+		cmocka_unit_test(test_releasability),
+		cmocka_unit_test(test_tak_header),
+		cmocka_unit_test(test_datetime),
+		cmocka_unit_test(test_numbers),
+		cmocka_unit_test(test_truncation),
+		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_oversize_remarks_and_buffer),
+		cmocka_unit_test(test_depth),
+		cmocka_unit_test(test_unknown_detail_skipped),
+		cmocka_unit_test(test_err_names),
+		cmocka_unit_test(test_data_files),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
