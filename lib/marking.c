@@ -93,10 +93,11 @@ mk_token(const char *t, size_t n, const struct tg_slot_hdr *hdr, int strict, uin
 		const char *g = hdr->groups[i].name;
 		size_t k;
 
-		for (k = 0; k < n && g[k] != '\0'; k++)
+		/* bounded by TG_NAME_MAX: the header comes from a shared map */
+		for (k = 0; k < n && k < TG_NAME_MAX && g[k] != '\0'; k++)
 			if (mk_upper(g[k]) != mk_upper(t[k]))
 				break;
-		if (k == n && (n == TG_NAME_MAX || g[k] == '\0')) {
+		if (k == n && n < TG_NAME_MAX && g[k] == '\0') {
 			*mask |= hdr->groups[i].mask;
 			return 0;
 		}
