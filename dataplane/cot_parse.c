@@ -75,10 +75,28 @@ fail(struct parser *px, const uint8_t *at, enum cot_err err)
 			return err_;                                                               \
 	} while (0)
 
+/* Character classes of the ASCII range; bytes >= 0x80 are in none. */
+#define CC_WS 0x01     /* XML whitespace */
+#define CC_NSTART 0x02 /* first character of a name (ASCII subset) */
+#define CC_NAME 0x04   /* later character of a name */
+#define CC_ATTR 0x08   /* attribute value character needing no attention */
+#define CC_TEXT 0x10   /* character data needing no attention */
+#define CC_CMT 0x20    /* comment/CDATA character needing no attention (but '-') */
+static const uint8_t cclass[256] = {
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x31, 0x31, 0x00, 0x00, 0x21, 0x00, 0x00, /* 0x00 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0x10 */
+	0x39, 0x38, 0x30, 0x38, 0x38, 0x38, 0x20, 0x30, 0x38, 0x38, 0x38, 0x38, 0x38, 0x1c, 0x3c, 0x38, /* 0x20 */
+	0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x3c, 0x38, 0x38, 0x20, 0x38, 0x38, 0x38, /* 0x30 */
+	0x38, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, /* 0x40 */
+	0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x38, 0x38, 0x28, 0x38, 0x3e, /* 0x50 */
+	0x38, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, /* 0x60 */
+	0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x3e, 0x38, 0x38, 0x38, 0x38, 0x38, /* 0x70 */
+};
+
 static inline int
 is_ws(uint8_t c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+	return cclass[c] & CC_WS;
 }
 
 static inline int
@@ -96,13 +114,7 @@ is_digit(uint8_t c)
 static inline int
 is_name_start(uint8_t c)
 {
-	return is_alpha(c) || c == '_';
-}
-
-static inline int
-is_name_char(uint8_t c)
-{
-	return is_alpha(c) || is_digit(c) || c == '_' || c == '-' || c == '.';
+	return cclass[c] & CC_NSTART;
 }
 
 /* Skip XML whitespace; returns whether there was any. */
@@ -349,25 +361,27 @@ parse_ref(struct parser *px, char out[4], size_t *n)
 	return fail(px, at, COT_E_MALFORMED);
 }
 
-/* An ASCII name at px->s; ':' and non-ASCII are outside the accepted subset. */
+/* An ASCII name at px->s; ':' and non-ASCII are outside the accepted subset.
+ * *key is a cheap summary (length, first and last byte) to pre-filter
+ * duplicate attribute names before memcmp. */
 static enum cot_err
-parse_name(struct parser *px, const uint8_t **name, uint16_t *len, uint32_t *hash)
+parse_name(struct parser *px, const uint8_t **name, uint16_t *len, uint32_t *key)
 {
 	const uint8_t *s = px->s, *e = px->e;
-	uint32_t h = 2166136261u;
+	size_t n;
 
 	if (s >= e || !is_name_start(*s))
 		return fail(px, s, COT_E_MALFORMED);
-	while (s < e && is_name_char(*s)) {
-		h = (h ^ *s) * 16777619u;
+	s++;
+	while (s < e && (cclass[*s] & CC_NAME))
 		s++;
-		if (s - px->s > COT_MAX_NAME)
-			return fail(px, px->s, COT_E_OVERSIZE);
-	}
+	n = (size_t)(s - px->s);
+	if (n > COT_MAX_NAME)
+		return fail(px, px->s, COT_E_OVERSIZE);
 	*name = px->s;
-	*len = (uint16_t)(s - px->s);
-	if (hash != NULL)
-		*hash = h;
+	*len = (uint16_t)n;
+	if (key != NULL)
+		*key = (uint32_t)n << 16 | (uint32_t)px->s[0] << 8 | s[-1];
 	px->s = s;
 	return COT_OK;
 }
@@ -379,9 +393,14 @@ scan_attr_value(struct parser *px, uint8_t quote, struct sbuild *sb)
 {
 	const uint8_t *s = px->s, *e = px->e, *run = s;
 
-	while (s < e) {
-		uint8_t c = *s;
+	for (;;) {
+		uint8_t c;
 
+		while (s < e && (cclass[*s] & CC_ATTR))
+			s++;
+		if (s >= e)
+			break;
+		c = *s;
 		if (c == quote)
 			break;
 		if (c >= 0x20 && c < 0x80) {
@@ -429,38 +448,35 @@ static enum cot_err
 scan_text(struct parser *px, struct sbuild *sb)
 {
 	const uint8_t *s = px->s, *e = px->e, *run = s;
-	int brackets = 0; /* consecutive ']' just before s, for "]]>" */
 
-	while (s < e) {
-		uint8_t c = *s;
+	for (;;) {
+		uint8_t c;
 
-		if (c >= 0x20 && c < 0x80) {
-			if (c == '<')
-				break;
-			if (c == '&') {
-				char u[4];
-				size_t n;
-
-				TRY(sb_raw(px, sb, run, (size_t)(s - run)));
-				px->s = s;
-				TRY(parse_ref(px, u, &n));
-				TRY(sb_put(px, sb, u, n));
-				s = run = px->s;
-				brackets = 0;
-				continue;
-			}
-			if (c == ']') {
-				brackets++;
-			} else {
-				if (c == '>' && brackets >= 2)
-					return fail(px, s - 2, COT_E_MALFORMED);
-				brackets = 0;
-			}
+		while (s < e && (cclass[*s] & CC_TEXT))
 			s++;
-			continue;
-		}
-		brackets = 0;
-		if (c >= 0x80) {
+		if (s >= e)
+			break;
+		c = *s;
+		if (c == '<')
+			break;
+		if (c == '&') {
+			char u[4];
+			size_t n;
+
+			TRY(sb_raw(px, sb, run, (size_t)(s - run)));
+			px->s = s;
+			TRY(parse_ref(px, u, &n));
+			TRY(sb_put(px, sb, u, n));
+			s = run = px->s;
+		} else if (c == ']') {
+			const uint8_t *q = s;
+
+			while (q < e && *q == ']')
+				q++;
+			if (q - s >= 2 && q < e && *q == '>')
+				return fail(px, q - 2, COT_E_MALFORMED); /* "]]>" */
+			s = q;
+		} else if (c >= 0x80) {
 			size_t n = utf8_char_len(s, e);
 
 			if (n == 0)
@@ -530,8 +546,14 @@ scan_comment(struct parser *px)
 {
 	const uint8_t *s = px->s, *e = px->e, *at = s - 4;
 
-	while (s < e) {
-		uint8_t c = *s;
+	for (;;) {
+		uint8_t c;
+
+		while (s < e && (cclass[*s] & CC_CMT))
+			s++;
+		if (s >= e)
+			break;
+		c = *s;
 
 		if (c >= 0x20 && c < 0x80) {
 			if (c == '-' && e - s >= 2 && s[1] == '-') {
@@ -875,8 +897,7 @@ parse_attrs(struct parser *px, enum elem_kind k, uint32_t *seen, int *empty)
 {
 	struct attr_sink sk;
 	const uint8_t *names[COT_MAX_ATTRS];
-	uint16_t lens[COT_MAX_ATTRS];
-	uint32_t hashes[COT_MAX_ATTRS];
+	uint32_t keys[COT_MAX_ATTRS];
 	int nattr = 0;
 
 	attr_sink_for(px, k, &sk);
@@ -885,7 +906,7 @@ parse_attrs(struct parser *px, enum elem_kind k, uint32_t *seen, int *empty)
 		int had_ws = skip_ws(px);
 		const uint8_t *name, *at;
 		uint16_t len;
-		uint32_t hash;
+		uint32_t key;
 		uint8_t quote;
 		int idx;
 
@@ -907,17 +928,16 @@ parse_attrs(struct parser *px, enum elem_kind k, uint32_t *seen, int *empty)
 		if (!had_ws)
 			return fail(px, px->s, COT_E_MALFORMED);
 		at = px->s;
-		TRY(parse_name(px, &name, &len, &hash));
+		TRY(parse_name(px, &name, &len, &key));
 		if (len == 5 && memcmp(name, "xmlns", 5) == 0)
 			return fail(px, at, COT_E_MALFORMED);
 		for (int i = 0; i < nattr; i++)
-			if (hashes[i] == hash && lens[i] == len && memcmp(names[i], name, len) == 0)
+			if (keys[i] == key && memcmp(names[i], name, len) == 0)
 				return fail(px, at, COT_E_DUP_ATTR);
 		if (nattr == COT_MAX_ATTRS)
 			return fail(px, at, COT_E_OVERSIZE);
 		names[nattr] = name;
-		lens[nattr] = len;
-		hashes[nattr] = hash;
+		keys[nattr] = key;
 		nattr++;
 
 		skip_ws(px);
