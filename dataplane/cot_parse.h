@@ -16,11 +16,11 @@
 #include <stdint.h>
 
 #define COT_MAX_LINKS 8       /* <link> children of <detail> */
-#define COT_DECODE_BUF 4096   /* decoded bytes per event (entity-bearing strings) */
+#define COT_DECODE_BUF 8192   /* decoded bytes per event (entity-bearing strings) */
 #define COT_MAX_DEPTH 16      /* element nesting, <event> is depth 1 */
 #define COT_MAX_MSG 65535     /* payload bytes, TAK header included */
 #define COT_MAX_FIELD 256     /* any kept string attribute, decoded bytes */
-#define COT_MAX_REMARKS 2048  /* text of <remarks>, decoded bytes */
+#define COT_MAX_REMARKS 4096  /* text of <remarks>, decoded bytes */
 #define COT_MAX_NAME 128      /* element and attribute names */
 #define COT_MAX_ATTRS 64      /* attributes on one element */
 #define COT_MAX_SCALAR 64     /* a number or dateTime attribute value */

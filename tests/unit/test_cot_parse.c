@@ -673,9 +673,15 @@ test_oversize_remarks_and_buffer(void **state)
 		n += (size_t)snprintf(doc + n, sizeof(doc) - n, "</remarks></detail></event>");
 		assert_err(parse_n(doc, n), extra ? COT_E_OVERSIZE : COT_OK);
 	}
-	/* decoded strings share one buffer: 8 links with entity-bearing uids of 255
-	 * bytes each do not fit with their twins in relation and type */
-	n = (size_t)snprintf(doc, sizeof(doc), "%s", HDR("") POINT "<detail>");
+	/* decoded strings share one buffer: entity-bearing remarks near their
+	 * bound plus 8 links with entity-bearing uid/relation/type of 251 bytes
+	 * each do not fit in COT_DECODE_BUF together */
+	n = (size_t)snprintf(doc, sizeof(doc), "%s", HDR("") POINT "<detail><remarks>&amp;");
+	memset(doc + n, 'r', COT_MAX_REMARKS - 200);
+	n += COT_MAX_REMARKS - 200;
+	n += (size_t)snprintf(doc + n, sizeof(doc) - n, "</remarks>");
+	_Static_assert(COT_MAX_REMARKS - 199 + COT_MAX_LINKS * 3 * 251 > COT_DECODE_BUF,
+		       "the case below must overflow the decode buffer");
 	for (int i = 0; i < COT_MAX_LINKS; i++) {
 		for (int a = 0; a < 3; a++) {
 			n += (size_t)snprintf(doc + n, sizeof(doc) - n, a == 0 ? "<link uid=\"&amp;"
