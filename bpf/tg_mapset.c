@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 

@@ -1,0 +1,483 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * tgctl - trackgate's control plane.
+ *
+ *   tgctl check FILE                 validate and compile, publish nothing
+ *   tgctl load FILE [--bpffs DIR]    validate, compile, publish atomically
+ *   tgctl show [--bpffs DIR] [--json]
+ *   tgctl stats [--bpffs DIR] [--json]
+ *   tgctl rollback [--bpffs DIR]
+ *
+ * This file owns the command line and output formats; policy.h parses and
+ * compiles, publish.c writes the maps.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+#include <jansson.h>
+
+#include "policy.h"
+#include "publish.h"
+#include "tg_mapset.h"
+#include "tg_names.h"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_POLICY = 1,  /* the policy is invalid or does not compile */
+	EXIT_USAGE = 2,   /* wrong command line */
+	EXIT_SYSTEM = 3,  /* bpffs, maps, memory: the environment failed */
+	EXIT_NOTHING = 4, /* nothing published yet / nothing to roll back to */
+};
+
+static const char usage_text[] =
+	"usage: tgctl <command> [options]\n"
+	"\n"
+	"commands:\n"
+	"  check FILE       validate and compile FILE; publish nothing\n"
+	"  load FILE        validate, compile and publish FILE atomically\n"
+	"  show             print the active policy\n"
+	"  stats            print the dataplane's counters\n"
+	"  rollback         make the previous policy active again\n"
+	"\n"
+	"options:\n"
+	"  --bpffs DIR      pinned map directory (default " TG_DEFAULT_BPFFS ")\n"
+	"  --json           machine-readable output (show, stats)\n"
+	"  -q, --quiet      print only errors\n"
+	"  -h, --help       this text\n"
+	"\n"
+	"exit codes: 0 ok, 1 invalid policy, 2 usage, 3 system error, 4 nothing published\n";
+
+struct opts {
+	const char *cmd;
+	const char *file;
+	const char *bpffs;
+	int json;
+	int quiet;
+};
+
+static void
+fmt_time(uint64_t ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000ull);
+	struct tm tm;
+
+	if (ns == 0) {
+		snprintf(buf, len, "never");
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void
+fmt_digest(const uint8_t d[32], char out[65])
+{
+	for (int i = 0; i < 32; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+/* Parse + validate + compile; prints errors; returns EXIT_*. */
+static int
+load_policy(const char *file, struct pol_policy **out)
+{
+	struct pol_errors *errs = calloc(1, sizeof(*errs));
+	int rc = EXIT_OK;
+
+	if (errs == NULL) {
+		fprintf(stderr, "tgctl: out of memory\n");
+		return EXIT_SYSTEM;
+	}
+	*out = NULL;
+	if (pol_load_file(file, out, errs) < 0 || pol_compile(*out, errs) < 0) {
+		pol_errors_print(errs, stderr);
+		pol_free(*out);
+		*out = NULL;
+		rc = EXIT_POLICY;
+	}
+	free(errs);
+	return rc;
+}
+
+static int
+cmd_check(const struct opts *o)
+{
+	struct pol_policy *p;
+	int rc = load_policy(o->file, &p);
+
+	if (rc != EXIT_OK)
+		return rc;
+	if (!o->quiet)
+		printf("%s: ok: %u links, %u peers, %u rules, %zu bytes of compiled rules\n",
+		       o->file, p->hdr.n_links, p->hdr.n_peers, p->hdr.n_rules, p->hsdb_len);
+	pol_free(p);
+	return EXIT_OK;
+}
+
+static int
+open_maps(const struct opts *o, struct tg_mapset *ms)
+{
+	char err[512];
+
+	if (tg_mapset_open(ms, o->bpffs, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tgctl: %s\n", err);
+		return EXIT_SYSTEM;
+	}
+	return EXIT_OK;
+}
+
+static int
+cmd_load(const struct opts *o)
+{
+	struct pol_policy *p;
+	struct tg_mapset ms;
+	char err[512];
+	uint64_t gen;
+	int rc;
+
+	/* Validation and compilation finish before anything is written: a broken
+	 * policy never replaces a working one. */
+	rc = load_policy(o->file, &p);
+	if (rc != EXIT_OK)
+		return rc;
+	rc = open_maps(o, &ms);
+	if (rc != EXIT_OK) {
+		pol_free(p);
+		return rc;
+	}
+	if (tg_mapset_lock(&ms, true) < 0) {
+		fprintf(stderr, "tgctl: cannot lock %s\n", o->bpffs);
+		rc = EXIT_SYSTEM;
+		goto out;
+	}
+	gen = ctl_publish(&ms, p, err, sizeof(err));
+	tg_mapset_unlock(&ms);
+	if (gen == 0) {
+		fprintf(stderr, "tgctl: %s: %s\n", o->file, err);
+		rc = EXIT_POLICY;
+		goto out;
+	}
+	if (!o->quiet)
+		printf("%s: published as generation %" PRIu64 " (%u rules, %u peers) in %s\n",
+		       o->file, gen, p->hdr.n_rules, p->hdr.n_peers, o->bpffs);
+out:
+	tg_mapset_close(&ms);
+	pol_free(p);
+	return rc;
+}
+
+static json_t *
+slot_json(const struct tg_snapshot *s, bool active)
+{
+	char digest[65], when[64];
+	json_t *peers = json_array(), *links = json_array();
+
+	fmt_digest(s->hdr.digest, digest);
+	fmt_time(s->hdr.published_ns, when, sizeof(when));
+	for (unsigned i = 0; i < s->hdr.n_links; i++) {
+		const struct tg_link *l = &s->links[i];
+
+		json_array_append_new(links, json_pack("{s:s, s:s, s:s}", "name", l->name, "port",
+						       l->dev, "default_marking",
+						       l->has_default_marking ? l->default_marking_text : ""));
+	}
+	for (unsigned i = 0; i < s->hdr.n_peers; i++) {
+		const struct tg_peer *p = &s->peers[i];
+		json_t *classes = json_array();
+
+		for (unsigned c = 0; c < s->hdr.n_classes; c++)
+			if (p->classes & (1u << c))
+				json_array_append_new(classes, json_string(s->hdr.classes[c]));
+		json_array_append_new(peers,
+				      json_pack("{s:s, s:s, s:s, s:s, s:o}", "name", p->name, "port",
+						p->dev, "nation", p->nation, "clearance",
+						tg_level_name(p->clearance), "receives", classes));
+	}
+	return json_pack("{s:b, s:I, s:s, s:s, s:s, s:i, s:o, s:o}", "active", active,
+			 "generation", (json_int_t)s->generation, "digest", digest, "published",
+			 when, "source", s->hdr.source, "rules", (int)s->hdr.n_rules, "links",
+			 links, "peers", peers);
+}
+
+static void
+print_slot(const struct tg_snapshot *s)
+{
+	char digest[65], when[64];
+
+	fmt_digest(s->hdr.digest, digest);
+	fmt_time(s->hdr.published_ns, when, sizeof(when));
+	printf("generation  %" PRIu64 "\n", s->generation);
+	printf("digest      sha256:%s\n", digest);
+	printf("source      %s\n", s->hdr.source);
+	printf("published   %s\n", when);
+	printf("rules       %u\n", s->hdr.n_rules);
+	printf("links       %u\n", s->hdr.n_links);
+	for (unsigned i = 0; i < s->hdr.n_links; i++)
+		printf("  %-12s port %-16s default %s\n", s->links[i].name, s->links[i].dev,
+		       s->links[i].has_default_marking ? s->links[i].default_marking_text : "(none)");
+	printf("peers       %u\n", s->hdr.n_peers);
+	for (unsigned i = 0; i < s->hdr.n_peers; i++) {
+		const struct tg_peer *p = &s->peers[i];
+
+		printf("  %-12s port %-16s nation %s clearance %-12s receives", p->name, p->dev,
+		       p->nation, tg_level_name(p->clearance));
+		for (unsigned c = 0; c < s->hdr.n_classes; c++)
+			if (p->classes & (1u << c))
+				printf(" %s", s->hdr.classes[c]);
+		printf("\n");
+	}
+}
+
+static int
+cmd_show(const struct opts *o)
+{
+	struct tg_mapset ms;
+	struct tg_ctl_view v;
+	struct tg_snapshot cur, prev;
+	char err[512];
+	int rc = open_maps(o, &ms), have_prev;
+
+	if (rc != EXIT_OK)
+		return rc;
+	if (!tg_ctl_read(&ms, &v)) {
+		fprintf(stderr, "tgctl: no policy has been published in %s\n", o->bpffs);
+		tg_mapset_close(&ms);
+		return EXIT_NOTHING;
+	}
+	if (tg_snapshot_read_slot(&ms, v.active_slot, &cur, err, sizeof(err)) != 1) {
+		fprintf(stderr, "tgctl: %s\n", err);
+		tg_mapset_close(&ms);
+		return EXIT_SYSTEM;
+	}
+	have_prev = tg_snapshot_read_slot(&ms, v.active_slot ^ 1, &prev, err, sizeof(err)) == 1;
+	if (o->json) {
+		json_t *root = json_pack("{s:o}", "active", slot_json(&cur, true));
+
+		if (have_prev)
+			json_object_set_new(root, "previous", slot_json(&prev, false));
+		json_dumpf(root, stdout, JSON_INDENT(2));
+		printf("\n");
+		json_decref(root);
+	} else {
+		print_slot(&cur);
+		if (have_prev) {
+			char digest[65];
+
+			fmt_digest(prev.hdr.digest, digest);
+			printf("previous    generation %" PRIu64 " sha256:%.16s (tgctl rollback)\n",
+			       prev.generation, digest);
+		}
+	}
+	tg_snapshot_free(&cur);
+	if (have_prev)
+		tg_snapshot_free(&prev);
+	tg_mapset_close(&ms);
+	return EXIT_OK;
+}
+
+static int
+cmd_rollback(const struct opts *o)
+{
+	struct tg_mapset ms;
+	char err[512];
+	uint64_t gen;
+	int rc = open_maps(o, &ms);
+
+	if (rc != EXIT_OK)
+		return rc;
+	tg_mapset_lock(&ms, true);
+	gen = ctl_rollback(&ms, err, sizeof(err));
+	tg_mapset_unlock(&ms);
+	if (gen == 0) {
+		fprintf(stderr, "tgctl: %s\n", err);
+		rc = EXIT_NOTHING;
+	} else if (!o->quiet) {
+		printf("rolled back: previous policy active as generation %" PRIu64 "\n", gen);
+	}
+	tg_mapset_close(&ms);
+	return rc;
+}
+
+static json_t *
+reasons_json(const uint64_t *r, unsigned first, unsigned last)
+{
+	json_t *o = json_object();
+
+	for (unsigned i = first; i <= last; i++)
+		json_object_set_new(o, tg_reason_name(i), json_integer((json_int_t)r[i]));
+	return o;
+}
+
+static json_t *
+rule_hits_json(const struct tg_mapset *ms)
+{
+	json_t *o = json_object();
+	uint32_t key, next;
+	uint32_t *prev = NULL;
+
+	while (bpf_map_get_next_key(ms->hits_fd, prev, &next) == 0) {
+		uint64_t v;
+		char k[16];
+
+		if (bpf_map_lookup_elem(ms->hits_fd, &next, &v) == 0) {
+			snprintf(k, sizeof(k), "%u", next);
+			json_object_set_new(o, k, json_integer((json_int_t)v));
+		}
+		key = next;
+		prev = &key;
+	}
+	return o;
+}
+
+static int
+cmd_stats(const struct opts *o)
+{
+	struct tg_mapset ms;
+	struct tg_stats *st = malloc(sizeof(*st));
+	int rc = open_maps(o, &ms);
+	char when[64];
+
+	if (st == NULL)
+		rc = EXIT_SYSTEM;
+	if (rc != EXIT_OK) {
+		free(st);
+		return rc;
+	}
+	if (!tg_stats_read(&ms, st)) {
+		fprintf(stderr, "tgctl: counters kept changing while being read\n");
+		free(st);
+		tg_mapset_close(&ms);
+		return EXIT_SYSTEM;
+	}
+	fmt_time(st->updated_ns, when, sizeof(when));
+	if (o->json) {
+		json_t *peers = json_array(), *ports = json_array();
+		json_t *root;
+
+		for (unsigned i = 0; i < st->n_peers && i < TG_MAX_PEERS; i++)
+			json_array_append_new(
+				peers, json_pack("{s:s, s:I, s:I, s:o}", "name", st->peer[i].name,
+						 "released", (json_int_t)st->peer[i].released, "bytes",
+						 (json_int_t)st->peer[i].bytes, "withheld",
+						 reasons_json(st->peer[i].withheld, TG_R_CLASS,
+							      TG_R_COUNT - 1)));
+		for (unsigned i = 0; i < st->n_ports && i < TG_STATS_MAX_PORTS; i++)
+			json_array_append_new(
+				ports, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "port",
+						 st->port[i].dev, "ipackets",
+						 (json_int_t)st->port[i].ipackets, "opackets",
+						 (json_int_t)st->port[i].opackets, "imissed",
+						 (json_int_t)st->port[i].imissed, "ierrors",
+						 (json_int_t)st->port[i].ierrors, "oerrors",
+						 (json_int_t)st->port[i].oerrors));
+		root = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o}",
+				 "updated", when, "pid", (json_int_t)st->pid, "generation",
+				 (json_int_t)st->generation, "rx_packets",
+				 (json_int_t)st->rx_packets, "messages", (json_int_t)st->messages,
+				 "released", (json_int_t)st->released, "audit_lost",
+				 (json_int_t)st->audit_lost, "dropped",
+				 reasons_json(st->reason, TG_R_NOT_TRACK, TG_R_CHECK_MISMATCH),
+				 "peers", peers, "ports", ports, "rule_hits", rule_hits_json(&ms));
+		json_dumpf(root, stdout, JSON_INDENT(2));
+		printf("\n");
+		json_decref(root);
+	} else {
+		printf("dataplane pid %" PRIu64 ", policy generation %" PRIu64 ", updated %s\n",
+		       st->pid, st->generation, when);
+		printf("rx packets %" PRIu64 "  messages %" PRIu64 "  released %" PRIu64
+		       "  audit lost %" PRIu64 "\n",
+		       st->rx_packets, st->messages, st->released, st->audit_lost);
+		printf("\ndropped (per message)\n");
+		for (unsigned r = TG_R_NOT_TRACK; r <= TG_R_CHECK_MISMATCH; r++)
+			if (st->reason[r])
+				printf("  %-16s %12" PRIu64 "\n", tg_reason_name(r), st->reason[r]);
+		printf("\n%-12s %12s %14s  withheld\n", "peer", "released", "bytes");
+		for (unsigned i = 0; i < st->n_peers && i < TG_MAX_PEERS; i++) {
+			printf("%-12s %12" PRIu64 " %14" PRIu64 " ", st->peer[i].name,
+			       st->peer[i].released, st->peer[i].bytes);
+			for (unsigned r = TG_R_CLASS; r < TG_R_COUNT; r++)
+				if (st->peer[i].withheld[r])
+					printf(" %s=%" PRIu64, tg_reason_name(r),
+					       st->peer[i].withheld[r]);
+			printf("\n");
+		}
+		printf("\n%-16s %12s %12s %10s %10s\n", "port", "rx", "tx", "missed", "errors");
+		for (unsigned i = 0; i < st->n_ports && i < TG_STATS_MAX_PORTS; i++)
+			printf("%-16s %12" PRIu64 " %12" PRIu64 " %10" PRIu64 " %10" PRIu64 "\n",
+			       st->port[i].dev, st->port[i].ipackets, st->port[i].opackets,
+			       st->port[i].imissed, st->port[i].ierrors + st->port[i].oerrors);
+	}
+	free(st);
+	tg_mapset_close(&ms);
+	return EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"bpffs", required_argument, NULL, 'b'},
+		{"json", no_argument, NULL, 'j'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct opts o = {.bpffs = TG_DEFAULT_BPFFS};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+b:jqh", longopts, NULL)) != -1 ||
+	       (optind < argc && o.cmd == NULL)) {
+		if (c == -1) {
+			/* A command word: take it, keep parsing options after it. */
+			o.cmd = argv[optind++];
+			if ((strcmp(o.cmd, "check") == 0 || strcmp(o.cmd, "load") == 0) &&
+			    optind < argc && argv[optind][0] != '-')
+				o.file = argv[optind++];
+			continue;
+		}
+		switch (c) {
+		case 'b':
+			o.bpffs = optarg;
+			break;
+		case 'j':
+			o.json = 1;
+			break;
+		case 'q':
+			o.quiet = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		default:
+			fputs(usage_text, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (o.cmd == NULL || optind < argc) {
+		if (optind < argc)
+			fprintf(stderr, "tgctl: unexpected argument '%s'\n", argv[optind]);
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	if ((strcmp(o.cmd, "check") == 0 || strcmp(o.cmd, "load") == 0) && o.file == NULL) {
+		fprintf(stderr, "tgctl: %s needs a policy FILE\n", o.cmd);
+		return EXIT_USAGE;
+	}
+	if (strcmp(o.cmd, "check") == 0)
+		return cmd_check(&o);
+	if (strcmp(o.cmd, "load") == 0)
+		return cmd_load(&o);
+	if (strcmp(o.cmd, "show") == 0)
+		return cmd_show(&o);
+	if (strcmp(o.cmd, "stats") == 0)
+		return cmd_stats(&o);
+	if (strcmp(o.cmd, "rollback") == 0)
+		return cmd_rollback(&o);
+	fprintf(stderr, "tgctl: unknown command '%s'\n", o.cmd);
+	fputs(usage_text, stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * classify.c - Hyperscan block-mode scans of one message, in the worker's
+ * own scratch (cloned when the policy was installed, never allocated here).
+ * Rule ids are Hyperscan ids; a match is mapped back to its rule by binary
+ * search in the scope's id-sorted range of pol->rules.
+ */
+#include "classify.h"
+
+#include <string.h>
+
+#include "dp.h"
+
+struct scan_ctx {
+	const struct dp_policy *pol;
+	uint64_t *hits;
+	struct dp_class_result *res;
+	uint32_t first, n;
+};
+
+static int
+on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
+	 void *arg)
+{
+	struct scan_ctx *c = arg;
+	const struct tg_rule *r = c->pol->rules + c->first;
+	uint32_t lo = 0, hi = c->n;
+
+	(void)from;
+	(void)to;
+	(void)flags;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+
+		if (r[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo >= c->n || r[lo].id != id)
+		return 0;
+	c->hits[c->first + lo]++;
+	if (c->res->n_ids < DP_MAX_AUDIT_RULES)
+		c->res->ids[c->res->n_ids++] = id;
+	if (r[lo].action == TG_ACT_CLASSIFY) {
+		c->res->classes |= 1u << r[lo].class_idx;
+	} else if (r[lo].action == TG_ACT_BLOCK) {
+		c->res->block_rule = (int32_t)(c->first + lo);
+		return 1; /* blocked for everyone: no need to look further */
+	}
+	return 0;
+}
+
+static size_t
+join_marking(char *dst, size_t cap, const struct cot_event *ev)
+{
+	const struct cot_str *f[3] = {&ev->access, &ev->caveat, &ev->releasable_to};
+	size_t n = 0;
+
+	for (int i = 0; i < 3; i++) {
+		if (n + f[i]->len + 1 > cap)
+			return SIZE_MAX;
+		if (f[i]->len)
+			memcpy(dst + n, f[i]->p, f[i]->len);
+		n += f[i]->len;
+		if (i < 2)
+			dst[n++] = '\n';
+	}
+	return n;
+}
+
+int
+dp_classify(struct dp_worker *w, const struct dp_policy *pol, const uint8_t *payload,
+	    uint32_t len, const struct cot_event *ev, struct dp_class_result *res)
+{
+	hs_scratch_t *scratch = pol->scratch[w->idx];
+	struct scan_ctx c = {.pol = pol, .hits = pol->rule_hits + (size_t)w->idx * pol->hdr.n_rules,
+			     .res = res};
+
+	res->classes = 0;
+	res->block_rule = -1;
+	res->n_ids = 0;
+	for (unsigned s = 0; s < TG_SCOPE_COUNT; s++) {
+		const char *data;
+		size_t dlen;
+		hs_error_t rc;
+
+		if (pol->db[s] == NULL)
+			continue;
+		switch (s) {
+		case TG_SCOPE_PAYLOAD: data = (const char *)payload; dlen = len; break;
+		case TG_SCOPE_TYPE: data = ev->type.p; dlen = ev->type.len; break;
+		case TG_SCOPE_HOW: data = ev->how.p; dlen = ev->how.len; break;
+		case TG_SCOPE_UID: data = ev->uid.p; dlen = ev->uid.len; break;
+		case TG_SCOPE_CALLSIGN: data = ev->callsign.p; dlen = ev->callsign.len; break;
+		case TG_SCOPE_REMARKS: data = ev->remarks.p; dlen = ev->remarks.len; break;
+		case TG_SCOPE_DETAIL: data = ev->detail.p; dlen = ev->detail.len; break;
+		default:
+			dlen = join_marking(w->fieldbuf, sizeof(w->fieldbuf), ev);
+			if (dlen == SIZE_MAX)
+				return TG_R_BAD_MARKING;
+			data = w->fieldbuf;
+			break;
+		}
+		if (data == NULL)
+			data = "";
+		c.first = pol->scope_first[s];
+		c.n = pol->scope_n[s];
+		rc = hs_scan(pol->db[s], data, (unsigned)dlen, 0, scratch, on_match, &c);
+		if (rc == HS_SCAN_TERMINATED)
+			return TG_R_BLOCKED;
+		if (rc != HS_SUCCESS)
+			return TG_R_SCAN_ERROR;
+	}
+	if (res->classes == 0)
+		res->classes = 1u; /* "other" */
+	return TG_R_RELEASED;
+}

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dp.h - what the parts of the dataplane offer each other.
+ *
+ *   main.c        command line, EAL, ports, lcore launch, ordered teardown
+ *   ports.c       port and mempool set-up, RX queue assignment
+ *   policy_swap.c control thread: new generation -> runtime policy -> RCU swap
+ *   worker.c      the per-lcore loop: rx -> parse -> classify -> decide -> forward
+ *   pkt_parse.c   Ethernet/VLAN/IP/UDP, reassembly: frame -> message
+ *   classify.c    Hyperscan scans of one message
+ *   release.c     the per-peer decision (docs/release.md §5), pure
+ *   forward.c     peer headers, payload clones, fragmentation, buffered TX
+ *   stats.c       per-lcore counters -> stats map and telemetry
+ *   audit.c       audit ring and its writer thread
+ */
+#ifndef DP_H
+#define DP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <hs/hs.h>
+#include <rte_common.h>
+#include <rte_ip_frag.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "cot_parse.h"
+#include "forward.h"
+#include "tg_maps.h"
+
+#define DP_MAX_WORKERS 64
+#define DP_MAX_PORTS 32
+#define DP_MAX_RXQ_PER_WORKER 64
+#define DP_BURST 32
+#define DP_TX_BURST 32
+#define DP_MAX_FRAGS 8 /* fragments per released datagram per peer */
+
+enum dp_audit_level { DP_AUDIT_OFF = 0, DP_AUDIT_DROPS, DP_AUDIT_ALL };
+
+struct dp_config {
+	const char *bpffs;
+	const char *audit_path;
+	enum dp_audit_level audit_level;
+	bool second_check;        /* issue 6: independent re-check before TX */
+	unsigned stats_interval_ms;
+	unsigned frag_timeout_ms;
+	unsigned frag_max_flows;
+	unsigned nb_rxd, nb_txd;
+	bool stage_cycles;        /* keep per-stage TSC counters */
+	bool exit_when_idle;      /* pcap replays: quit once input is drained */
+	unsigned idle_exit_ms;
+};
+
+/* A port as the dataplane found it at start-up. */
+struct dp_port {
+	uint16_t port_id;
+	char dev[TG_DEV_MAX];
+	uint16_t nb_rxq, nb_txq;
+	bool multiseg_tx;   /* else frames are linearised before TX */
+	bool ipv4_cksum_offload;
+};
+
+/* Per (worker, peer) counters; live in the policy whose indices they use. */
+struct dp_peer_cnt {
+	uint64_t released;
+	uint64_t bytes;
+	uint64_t withheld[TG_R_COUNT];
+};
+
+/* The policy as workers use it: immutable once published to them. */
+struct dp_policy {
+	uint64_t generation;
+	struct tg_slot_hdr hdr;
+	struct tg_link links[TG_MAX_LINKS];
+	struct tg_peer peers[TG_MAX_PEERS];
+	struct tg_rule *rules;               /* sorted by scope, then id */
+	uint32_t scope_first[TG_SCOPE_COUNT]; /* rules[] range of each scope */
+	uint32_t scope_n[TG_SCOPE_COUNT];
+	hs_database_t *db[TG_SCOPE_COUNT];
+	hs_scratch_t *scratch[DP_MAX_WORKERS];
+	int8_t link_of_port[RTE_MAX_ETHPORTS];  /* -1: no link on this port */
+	int16_t peer_port[TG_MAX_PEERS];        /* port id, -1: device absent */
+	int16_t peer_pidx[TG_MAX_PEERS];        /* index into dp_ports[] */
+	uint16_t link_port[TG_MAX_LINKS];
+	struct fwd_tmpl tmpl[TG_MAX_PEERS];
+	bool scan_field[TG_SCOPE_COUNT];        /* a database exists for the scope */
+	/* Counters that only mean something for this policy's indices; folded
+	 * into per-name totals when the policy is retired. */
+	struct dp_peer_cnt *peer_cnt;           /* [n_workers][TG_MAX_PEERS] */
+	uint64_t *rule_hits;                    /* [n_workers][n_rules] */
+	uint64_t *rule_hits_reported;           /* [n_rules] */
+};
+
+/* Per-lcore counters: written by one worker, read racily by the control thread. */
+struct dp_counters {
+	uint64_t rx_packets;
+	uint64_t messages;
+	uint64_t released;
+	uint64_t audit_lost;
+	uint64_t reason[TG_R_COUNT];
+	uint64_t parse_err[COT_E_COUNT];
+	uint64_t cycles[4]; /* parse, scan, decide, forward */
+	uint64_t cycles_msgs;
+} __rte_cache_aligned;
+
+struct dp_txbuf {
+	uint16_t n;
+	uint8_t peer[DP_TX_BURST];   /* peer index | DP_TXTAG_COUNT */
+	uint32_t bytes[DP_TX_BURST];
+	struct rte_mbuf *m[DP_TX_BURST];
+};
+#define DP_TXTAG_COUNT 0x80 /* this frame carries a whole message (count it) */
+#define DP_TXTAG_NONE 0xff
+
+struct dp_rxq {
+	uint16_t port_id, queue_id;
+};
+
+struct dp_worker {
+	unsigned idx;       /* 0..n_workers-1: RCU thread id, TX queue, scratch */
+	unsigned lcore_id;
+	unsigned n_rxq;
+	struct dp_rxq rxq[DP_MAX_RXQ_PER_WORKER];
+	struct dp_txbuf tx[DP_MAX_PORTS];
+	struct rte_ip_frag_tbl *frag_tbl;
+	struct rte_ip_frag_death_row death_row;
+	uint64_t last_rx_tsc;
+	uint16_t ip_id;
+	struct dp_counters cnt;
+	struct cot_event ev;
+	uint8_t linbuf[65536] __rte_aligned(64);
+	char fieldbuf[1024];
+} __rte_cache_aligned;
+
+/* ---- global state (main.c) ---- */
+extern struct dp_config dp_cfg;
+extern struct dp_port dp_ports[DP_MAX_PORTS];
+extern unsigned dp_n_ports;
+extern struct dp_worker *dp_workers[DP_MAX_WORKERS];
+extern unsigned dp_n_workers;
+extern volatile bool dp_quit;
+extern struct dp_policy *dp_active; /* RCU-protected: __atomic loads */
+extern struct rte_rcu_qsbr *dp_qsbr;
+extern struct rte_mempool *dp_pool_rx, *dp_pool_hdr, *dp_pool_indirect, *dp_pool_linear;
+
+/* ports.c */
+int dp_ports_init(unsigned n_workers);
+void dp_ports_assign_rxq(void);
+void dp_ports_stop(void);
+void dp_ports_close(void);
+int dp_port_index(uint16_t port_id);
+
+/* policy_swap.c */
+int dp_control_start(void);
+void dp_control_stop(void);
+struct dp_policy *dp_policy_build(const void *snapshot, char *err, size_t errlen);
+void dp_policy_free(struct dp_policy *p);
+
+/* worker.c */
+int dp_worker_main(void *arg);
+
+/* forward.c */
+void fwd_flush_port(struct dp_worker *w, const struct dp_policy *pol, unsigned pidx);
+
+/* stats.c */
+void dp_stats_init(void);
+void dp_stats_publish(void *mapset);
+void dp_stats_retire_policy(struct dp_policy *p);
+void dp_stats_print(FILE *f);
+int dp_telemetry_init(void);
+
+/* audit.c */
+int dp_audit_start(void);
+void dp_audit_stop(void);
+
+#endif /* DP_H */

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * forward.c - hand a released payload to a peer: a small header mbuf built
+ * from the peer's template, chained in front of a refcounted clone of the
+ * received payload (the ipv4_multicast pattern: payload bytes are never
+ * written after cloning), fragmented again when the peer's MTU is smaller,
+ * and buffered per (worker, port) for burst TX.
+ */
+#include "forward.h"
+
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include "dp.h"
+
+static uint32_t
+cksum_add(uint32_t sum, const void *p, size_t len)
+{
+	return sum + rte_raw_cksum(p, len);
+}
+
+static uint16_t
+cksum_fold(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+void
+fwd_tmpl_build(struct fwd_tmpl *t, const struct tg_peer *p)
+{
+	uint8_t *b = t->bytes;
+	uint16_t be;
+	uint8_t *l3;
+
+	memset(t, 0, sizeof(*t));
+	memcpy(b, p->dst_mac, 6);
+	memcpy(b + 6, p->src_mac, 6);
+	t->l2_len = 14;
+	if (p->has_vlan) {
+		be = rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN);
+		memcpy(b + 12, &be, 2);
+		be = rte_cpu_to_be_16(p->vlan_tci);
+		memcpy(b + 14, &be, 2);
+		t->l2_len = 18;
+	}
+	be = rte_cpu_to_be_16(p->ip_version == 6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
+	memcpy(b + t->l2_len - 2, &be, 2);
+
+	l3 = b + t->l2_len;
+	if (p->ip_version == 6) {
+		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)l3;
+
+		ip6->vtc_flow = rte_cpu_to_be_32(6u << 28 | (uint32_t)(p->dscp << 2) << 20);
+		ip6->proto = IPPROTO_UDP;
+		ip6->hop_limits = p->ttl;
+		memcpy(ip6->src_addr, p->src_ip, 16);
+		memcpy(ip6->dst_addr, p->dst_ip, 16);
+		t->l3_len = sizeof(*ip6);
+		t->ipv = 6;
+		t->udp_sum = cksum_add(0, p->src_ip, 16);
+		t->udp_sum = cksum_add(t->udp_sum, p->dst_ip, 16);
+	} else {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)l3;
+
+		ip->version_ihl = RTE_IPV4_VHL_DEF;
+		ip->type_of_service = (uint8_t)(p->dscp << 2);
+		ip->time_to_live = p->ttl;
+		ip->next_proto_id = IPPROTO_UDP;
+		memcpy(&ip->src_addr, p->src_ip, 4);
+		memcpy(&ip->dst_addr, p->dst_ip, 4);
+		t->l3_len = sizeof(*ip);
+		t->ipv = 4;
+		t->udp_sum = cksum_add(0, p->src_ip, 4);
+		t->udp_sum = cksum_add(t->udp_sum, p->dst_ip, 4);
+	}
+	be = rte_cpu_to_be_16(IPPROTO_UDP);
+	t->udp_sum += be;
+
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(l3 + t->l3_len);
+	udp->src_port = rte_cpu_to_be_16(p->src_port);
+	udp->dst_port = rte_cpu_to_be_16(p->dst_port);
+	t->udp_sum = cksum_add(t->udp_sum, udp, 4);
+	t->len = (uint8_t)(t->l2_len + t->l3_len + sizeof(*udp));
+	t->mtu = p->mtu ? p->mtu : 1500;
+}
+
+void
+fwd_hdr_fill(uint8_t *dst, const struct fwd_tmpl *t, uint16_t payload_len, uint16_t ip_id,
+	     uint16_t payload_sum)
+{
+	uint16_t udp_len = (uint16_t)(sizeof(struct rte_udp_hdr) + payload_len);
+	uint16_t be_len = rte_cpu_to_be_16(udp_len);
+	uint8_t *l3 = dst + t->l2_len;
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(l3 + t->l3_len);
+	uint32_t sum;
+	uint16_t ck;
+
+	memcpy(dst, t->bytes, t->len);
+	if (t->ipv == 6) {
+		((struct rte_ipv6_hdr *)l3)->payload_len = be_len;
+	} else {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)l3;
+
+		ip->total_length = rte_cpu_to_be_16((uint16_t)(t->l3_len + udp_len));
+		ip->packet_id = rte_cpu_to_be_16(ip_id);
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	}
+	udp->dgram_len = be_len;
+	/* Length counts twice: in the pseudo-header and in the UDP header. */
+	sum = t->udp_sum + be_len + be_len + payload_sum;
+	ck = (uint16_t)~cksum_fold(sum);
+	udp->dgram_cksum = ck == 0 ? 0xffff : ck;
+}
+
+/* ---- buffered TX ---- */
+
+static void
+txbuf_count(struct dp_worker *w, const struct dp_policy *pol, uint8_t tag, uint32_t bytes,
+	    bool sent)
+{
+	struct dp_peer_cnt *pc;
+
+	if (!(tag & DP_TXTAG_COUNT) || pol == NULL)
+		return;
+	pc = &pol->peer_cnt[w->idx * TG_MAX_PEERS + (tag & 0x3f)];
+	if (sent) {
+		pc->released++;
+		pc->bytes += bytes;
+		w->cnt.released++;
+	} else {
+		pc->withheld[TG_R_TX_FULL]++;
+	}
+}
+
+void
+fwd_flush_port(struct dp_worker *w, const struct dp_policy *pol, unsigned pidx)
+{
+	struct dp_txbuf *b = &w->tx[pidx];
+	uint16_t sent = 0;
+
+	if (b->n == 0)
+		return;
+	/* A full queue usually drains within a few polls; after that, drop and
+	 * count rather than stall the worker. */
+	for (int tries = 0; sent < b->n && tries < 8; tries++)
+		sent += rte_eth_tx_burst(dp_ports[pidx].port_id, (uint16_t)w->idx, b->m + sent,
+					 b->n - sent);
+	for (uint16_t i = 0; i < b->n; i++) {
+		txbuf_count(w, pol, b->peer[i], b->bytes[i], i < sent);
+		if (i >= sent)
+			rte_pktmbuf_free(b->m[i]);
+	}
+	b->n = 0;
+}
+
+static void
+txbuf_add(struct dp_worker *w, const struct dp_policy *pol, unsigned pidx,
+	  struct rte_mbuf *m, uint8_t tag, uint32_t bytes)
+{
+	struct dp_txbuf *b = &w->tx[pidx];
+
+	if (m->nb_segs > 1 && !dp_ports[pidx].multiseg_tx) {
+		/* The device cannot gather: copy the frame into one buffer. */
+		struct rte_mbuf *l = rte_pktmbuf_alloc(dp_pool_linear);
+		char *d = l ? rte_pktmbuf_append(l, (uint16_t)m->pkt_len) : NULL;
+
+		if (d == NULL) {
+			if (l)
+				rte_pktmbuf_free(l);
+			rte_pktmbuf_free(m);
+			if (tag & DP_TXTAG_COUNT)
+				pol->peer_cnt[w->idx * TG_MAX_PEERS + (tag & 0x3f)]
+					.withheld[TG_R_NO_MBUF]++;
+			return;
+		}
+		rte_pktmbuf_read(m, 0, m->pkt_len, d);
+		rte_pktmbuf_free(m);
+		m = l;
+	}
+	b->m[b->n] = m;
+	b->peer[b->n] = tag;
+	b->bytes[b->n] = bytes;
+	if (++b->n == DP_TX_BURST)
+		fwd_flush_port(w, pol, pidx);
+}
+
+int
+fwd_to_peer(struct dp_worker *w, const struct dp_policy *pol, unsigned pi, struct rte_mbuf *m,
+	    uint32_t hdr_off, uint32_t payload_len, uint16_t payload_sum)
+{
+	const struct fwd_tmpl *t = &pol->tmpl[pi];
+	unsigned pidx = (unsigned)pol->peer_pidx[pi];
+	struct rte_mbuf *clone, *h;
+	uint8_t hdr[FWD_HDR_MAX];
+	uint32_t excess;
+
+	clone = rte_pktmbuf_clone(m, dp_pool_indirect);
+	if (clone == NULL)
+		return TG_R_NO_MBUF;
+	rte_pktmbuf_adj(clone, (uint16_t)hdr_off);
+	excess = clone->pkt_len - payload_len;
+	if (excess && rte_pktmbuf_trim(clone, (uint16_t)excess) < 0) {
+		rte_pktmbuf_free(clone);
+		return TG_R_NO_MBUF;
+	}
+	h = rte_pktmbuf_alloc(dp_pool_hdr);
+	if (h == NULL) {
+		rte_pktmbuf_free(clone);
+		return TG_R_NO_MBUF;
+	}
+	fwd_hdr_fill(hdr, t, (uint16_t)payload_len, w->ip_id++, payload_sum);
+
+	if (t->l3_len + sizeof(struct rte_udp_hdr) + payload_len <= t->mtu) {
+		char *d = rte_pktmbuf_append(h, t->len);
+
+		memcpy(d, hdr, t->len);
+		if (rte_pktmbuf_chain(h, clone) < 0) {
+			rte_pktmbuf_free(h);
+			rte_pktmbuf_free(clone);
+			return TG_R_NO_MBUF;
+		}
+		txbuf_add(w, pol, pidx, h, (uint8_t)(pi | DP_TXTAG_COUNT), payload_len);
+		return TG_R_RELEASED;
+	}
+
+	/* Larger than the peer's MTU: fragment the L3 datagram, then put the
+	 * L2 header in front of every fragment. */
+	struct rte_mbuf *frags[DP_MAX_FRAGS];
+	int32_t n;
+	char *d = rte_pktmbuf_append(h, (uint16_t)(t->len - t->l2_len));
+
+	memcpy(d, hdr + t->l2_len, t->len - t->l2_len);
+	if (rte_pktmbuf_chain(h, clone) < 0) {
+		rte_pktmbuf_free(h);
+		rte_pktmbuf_free(clone);
+		return TG_R_NO_MBUF;
+	}
+	if (t->ipv == 6)
+		n = rte_ipv6_fragment_packet(h, frags, DP_MAX_FRAGS, t->mtu, dp_pool_hdr,
+					     dp_pool_indirect);
+	else
+		n = rte_ipv4_fragment_packet(h, frags, DP_MAX_FRAGS, t->mtu, dp_pool_hdr,
+					     dp_pool_indirect);
+	rte_pktmbuf_free(h);
+	if (n <= 0)
+		return TG_R_NO_MBUF;
+	for (int32_t i = 0; i < n; i++) {
+		char *l2 = rte_pktmbuf_prepend(frags[i], t->l2_len);
+
+		if (l2 == NULL) {
+			for (int32_t j = i; j < n; j++)
+				rte_pktmbuf_free(frags[j]);
+			return TG_R_NO_MBUF;
+		}
+		memcpy(l2, hdr, t->l2_len);
+		if (t->ipv == 4) {
+			struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(l2 + t->l2_len);
+
+			ip->hdr_checksum = 0;
+			ip->hdr_checksum = rte_ipv4_cksum(ip);
+		}
+		/* The last fragment counts the message: all went out before it. */
+		txbuf_add(w, pol, pidx, frags[i],
+			  (uint8_t)(i == n - 1 ? (pi | DP_TXTAG_COUNT) : pi), payload_len);
+	}
+	return TG_R_RELEASED;
+}

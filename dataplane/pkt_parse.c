@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pkt_parse.c - from a received frame to a message: Ethernet with at most one
+ * 802.1Q tag, IPv4 (options allowed) or IPv6 (fragment header only), UDP to
+ * one of the arrival link's ports; IP fragments reassembled in the worker's
+ * bounded table.  Anything else is a counted drop (docs/release.md §1).
+ */
+#include "pkt_parse.h"
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include "dp.h"
+
+static bool
+link_has_port(const struct tg_link *l, uint16_t port)
+{
+	for (unsigned i = 0; i < l->n_udp_ports; i++)
+		if (l->udp_ports[i] == port)
+			return true;
+	return false;
+}
+
+int
+dp_pkt_parse(struct dp_worker *w, const struct tg_link *link, struct rte_mbuf **mp,
+	     uint64_t tsc, bool may_reassemble, struct dp_pkt *out)
+{
+	struct rte_mbuf *m = *mp;
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t seg = m->data_len; /* headers must sit in the first segment */
+	uint32_t off = sizeof(struct rte_ether_hdr);
+	uint32_t l3_off, l4_off, ip_payload_end;
+	uint16_t etype;
+	const struct rte_udp_hdr *udp;
+	uint16_t udp_len;
+
+	if (seg < off)
+		return TG_R_BAD_L2L3;
+	etype = rte_be_to_cpu_16(((const struct rte_ether_hdr *)p)->ether_type);
+	if (etype == RTE_ETHER_TYPE_VLAN) {
+		if (seg < off + 4)
+			return TG_R_BAD_L2L3;
+		etype = rte_be_to_cpu_16(*(const uint16_t *)(p + off + 2));
+		off += 4;
+	}
+	l3_off = off;
+
+	if (etype == RTE_ETHER_TYPE_IPV4) {
+		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(p + off);
+		uint32_t ihl, tot;
+
+		if (seg < off + sizeof(*ip))
+			return TG_R_BAD_L2L3;
+		ihl = (uint32_t)(ip->version_ihl & 0x0f) * 4;
+		tot = rte_be_to_cpu_16(ip->total_length);
+		if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(*ip) || seg < off + ihl ||
+		    tot < ihl || off + tot > m->pkt_len)
+			return TG_R_BAD_L2L3;
+		if (ip->next_proto_id != IPPROTO_UDP)
+			return TG_R_NOT_TRACK;
+		if (rte_ipv4_frag_pkt_is_fragmented(ip)) {
+			struct rte_mbuf *r;
+
+			if (!may_reassemble)
+				return TG_R_FRAG_ERROR;
+			/* Trim Ethernet padding: the table sizes fragments by pkt_len. */
+			if (m->pkt_len > off + tot)
+				rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - off - tot));
+			m->l2_len = off;
+			m->l3_len = ihl;
+			r = rte_ipv4_frag_reassemble_packet(w->frag_tbl, &w->death_row, m, tsc,
+							    (struct rte_ipv4_hdr *)(uintptr_t)ip);
+			if (r == NULL)
+				return DP_PKT_HELD;
+			*mp = r;
+			return dp_pkt_parse(w, link, mp, tsc, false, out);
+		}
+		l4_off = off + ihl;
+		ip_payload_end = off + tot;
+		out->ipv = 4;
+	} else if (etype == RTE_ETHER_TYPE_IPV6) {
+		const struct rte_ipv6_hdr *ip6 = (const struct rte_ipv6_hdr *)(p + off);
+		uint32_t plen;
+
+		if (seg < off + sizeof(*ip6))
+			return TG_R_BAD_L2L3;
+		plen = rte_be_to_cpu_16(ip6->payload_len);
+		if ((rte_be_to_cpu_32(ip6->vtc_flow) >> 28) != 6 ||
+		    off + sizeof(*ip6) + plen > m->pkt_len)
+			return TG_R_BAD_L2L3;
+		if (ip6->proto == IPPROTO_FRAGMENT) {
+			struct rte_ipv6_fragment_ext *fh;
+			struct rte_mbuf *r;
+
+			if (!may_reassemble || seg < off + sizeof(*ip6) + sizeof(*fh))
+				return TG_R_FRAG_ERROR;
+			fh = rte_ipv6_frag_get_ipv6_fragment_header(
+				(struct rte_ipv6_hdr *)(uintptr_t)ip6);
+			if (fh == NULL || fh->next_header != IPPROTO_UDP)
+				return TG_R_NOT_TRACK;
+			if (m->pkt_len > off + sizeof(*ip6) + plen)
+				rte_pktmbuf_trim(m,
+						 (uint16_t)(m->pkt_len - off - sizeof(*ip6) - plen));
+			m->l2_len = off;
+			m->l3_len = sizeof(*ip6) + sizeof(*fh);
+			r = rte_ipv6_frag_reassemble_packet(w->frag_tbl, &w->death_row, m, tsc,
+							    (struct rte_ipv6_hdr *)(uintptr_t)ip6,
+							    fh);
+			if (r == NULL)
+				return DP_PKT_HELD;
+			*mp = r;
+			return dp_pkt_parse(w, link, mp, tsc, false, out);
+		}
+		if (ip6->proto != IPPROTO_UDP)
+			return TG_R_NOT_TRACK;
+		l4_off = off + sizeof(*ip6);
+		ip_payload_end = l4_off + plen;
+		out->ipv = 6;
+	} else {
+		return TG_R_NOT_TRACK;
+	}
+
+	if (seg < l4_off + sizeof(*udp) || ip_payload_end < l4_off + sizeof(*udp))
+		return TG_R_BAD_L2L3;
+	udp = (const struct rte_udp_hdr *)(p + l4_off);
+	if (!link_has_port(link, rte_be_to_cpu_16(udp->dst_port)))
+		return TG_R_NOT_TRACK;
+	udp_len = rte_be_to_cpu_16(udp->dgram_len);
+	if (udp_len < sizeof(*udp) || l4_off + udp_len > ip_payload_end)
+		return TG_R_BAD_L2L3;
+	out->l3_off = (uint16_t)l3_off;
+	out->payload_off = l4_off + (uint32_t)sizeof(*udp);
+	out->payload_len = udp_len - (uint32_t)sizeof(*udp);
+	return TG_R_RELEASED;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pkt_parse.h - frame to message (see pkt_parse.c).
+ */
+#ifndef DP_PKT_PARSE_H
+#define DP_PKT_PARSE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tg_maps.h"
+
+#define DP_PKT_HELD (-1) /* a fragment now owned by the reassembly table */
+
+struct dp_pkt {
+	uint32_t payload_off; /* from the start of the frame */
+	uint32_t payload_len; /* the UDP payload */
+	uint16_t l3_off;
+	uint8_t ipv;
+};
+
+struct dp_worker;
+struct rte_mbuf;
+
+/*
+ * Parse the frame *mp that arrived on `link`.  Returns TG_R_RELEASED (0) for
+ * a message (then *mp may be a reassembled chain), DP_PKT_HELD for a fragment
+ * kept by the table, or the drop reason.
+ */
+int dp_pkt_parse(struct dp_worker *w, const struct tg_link *link, struct rte_mbuf **mp,
+		 uint64_t tsc, bool may_reassemble, struct dp_pkt *out);
+
+#endif /* DP_PKT_PARSE_H */

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * stats.c - counters out of the dataplane.  Workers count per lcore without
+ * atomics; the control thread sums them, adds the totals of retired policies
+ * (per-peer counters are kept by peer name, rule hits by rule id, so they
+ * survive policy swaps), writes the stats map for `tgctl stats`, and keeps a
+ * copy that the /trackgate/stats telemetry command returns.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_ethdev.h>
+#include <rte_telemetry.h>
+
+#include "dp.h"
+#include "tg_mapset.h"
+#include "tg_names.h"
+
+/* Totals of retired policies, by peer name. */
+static struct {
+	unsigned n;
+	char name[TG_MAX_PEERS][TG_NAME_MAX];
+	struct dp_peer_cnt cnt[TG_MAX_PEERS];
+} retired;
+
+static pthread_mutex_t last_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tg_stats last;         /* the latest published, for telemetry */
+static uint64_t last_cycles[5];      /* stage cycles and messages measured */
+static uint64_t started_ns;
+
+static uint64_t
+realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void
+dp_stats_init(void)
+{
+	started_ns = realtime_ns();
+}
+
+static int
+retired_slot(const char *name)
+{
+	for (unsigned i = 0; i < retired.n; i++)
+		if (strncmp(retired.name[i], name, TG_NAME_MAX) == 0)
+			return (int)i;
+	if (retired.n == TG_MAX_PEERS)
+		return -1;
+	snprintf(retired.name[retired.n], TG_NAME_MAX, "%s", name);
+	return (int)retired.n++;
+}
+
+static void
+peer_sum(const struct dp_policy *p, unsigned pi, struct dp_peer_cnt *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned w = 0; w < dp_n_workers; w++) {
+		const struct dp_peer_cnt *c = &p->peer_cnt[w * TG_MAX_PEERS + pi];
+
+		out->released += c->released;
+		out->bytes += c->bytes;
+		for (unsigned r = 0; r < TG_R_COUNT; r++)
+			out->withheld[r] += c->withheld[r];
+	}
+}
+
+static void
+cnt_add(struct dp_peer_cnt *dst, const struct dp_peer_cnt *src)
+{
+	dst->released += src->released;
+	dst->bytes += src->bytes;
+	for (unsigned r = 0; r < TG_R_COUNT; r++)
+		dst->withheld[r] += src->withheld[r];
+}
+
+/* Push rule hit deltas since the last push to the rule hits map. */
+static void
+push_rule_hits(struct tg_mapset *ms, struct dp_policy *p)
+{
+	for (uint32_t i = 0; i < p->hdr.n_rules; i++) {
+		uint64_t sum = 0;
+
+		for (unsigned w = 0; w < dp_n_workers; w++)
+			sum += p->rule_hits[(size_t)w * p->hdr.n_rules + i];
+		if (sum != p->rule_hits_reported[i] && ms != NULL &&
+		    tg_rule_hits_add(ms, p->rules[i].id, sum - p->rule_hits_reported[i]) == 0)
+			p->rule_hits_reported[i] = sum;
+	}
+}
+
+static struct tg_mapset *stats_maps; /* remembered for retire */
+
+void
+dp_stats_retire_policy(struct dp_policy *p)
+{
+	for (unsigned pi = 0; pi < p->hdr.n_peers; pi++) {
+		struct dp_peer_cnt c;
+		int slot = retired_slot(p->peers[pi].name);
+
+		peer_sum(p, pi, &c);
+		if (slot >= 0)
+			cnt_add(&retired.cnt[slot], &c);
+	}
+	push_rule_hits(stats_maps, p);
+}
+
+static void
+stats_collect(struct tg_stats *st)
+{
+	const struct dp_policy *p = __atomic_load_n(&dp_active, __ATOMIC_ACQUIRE);
+	struct dp_peer_cnt cur[TG_MAX_PEERS];
+	uint64_t cyc[5] = {0};
+
+	memset(st, 0, sizeof(*st));
+	st->updated_ns = realtime_ns();
+	st->started_ns = started_ns;
+	st->pid = (uint64_t)getpid();
+	st->generation = p ? p->generation : 0;
+	for (unsigned w = 0; w < dp_n_workers; w++) {
+		const struct dp_counters *c = &dp_workers[w]->cnt;
+
+		st->rx_packets += c->rx_packets;
+		st->messages += c->messages;
+		st->released += c->released;
+		st->audit_lost += c->audit_lost;
+		for (unsigned r = 0; r < TG_R_COUNT; r++)
+			st->reason[r] += c->reason[r];
+		for (unsigned i = 0; i < 4; i++)
+			cyc[i] += c->cycles[i];
+		cyc[4] += c->cycles_msgs;
+	}
+
+	/* Peers: retired totals by name, plus the running policy's. */
+	unsigned n = retired.n;
+
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(st->peer[i].name, TG_NAME_MAX, "%s", retired.name[i]);
+		st->peer[i].released = retired.cnt[i].released;
+		st->peer[i].bytes = retired.cnt[i].bytes;
+		memcpy(st->peer[i].withheld, retired.cnt[i].withheld, sizeof(st->peer[i].withheld));
+	}
+	for (unsigned pi = 0; p && pi < p->hdr.n_peers; pi++) {
+		unsigned j;
+
+		peer_sum(p, pi, &cur[pi]);
+		for (j = 0; j < n; j++)
+			if (strncmp(st->peer[j].name, p->peers[pi].name, TG_NAME_MAX) == 0)
+				break;
+		if (j == n) {
+			if (n == TG_MAX_PEERS)
+				continue;
+			snprintf(st->peer[n].name, TG_NAME_MAX, "%s", p->peers[pi].name);
+			n++;
+		}
+		st->peer[j].released += cur[pi].released;
+		st->peer[j].bytes += cur[pi].bytes;
+		for (unsigned r = 0; r < TG_R_COUNT; r++)
+			st->peer[j].withheld[r] += cur[pi].withheld[r];
+	}
+	st->n_peers = n;
+
+	for (unsigned i = 0; i < dp_n_ports && i < TG_STATS_MAX_PORTS; i++) {
+		struct rte_eth_stats es;
+
+		snprintf(st->port[i].dev, TG_DEV_MAX, "%s", dp_ports[i].dev);
+		if (rte_eth_stats_get(dp_ports[i].port_id, &es) == 0) {
+			st->port[i].ipackets = es.ipackets;
+			st->port[i].opackets = es.opackets;
+			st->port[i].ibytes = es.ibytes;
+			st->port[i].obytes = es.obytes;
+			st->port[i].imissed = es.imissed;
+			st->port[i].ierrors = es.ierrors;
+			st->port[i].oerrors = es.oerrors;
+		}
+	}
+	st->n_ports = dp_n_ports < TG_STATS_MAX_PORTS ? dp_n_ports : TG_STATS_MAX_PORTS;
+	pthread_mutex_lock(&last_lock);
+	memcpy(last_cycles, cyc, sizeof(cyc));
+	pthread_mutex_unlock(&last_lock);
+}
+
+void
+dp_stats_publish(void *mapset)
+{
+	struct tg_mapset *ms = mapset;
+	static struct tg_stats st; /* only the control thread (or main at exit) */
+	struct dp_policy *p = __atomic_load_n(&dp_active, __ATOMIC_ACQUIRE);
+
+	stats_maps = ms;
+	stats_collect(&st);
+	if (p)
+		push_rule_hits(ms, p);
+	tg_stats_write(ms, &st);
+	pthread_mutex_lock(&last_lock);
+	memcpy(&last, &st, sizeof(last));
+	pthread_mutex_unlock(&last_lock);
+}
+
+void
+dp_stats_print(FILE *f)
+{
+	pthread_mutex_lock(&last_lock);
+	fprintf(f, "trackgate: policy generation %" PRIu64 ", rx %" PRIu64 " packets, %" PRIu64
+		   " messages, %" PRIu64 " releases\n",
+		last.generation, last.rx_packets, last.messages, last.released);
+	for (unsigned r = TG_R_NOT_TRACK; r <= TG_R_CHECK_MISMATCH; r++)
+		if (last.reason[r])
+			fprintf(f, "  dropped %-16s %" PRIu64 "\n", tg_reason_name(r), last.reason[r]);
+	for (unsigned i = 0; i < last.n_peers; i++) {
+		fprintf(f, "  peer %-12s released %-8" PRIu64 " bytes %-10" PRIu64,
+			last.peer[i].name, last.peer[i].released, last.peer[i].bytes);
+		for (unsigned r = TG_R_CLASS; r < TG_R_COUNT; r++)
+			if (last.peer[i].withheld[r])
+				fprintf(f, " %s=%" PRIu64, tg_reason_name(r),
+					last.peer[i].withheld[r]);
+		fprintf(f, "\n");
+	}
+	if (last.audit_lost)
+		fprintf(f, "  audit records lost %" PRIu64 "\n", last.audit_lost);
+	if (last_cycles[4])
+		fprintf(f, "  cycles/message: parse %.0f scan %.0f decide %.0f forward %.0f\n",
+			(double)last_cycles[0] / last_cycles[4],
+			(double)last_cycles[1] / last_cycles[4],
+			(double)last_cycles[2] / last_cycles[4],
+			(double)last_cycles[3] / last_cycles[4]);
+	pthread_mutex_unlock(&last_lock);
+}
+
+static int
+telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct rte_tel_data *dropped = rte_tel_data_alloc();
+	struct rte_tel_data *peers = rte_tel_data_alloc();
+	struct rte_tel_data *cycles = rte_tel_data_alloc();
+
+	(void)cmd;
+	(void)params;
+	if (!dropped || !peers || !cycles) {
+		rte_tel_data_free(dropped);
+		rte_tel_data_free(peers);
+		rte_tel_data_free(cycles);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&last_lock);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "generation", last.generation);
+	rte_tel_data_add_dict_u64(d, "rx_packets", last.rx_packets);
+	rte_tel_data_add_dict_u64(d, "messages", last.messages);
+	rte_tel_data_add_dict_u64(d, "released", last.released);
+	rte_tel_data_add_dict_u64(d, "audit_lost", last.audit_lost);
+	rte_tel_data_start_dict(dropped);
+	for (unsigned r = TG_R_NOT_TRACK; r <= TG_R_CHECK_MISMATCH; r++)
+		rte_tel_data_add_dict_u64(dropped, tg_reason_name(r), last.reason[r]);
+	rte_tel_data_add_dict_container(d, "dropped", dropped, 0);
+	rte_tel_data_start_dict(peers);
+	for (unsigned i = 0; i < last.n_peers; i++)
+		rte_tel_data_add_dict_u64(peers, last.peer[i].name, last.peer[i].released);
+	rte_tel_data_add_dict_container(d, "released_by_peer", peers, 0);
+	rte_tel_data_start_dict(cycles);
+	rte_tel_data_add_dict_u64(cycles, "messages", last_cycles[4]);
+	rte_tel_data_add_dict_u64(cycles, "parse", last_cycles[0]);
+	rte_tel_data_add_dict_u64(cycles, "scan", last_cycles[1]);
+	rte_tel_data_add_dict_u64(cycles, "decide", last_cycles[2]);
+	rte_tel_data_add_dict_u64(cycles, "forward", last_cycles[3]);
+	rte_tel_data_add_dict_container(d, "stage_cycles", cycles, 0);
+	pthread_mutex_unlock(&last_lock);
+	return 0;
+}
+
+int
+dp_telemetry_init(void)
+{
+	return rte_telemetry_register_cmd("/trackgate/stats", telemetry_stats,
+					  "trackgate counters: messages, drops by reason, "
+					  "releases by peer, stage cycles");
+}

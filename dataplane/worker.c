@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * worker.c - the per-lcore fast path: rx burst -> frame parse/reassembly ->
+ * CoT parse -> marking -> Hyperscan classification -> per-peer decision ->
+ * forward, then TX flush and an RCU quiescent report.  The policy pointer is
+ * loaded once per iteration, so every message of a burst is decided under
+ * one whole policy, and a retired policy is freed only after every worker
+ * has passed the quiescent point that follows its last use.
+ */
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_prefetch.h>
+
+#include "audit.h"
+#include "classify.h"
+#include "dp.h"
+#include "marking.h"
+#include "pkt_parse.h"
+#include "release.h"
+
+#define PREFETCH_OFFSET 3
+
+static inline void
+count_drop(struct dp_worker *w, int reason)
+{
+	w->cnt.reason[reason]++;
+}
+
+static void
+copy_str(char *dst, size_t cap, const char *p, size_t len)
+{
+	if (p == NULL)
+		len = 0;
+	if (len >= cap)
+		len = cap - 1;
+	if (len)
+		memcpy(dst, p, len);
+	dst[len] = '\0';
+}
+
+static void
+audit_message(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id, int link_idx,
+	      int reason, const struct dp_class_result *cr, uint32_t released,
+	      const uint8_t *peer_reason, bool parsed, uint64_t now_ns)
+{
+	struct dp_audit_rec *r;
+	const struct cot_event *ev = &w->ev;
+
+	if (!dp_audit_wants(released != 0, reason != TG_R_RELEASED))
+		return;
+	r = dp_audit_get(w);
+	if (r == NULL)
+		return;
+	r->ts_ns = now_ns;
+	r->generation = pol ? pol->generation : 0;
+	r->released = released;
+	r->link_idx = link_idx < 0 ? 0xff : (uint8_t)link_idx;
+	r->port_id = port_id;
+	r->reason = (uint8_t)reason;
+	if (cr) {
+		r->n_ids = cr->n_ids;
+		memcpy(r->ids, cr->ids, sizeof(r->ids));
+	}
+	if (peer_reason) {
+		r->n_peers = (uint8_t)pol->hdr.n_peers;
+		memcpy(r->peer_reason, peer_reason, pol->hdr.n_peers);
+	}
+	if (parsed) {
+		size_t n;
+
+		copy_str(r->uid, sizeof(r->uid), ev->uid.p, ev->uid.len);
+		copy_str(r->type, sizeof(r->type), ev->type.p, ev->type.len);
+		copy_str(r->marking, sizeof(r->marking), ev->access.p, ev->access.len);
+		n = strlen(r->marking);
+		if (ev->releasable_to.p && n + 8 < sizeof(r->marking)) {
+			memcpy(r->marking + n, " | rel: ", 8);
+			copy_str(r->marking + n + 8, sizeof(r->marking) - n - 8,
+				 ev->releasable_to.p, ev->releasable_to.len);
+		}
+	}
+	dp_audit_put(w, r);
+}
+
+static inline uint64_t
+stage_tsc(void)
+{
+	return dp_cfg.stage_cycles ? rte_rdtsc() : 0;
+}
+
+/* Everything from a received frame to its release or its counted drop.
+ * Frees (or hands over) `m` on every path. */
+static void
+process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id,
+	      struct rte_mbuf *m, uint64_t tsc, int64_t now_ms)
+{
+	struct dp_pkt pk;
+	struct dp_class_result cr;
+	struct tg_marking mk;
+	const struct tg_link *link;
+	const struct cot_event *ev = &w->ev;
+	const uint8_t *pl;
+	enum cot_err ce;
+	uint8_t peer_reason[TG_MAX_PEERS];
+	uint32_t released = 0;
+	uint64_t t0, t1, t2, t3, tfwd = 0;
+	uint64_t now_ns = (uint64_t)now_ms * 1000000ull;
+	int li, rc;
+
+	if (pol == NULL) {
+		count_drop(w, TG_R_NO_POLICY);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	li = pol->link_of_port[port_id];
+	if (li < 0) {
+		count_drop(w, TG_R_NO_LINK);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	link = &pol->links[li];
+	rc = dp_pkt_parse(w, link, &m, tsc, true, &pk);
+	if (rc == DP_PKT_HELD)
+		return;
+	if (rc != TG_R_RELEASED) {
+		count_drop(w, rc);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	w->cnt.messages++;
+	if (pk.payload_len > pol->hdr.max_message_bytes) {
+		count_drop(w, TG_R_TOO_BIG);
+		audit_message(w, pol, port_id, li, TG_R_TOO_BIG, NULL, 0, NULL, false, now_ns);
+		rte_pktmbuf_free(m);
+		return;
+	}
+
+	t0 = stage_tsc();
+	pl = rte_pktmbuf_read(m, pk.payload_off, pk.payload_len, w->linbuf);
+	ce = pl ? cot_parse(pl, pk.payload_len, &w->ev) : COT_E_EMPTY;
+	if (ce != COT_OK) {
+		w->cnt.parse_err[ce < COT_E_COUNT ? ce : 0]++;
+		rc = TG_R_PARSE;
+		goto drop_message;
+	}
+	if (!(pol->hdr.flags & TG_PF_IGNORE_STALE) &&
+	    ev->stale_ms + (int64_t)pol->hdr.stale_tolerance_s * 1000 < now_ms) {
+		rc = TG_R_STALE;
+		goto drop_message;
+	}
+	if (tg_marking_resolve(ev->access.p, ev->access.len, ev->caveat.p, ev->caveat.len,
+			       ev->releasable_to.p, ev->releasable_to.len,
+			       link->has_default_marking ? &link->default_marking : NULL,
+			       &pol->hdr, &mk) < 0) {
+		rc = TG_R_BAD_MARKING;
+		goto drop_message;
+	}
+	t1 = stage_tsc();
+	rc = dp_classify(w, pol, pl, pk.payload_len, ev, &cr);
+	t2 = stage_tsc();
+	if (rc != TG_R_RELEASED) {
+		count_drop(w, rc);
+		audit_message(w, pol, port_id, li, rc, &cr, 0, NULL, true, now_ns);
+		rte_pktmbuf_free(m);
+		return;
+	}
+
+	struct dp_msg msg = {
+		.link_idx = li,
+		.port_id = port_id,
+		.classes = cr.classes,
+		.level = mk.level,
+		.rel_mask = mk.rel_mask,
+	};
+	int32_t payload_sum = -1;
+
+	for (unsigned pi = 0; pi < pol->hdr.n_peers; pi++) {
+		enum tg_reason r = release_decide(&pol->peers[pi], pol->peer_port[pi], &msg);
+
+		if (r == TG_R_RELEASED) {
+			uint64_t f0 = stage_tsc();
+
+			if (payload_sum < 0)
+				payload_sum = rte_raw_cksum(pl, pk.payload_len);
+			r = fwd_to_peer(w, pol, pi, m, pk.payload_off, pk.payload_len,
+					(uint16_t)payload_sum);
+			tfwd += stage_tsc() - f0;
+		}
+		peer_reason[pi] = (uint8_t)r;
+		if (r == TG_R_RELEASED)
+			released |= 1u << pi;
+		else
+			pol->peer_cnt[w->idx * TG_MAX_PEERS + pi].withheld[r]++;
+	}
+	t3 = stage_tsc();
+	if (dp_cfg.stage_cycles) {
+		w->cnt.cycles[0] += t1 - t0;
+		w->cnt.cycles[1] += t2 - t1;
+		w->cnt.cycles[2] += t3 - t2 - tfwd;
+		w->cnt.cycles[3] += tfwd;
+		w->cnt.cycles_msgs++;
+	}
+	audit_message(w, pol, port_id, li, TG_R_RELEASED, &cr, released, peer_reason, true, now_ns);
+	/* Drop our reference; the clones queued for TX keep the payload alive. */
+	rte_pktmbuf_free(m);
+	return;
+
+drop_message:
+	count_drop(w, rc);
+	audit_message(w, pol, port_id, li, rc, NULL, 0, NULL, rc != TG_R_PARSE, now_ns);
+	rte_pktmbuf_free(m);
+}
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+dp_worker_main(void *arg)
+{
+	struct dp_worker *w = arg;
+	struct rte_mbuf *pkts[DP_BURST];
+	uint64_t iter = 0;
+
+	rte_rcu_qsbr_thread_register(dp_qsbr, w->idx);
+	rte_rcu_qsbr_thread_online(dp_qsbr, w->idx);
+
+	while (!__atomic_load_n(&dp_quit, __ATOMIC_RELAXED)) {
+		const struct dp_policy *pol = __atomic_load_n(&dp_active, __ATOMIC_ACQUIRE);
+		uint64_t tsc = rte_rdtsc();
+		int64_t now_ms = wall_ms();
+
+		for (unsigned q = 0; q < w->n_rxq; q++) {
+			uint16_t port_id = w->rxq[q].port_id;
+			uint16_t n = rte_eth_rx_burst(port_id, w->rxq[q].queue_id, pkts, DP_BURST);
+
+			if (n == 0)
+				continue;
+			w->last_rx_tsc = tsc;
+			w->cnt.rx_packets += n;
+			for (uint16_t i = 0; i < n && i < PREFETCH_OFFSET; i++)
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+			for (uint16_t i = 0; i < n; i++) {
+				if (i + PREFETCH_OFFSET < n)
+					rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_OFFSET],
+								       void *));
+				process_frame(w, pol, port_id, pkts[i], tsc, now_ms);
+			}
+		}
+		for (unsigned p = 0; p < dp_n_ports; p++)
+			if (w->tx[p].n)
+				fwd_flush_port(w, pol, p);
+		if ((++iter & 1023) == 0)
+			rte_ip_frag_table_del_expired_entries(w->frag_tbl, &w->death_row, tsc);
+		if (w->death_row.cnt) {
+			/* Fragments of datagrams that never completed (or were invalid). */
+			w->cnt.reason[TG_R_FRAG_TIMEOUT] += w->death_row.cnt;
+			rte_ip_frag_free_death_row(&w->death_row, PREFETCH_OFFSET);
+		}
+		rte_rcu_qsbr_quiescent(dp_qsbr, w->idx);
+	}
+
+	rte_rcu_qsbr_thread_offline(dp_qsbr, w->idx);
+	rte_rcu_qsbr_thread_unregister(dp_qsbr, w->idx);
+	return 0;
+}
