@@ -130,6 +130,7 @@ struct dp_worker {
 	struct rte_ip_frag_death_row death_row;
 	uint64_t last_rx_tsc;
 	uint16_t ip_id;
+	uint32_t frag_id;
 	struct dp_counters cnt;
 	struct cot_event ev;
 	uint8_t linbuf[65536] __rte_aligned(64);

@@ -252,6 +252,9 @@ fwd_to_peer(struct dp_worker *w, const struct dp_policy *pol, unsigned pi, struc
 	rte_pktmbuf_free(h);
 	if (n <= 0)
 		return TG_R_NO_MBUF;
+	/* DPDK 22.11 writes fragment id 0 on every IPv6 datagram, which lets a
+	 * receiver splice fragments of different messages: give each its own. */
+	uint32_t frag_id = rte_cpu_to_be_32(((uint32_t)w->idx << 24) | (w->frag_id++ & 0xffffff));
 	for (int32_t i = 0; i < n; i++) {
 		char *l2 = rte_pktmbuf_prepend(frags[i], t->l2_len);
 
@@ -261,7 +264,13 @@ fwd_to_peer(struct dp_worker *w, const struct dp_policy *pol, unsigned pi, struc
 			return TG_R_NO_MBUF;
 		}
 		memcpy(l2, hdr, t->l2_len);
-		if (t->ipv == 4) {
+		if (t->ipv == 6) {
+			struct rte_ipv6_fragment_ext *fh =
+				(struct rte_ipv6_fragment_ext *)(l2 + t->l2_len +
+								 sizeof(struct rte_ipv6_hdr));
+
+			fh->id = frag_id;
+		} else {
 			struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(l2 + t->l2_len);
 
 			ip->hdr_checksum = 0;
