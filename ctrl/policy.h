@@ -44,6 +44,7 @@ struct pol_pos {
 };
 
 struct pol_xdp {
+	char iface[16]; /* `xdp_iface`: the kernel interface the XDP pre-filter runs on */
 	uint16_t n_allow, n_block;
 	struct pol_prefix allow[POL_MAX_PREFIXES], block[POL_MAX_PREFIXES];
 };

@@ -1354,7 +1354,7 @@ parse_links(struct pctx *c, const struct ynode *seq)
 		if ((n = get(c, m, "name")) && n->kind == Y_SCALAR && n->len < TG_NAME_MAX)
 			snprintf(what, sizeof(what), "link '%s'", S(c, n));
 		check_keys(c, m, what, KEYS("name", "port", "udp_ports", "default_marking",
-					    "allow_sources", "block_sources", "rate"));
+					    "allow_sources", "block_sources", "rate", "xdp_iface"));
 		if ((n = need(c, m, "name", what)) && get_name(c, n, "name", l->name))
 			for (j = 0; j < i; j++)
 				if (strcmp(p->links[j].name, l->name) == 0)
@@ -1393,6 +1393,8 @@ parse_links(struct pctx *c, const struct ynode *seq)
 			else
 				l->has_default_marking = 1;
 		}
+		if ((n = get(c, m, "xdp_iface")))
+			get_str(c, n, "xdp_iface", x->iface, sizeof(x->iface));
 		static const char *const src_keys[2] = { "allow_sources", "block_sources" };
 		for (k = 0; k < 2; k++) {
 			struct pol_prefix *pf = k ? x->block : x->allow;

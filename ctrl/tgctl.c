@@ -12,6 +12,7 @@
  * compiles, publish.c writes the maps.
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "publish.h"
 #include "tg_mapset.h"
 #include "tg_names.h"
+#include "xdp_publish.h"
 
 enum {
 	EXIT_OK = 0,
@@ -130,6 +132,40 @@ open_maps(const struct opts *o, struct tg_mapset *ms)
 	return EXIT_OK;
 }
 
+/* The XDP pre-filter's view of the policy's links: source prefixes, rate. */
+static int
+publish_xdp(const struct opts *o, const struct pol_policy *p, char *err, size_t errlen)
+{
+	struct xdp_link_cfg *cfg = calloc(TG_MAX_LINKS, sizeof(*cfg));
+	int rc;
+
+	if (cfg == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (unsigned i = 0; i < p->hdr.n_links; i++) {
+		const struct tg_link *l = &p->links[i];
+		const struct pol_xdp *x = &p->xdp[i];
+		struct xdp_link_cfg *c = &cfg[i];
+
+		snprintf(c->name, sizeof(c->name), "%s", l->name);
+		snprintf(c->iface, sizeof(c->iface), "%s", x->iface);
+		memcpy(c->udp_ports, l->udp_ports, sizeof(c->udp_ports));
+		c->n_udp_ports = l->n_udp_ports;
+		c->rate_pps = l->rate_pps;
+		c->rate_burst = l->rate_burst;
+		c->n_allow = x->n_allow;
+		c->n_block = x->n_block;
+		for (unsigned k = 0; k < x->n_allow; k++)
+			memcpy(&c->allow[k], &x->allow[k], sizeof(c->allow[k]));
+		for (unsigned k = 0; k < x->n_block; k++)
+			memcpy(&c->block[k], &x->block[k], sizeof(c->block[k]));
+	}
+	rc = ctl_xdp_publish(o->bpffs, cfg, p->hdr.n_links, err, errlen);
+	free(cfg);
+	return rc;
+}
+
 static int
 cmd_load(const struct opts *o)
 {
@@ -151,6 +187,14 @@ cmd_load(const struct opts *o)
 	}
 	if (tg_mapset_lock(&ms, true) < 0) {
 		fprintf(stderr, "tgctl: cannot lock %s\n", o->bpffs);
+		rc = EXIT_SYSTEM;
+		goto out;
+	}
+	/* The pre-filter's tables first: if they cannot be written, nothing of
+	 * the new policy is in force.  Then the fast path's, flipped last. */
+	if (publish_xdp(o, p, err, sizeof(err)) < 0) {
+		tg_mapset_unlock(&ms);
+		fprintf(stderr, "tgctl: %s: XDP pre-filter maps: %s\n", o->file, err);
 		rc = EXIT_SYSTEM;
 		goto out;
 	}
@@ -354,6 +398,11 @@ cmd_stats(const struct opts *o)
 		return EXIT_SYSTEM;
 	}
 	fmt_time(st->updated_ns, when, sizeof(when));
+	/* The pre-filter's counters exist once a policy was loaded here. */
+	uint64_t xdp[XDP_V_COUNT];
+	char xerr[256];
+	bool have_xdp = ctl_xdp_read_verdicts(o->bpffs, xdp, xerr, sizeof(xerr)) == 0;
+
 	if (o->json) {
 		json_t *peers = json_array(), *ports = json_array();
 		json_t *root;
@@ -382,6 +431,14 @@ cmd_stats(const struct opts *o)
 				 (json_int_t)st->audit_lost, "dropped",
 				 reasons_json(st->reason, TG_R_NOT_TRACK, TG_R_CHECK_MISMATCH),
 				 "peers", peers, "ports", ports, "rule_hits", rule_hits_json(&ms));
+		if (have_xdp) {
+			json_t *x = json_object();
+
+			for (unsigned v = 0; v < XDP_V_COUNT; v++)
+				json_object_set_new(x, ctl_xdp_verdict_name(v),
+						    json_integer((json_int_t)xdp[v]));
+			json_object_set_new(root, "xdp", x);
+		}
 		json_dumpf(root, stdout, JSON_INDENT(2));
 		printf("\n");
 		json_decref(root);
@@ -404,6 +461,18 @@ cmd_stats(const struct opts *o)
 					printf(" %s=%" PRIu64, tg_reason_name(r),
 					       st->peer[i].withheld[r]);
 			printf("\n");
+		}
+		if (have_xdp) {
+			uint64_t any = 0;
+
+			for (unsigned v = 0; v < XDP_V_COUNT; v++)
+				any |= xdp[v];
+			printf("\nXDP pre-filter verdicts%s\n",
+			       any ? "" : ": none (no link has an xdp_iface in use)");
+			for (unsigned v = 0; v < XDP_V_COUNT; v++)
+				if (xdp[v])
+					printf("  %-16s %12" PRIu64 "\n", ctl_xdp_verdict_name(v),
+					       xdp[v]);
 		}
 		printf("\n%-16s %12s %12s %10s %10s\n", "port", "rx", "tx", "missed", "errors");
 		for (unsigned i = 0; i < st->n_ports && i < TG_STATS_MAX_PORTS; i++)
