@@ -107,10 +107,19 @@ struct dp_counters {
 	uint64_t cycles_msgs;
 } __rte_cache_aligned;
 
+/* Hub transit latency, RX burst to TX burst, in DP_LAT_BUCKET_NS buckets;
+ * the last bucket holds everything slower. */
+#define DP_LAT_BUCKETS 2048
+#define DP_LAT_BUCKET_NS 100
+struct dp_latency {
+	uint64_t bucket[DP_LAT_BUCKETS];
+} __rte_cache_aligned;
+
 struct dp_txbuf {
 	uint16_t n;
 	uint8_t peer[DP_TX_BURST];   /* peer index | DP_TXTAG_COUNT */
 	uint32_t bytes[DP_TX_BURST];
+	uint64_t rx_tsc[DP_TX_BURST]; /* when the message's last frame arrived */
 	struct rte_mbuf *m[DP_TX_BURST];
 };
 #define DP_TXTAG_COUNT 0x80 /* this frame carries a whole message (count it) */
@@ -129,9 +138,11 @@ struct dp_worker {
 	struct rte_ip_frag_tbl *frag_tbl;
 	struct rte_ip_frag_death_row death_row;
 	uint64_t last_rx_tsc;
+	uint64_t rx_tsc;    /* TSC right after the current RX burst */
 	uint16_t ip_id;
 	uint32_t frag_id;
 	struct dp_counters cnt;
+	struct dp_latency lat;
 	struct cot_event ev;
 	uint8_t linbuf[65536] __rte_aligned(64);
 	char fieldbuf[1024];
@@ -147,6 +158,7 @@ extern volatile bool dp_quit;
 extern struct dp_policy *dp_active; /* RCU-protected: __atomic loads */
 extern struct rte_rcu_qsbr *dp_qsbr;
 extern struct rte_mempool *dp_pool_rx, *dp_pool_hdr, *dp_pool_indirect, *dp_pool_linear;
+extern uint64_t dp_lat_cycles_per_bucket;
 
 /* ports.c */
 int dp_ports_init(unsigned n_workers);

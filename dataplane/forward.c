@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <rte_byteorder.h>
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ether.h>
 #include <rte_ip.h>
@@ -124,7 +125,7 @@ fwd_hdr_fill(uint8_t *dst, const struct fwd_tmpl *t, uint16_t payload_len, uint1
 
 static void
 txbuf_count(struct dp_worker *w, const struct dp_policy *pol, uint8_t tag, uint32_t bytes,
-	    bool sent)
+	    bool sent, uint64_t rx_tsc, uint64_t now)
 {
 	struct dp_peer_cnt *pc;
 
@@ -132,9 +133,12 @@ txbuf_count(struct dp_worker *w, const struct dp_policy *pol, uint8_t tag, uint3
 		return;
 	pc = &pol->peer_cnt[w->idx * TG_MAX_PEERS + (tag & 0x3f)];
 	if (sent) {
+		uint64_t b = (now - rx_tsc) / dp_lat_cycles_per_bucket;
+
 		pc->released++;
 		pc->bytes += bytes;
 		w->cnt.released++;
+		w->lat.bucket[b < DP_LAT_BUCKETS ? b : DP_LAT_BUCKETS - 1]++;
 	} else {
 		pc->withheld[TG_R_TX_FULL]++;
 	}
@@ -153,8 +157,10 @@ fwd_flush_port(struct dp_worker *w, const struct dp_policy *pol, unsigned pidx)
 	for (int tries = 0; sent < b->n && tries < 8; tries++)
 		sent += rte_eth_tx_burst(dp_ports[pidx].port_id, (uint16_t)w->idx, b->m + sent,
 					 b->n - sent);
+	uint64_t now = rte_rdtsc();
+
 	for (uint16_t i = 0; i < b->n; i++) {
-		txbuf_count(w, pol, b->peer[i], b->bytes[i], i < sent);
+		txbuf_count(w, pol, b->peer[i], b->bytes[i], i < sent, b->rx_tsc[i], now);
 		if (i >= sent)
 			rte_pktmbuf_free(b->m[i]);
 	}
@@ -188,6 +194,7 @@ txbuf_add(struct dp_worker *w, const struct dp_policy *pol, unsigned pidx,
 	b->m[b->n] = m;
 	b->peer[b->n] = tag;
 	b->bytes[b->n] = bytes;
+	b->rx_tsc[b->n] = w->rx_tsc;
 	if (++b->n == DP_TX_BURST)
 		fwd_flush_port(w, pol, pidx);
 }

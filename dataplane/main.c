@@ -45,6 +45,7 @@ volatile bool dp_quit;
 struct dp_policy *dp_active;
 struct rte_rcu_qsbr *dp_qsbr;
 struct rte_mempool *dp_pool_rx, *dp_pool_hdr, *dp_pool_indirect, *dp_pool_linear;
+uint64_t dp_lat_cycles_per_bucket = 1;
 
 static const char usage_text[] =
 	"usage: trackgate [EAL options] -- [options]\n"
@@ -270,6 +271,7 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 2;
 	}
+	dp_lat_cycles_per_bucket = RTE_MAX(rte_get_tsc_hz() / (1000000000ull / DP_LAT_BUCKET_NS), 1ull);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 

@@ -276,9 +276,60 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	return 0;
 }
 
+/* Latency since the last "reset": a baseline is kept, never the workers'
+ * histograms touched (they belong to the workers). */
+static uint64_t lat_base[DP_LAT_BUCKETS];
+static pthread_mutex_t lat_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t
+lat_percentile(const uint64_t *h, uint64_t total, double q)
+{
+	uint64_t want = (uint64_t)(q * (double)total), seen = 0;
+
+	for (unsigned b = 0; b < DP_LAT_BUCKETS; b++) {
+		seen += h[b];
+		if (seen > want)
+			return (uint64_t)(b + 1) * DP_LAT_BUCKET_NS; /* bucket's upper edge */
+	}
+	return (uint64_t)DP_LAT_BUCKETS * DP_LAT_BUCKET_NS;
+}
+
+static int
+telemetry_latency(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	static uint64_t h[DP_LAT_BUCKETS];
+	uint64_t total = 0;
+
+	(void)cmd;
+	pthread_mutex_lock(&lat_lock);
+	for (unsigned b = 0; b < DP_LAT_BUCKETS; b++) {
+		uint64_t v = 0;
+
+		for (unsigned w = 0; w < dp_n_workers; w++)
+			v += dp_workers[w]->lat.bucket[b];
+		h[b] = v - lat_base[b];
+		if (params && strcmp(params, "reset") == 0)
+			lat_base[b] = v;
+		total += h[b];
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "count", total);
+	rte_tel_data_add_dict_u64(d, "bucket_ns", DP_LAT_BUCKET_NS);
+	rte_tel_data_add_dict_u64(d, "p50_ns", total ? lat_percentile(h, total, 0.50) : 0);
+	rte_tel_data_add_dict_u64(d, "p99_ns", total ? lat_percentile(h, total, 0.99) : 0);
+	rte_tel_data_add_dict_u64(d, "p999_ns", total ? lat_percentile(h, total, 0.999) : 0);
+	rte_tel_data_add_dict_u64(d, "over_max", h[DP_LAT_BUCKETS - 1]);
+	pthread_mutex_unlock(&lat_lock);
+	return 0;
+}
+
 int
 dp_telemetry_init(void)
 {
+	if (rte_telemetry_register_cmd("/trackgate/latency", telemetry_latency,
+				       "hub transit latency RX->TX since the last call with "
+				       "parameter 'reset': count, p50_ns, p99_ns, p999_ns") < 0)
+		return -1;
 	return rte_telemetry_register_cmd("/trackgate/stats", telemetry_stats,
 					  "trackgate counters: messages, drops by reason, "
 					  "releases by peer, stage cycles");

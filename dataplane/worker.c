@@ -243,6 +243,7 @@ dp_worker_main(void *arg)
 
 			if (n == 0)
 				continue;
+			w->rx_tsc = rte_rdtsc();
 			w->last_rx_tsc = tsc;
 			w->cnt.rx_packets += n;
 			for (uint16_t i = 0; i < n && i < PREFETCH_OFFSET; i++)
@@ -253,10 +254,12 @@ dp_worker_main(void *arg)
 								       void *));
 				process_frame(w, pol, port_id, pkts[i], tsc, now_ms);
 			}
+			/* Send what this burst released before polling the next
+			 * queue: latency is one burst, not one pass over all queues. */
+			for (unsigned p = 0; p < dp_n_ports; p++)
+				if (w->tx[p].n)
+					fwd_flush_port(w, pol, p);
 		}
-		for (unsigned p = 0; p < dp_n_ports; p++)
-			if (w->tx[p].n)
-				fwd_flush_port(w, pol, p);
 		if ((++iter & 1023) == 0)
 			rte_ip_frag_table_del_expired_entries(w->frag_tbl, &w->death_row, tsc);
 		if (w->death_row.cnt) {
