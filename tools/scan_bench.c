@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * scan_bench - the scan-only limit: how fast the published policy's Hyperscan
+ * databases can classify the messages of a pcap when nothing else is done.
+ *
+ *   scan_bench --bpffs DIR --pcap FILE [--link NAME] [--seconds S] [--json]
+ *
+ * Reads the ACTIVE policy published by `tgctl load` into DIR (tg_snapshot_read;
+ * the very serialized databases trackgate deserializes), extracts the UDP
+ * payloads the named link would accept from the pcap (Ethernet, one 802.1Q
+ * tag, IPv4/IPv6, fragments reassembled, UDP to the link's ports, at most
+ * max_message_bytes), parses them with the dataplane's cot_parse and resolves
+ * the marking as the worker does, and keeps those that reach classification.
+ * Then it scans them in a loop exactly as dataplane/classify.c does (one
+ * hs_scan per scope with a database, match -> rule by binary search, a block
+ * stops the scans of that message) for --seconds, and reports messages/s and
+ * TSC cycles per message.  Parsing happens once, up front, and is timed
+ * separately (parse_cycles_per_msg) for reference.
+ *
+ * It is a bench tool: it trusts its pcap to be tg-gen output and it does no
+ * more validation than needed not to crash.  tools/bench runs it.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <x86intrin.h>
+
+#include <hs/hs.h>
+
+#include "dataplane/cot_parse.h"
+#include "marking.h"
+#include "tg_mapset.h"
+
+struct msg {
+	const char *data[TG_SCOPE_COUNT];
+	uint32_t len[TG_SCOPE_COUNT];
+};
+
+struct frag_buf {
+	int used, v6;
+	uint8_t key[40];
+	uint32_t have, total; /* bytes received; total known once the last came */
+	uint8_t data[65536];
+};
+
+#define MAX_PENDING 64
+
+static struct frag_buf *pending[MAX_PENDING];
+static struct msg *msgs;
+static size_t n_msgs, cap_msgs;
+static uint64_t n_frames, n_bytes, n_udp, n_too_big, n_parse_fail, n_bad_marking;
+static uint64_t parse_cycles;
+static struct tg_snapshot snap;
+static const struct tg_link *blink;
+static struct cot_event ev;
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static char *
+dup_bytes(const void *p, size_t n)
+{
+	char *d = malloc(n ? n : 1);
+
+	if (!d) {
+		perror("scan_bench: malloc");
+		exit(3);
+	}
+	if (n)
+		memcpy(d, p, n);
+	return d;
+}
+
+static size_t
+join_marking(char *dst, size_t cap, const struct cot_event *e)
+{
+	const struct cot_str *f[3] = {&e->access, &e->caveat, &e->releasable_to};
+	size_t n = 0;
+
+	for (int i = 0; i < 3; i++) {
+		if (n + f[i]->len + 1 > cap)
+			return SIZE_MAX;
+		if (f[i]->len)
+			memcpy(dst + n, f[i]->p, f[i]->len);
+		n += f[i]->len;
+		if (i < 2)
+			dst[n++] = '\n';
+	}
+	return n;
+}
+
+/* One UDP payload the link accepted: parse, resolve, keep what the worker
+ * would hand to dp_classify. */
+static void
+on_message(const uint8_t *pl, size_t len)
+{
+	struct tg_marking mk;
+	uint64_t t0;
+	enum cot_err ce;
+	struct msg *m;
+	char mbuf[1024];
+	size_t ml;
+	int mrc;
+
+	n_udp++;
+	if (len > snap.hdr.max_message_bytes) {
+		n_too_big++;
+		return;
+	}
+	t0 = __rdtsc();
+	ce = cot_parse(pl, len, &ev);
+	mrc = ce == COT_OK ? tg_marking_resolve(ev.access.p, ev.access.len, ev.caveat.p,
+						ev.caveat.len, ev.releasable_to.p,
+						ev.releasable_to.len,
+						blink->has_default_marking ? &blink->default_marking
+									   : NULL,
+						&snap.hdr, &mk)
+			   : -1;
+	parse_cycles += __rdtsc() - t0;
+	if (ce != COT_OK) {
+		n_parse_fail++;
+		return;
+	}
+	if (mrc < 0) {
+		n_bad_marking++;
+		return;
+	}
+	if (n_msgs == cap_msgs) {
+		cap_msgs = cap_msgs ? cap_msgs * 2 : 4096;
+		msgs = realloc(msgs, cap_msgs * sizeof(*msgs));
+		if (!msgs) {
+			perror("scan_bench: realloc");
+			exit(3);
+		}
+	}
+	m = &msgs[n_msgs++];
+	memset(m, 0, sizeof(*m));
+	const struct cot_str *f[TG_SCOPE_COUNT] = {
+		[TG_SCOPE_TYPE] = &ev.type,         [TG_SCOPE_HOW] = &ev.how,
+		[TG_SCOPE_UID] = &ev.uid,           [TG_SCOPE_CALLSIGN] = &ev.callsign,
+		[TG_SCOPE_REMARKS] = &ev.remarks,   [TG_SCOPE_DETAIL] = &ev.detail,
+	};
+	m->data[TG_SCOPE_PAYLOAD] = dup_bytes(pl, len);
+	m->len[TG_SCOPE_PAYLOAD] = (uint32_t)len;
+	for (unsigned s = TG_SCOPE_TYPE; s < TG_SCOPE_MARKING; s++) {
+		m->data[s] = dup_bytes(f[s]->p ? f[s]->p : "", f[s]->len);
+		m->len[s] = f[s]->len;
+	}
+	ml = join_marking(mbuf, sizeof(mbuf), &ev);
+	if (ml == SIZE_MAX) { /* the worker drops it as bad_marking before any scan */
+		n_msgs--;
+		n_bad_marking++;
+		return;
+	}
+	m->data[TG_SCOPE_MARKING] = dup_bytes(mbuf, ml);
+	m->len[TG_SCOPE_MARKING] = (uint32_t)ml;
+}
+
+static bool
+link_port(uint16_t dport)
+{
+	for (unsigned i = 0; i < blink->n_udp_ports; i++)
+		if (blink->udp_ports[i] == dport)
+			return true;
+	return false;
+}
+
+static void
+on_l4(const uint8_t *p, size_t len)
+{
+	uint16_t ulen, dport;
+
+	if (len < 8)
+		return;
+	dport = (uint16_t)(p[2] << 8 | p[3]);
+	ulen = (uint16_t)(p[4] << 8 | p[5]);
+	if (ulen < 8 || ulen > len || !link_port(dport))
+		return;
+	on_message(p + 8, ulen - 8u);
+}
+
+/* A fragment at byte `off` of the IP payload; `more` = MF flag. */
+static void
+on_fragment(int v6, const uint8_t *key, size_t klen, uint32_t off, int more, const uint8_t *p,
+	    size_t len)
+{
+	struct frag_buf *fb = NULL;
+	int free_slot = -1;
+
+	for (int i = 0; i < MAX_PENDING; i++) {
+		if (pending[i] && pending[i]->used && pending[i]->v6 == v6 &&
+		    memcmp(pending[i]->key, key, klen) == 0) {
+			fb = pending[i];
+			break;
+		}
+		if (free_slot < 0 && (!pending[i] || !pending[i]->used))
+			free_slot = i;
+	}
+	if (!fb) {
+		if (free_slot < 0) /* table full: forget the oldest-looking one */
+			free_slot = 0;
+		if (!pending[free_slot] && !(pending[free_slot] = calloc(1, sizeof(struct frag_buf)))) {
+			perror("scan_bench: calloc");
+			exit(3);
+		}
+		fb = pending[free_slot];
+		fb->used = 1;
+		fb->v6 = v6;
+		memcpy(fb->key, key, klen);
+		fb->have = fb->total = 0;
+	}
+	if (off + len > sizeof(fb->data)) {
+		fb->used = 0;
+		return;
+	}
+	memcpy(fb->data + off, p, len);
+	fb->have += (uint32_t)len;
+	if (!more)
+		fb->total = off + (uint32_t)len;
+	if (fb->total && fb->have >= fb->total) {
+		fb->used = 0;
+		on_l4(fb->data, fb->total);
+	}
+}
+
+static void
+on_frame(const uint8_t *p, size_t len)
+{
+	uint16_t et;
+	size_t o = 14;
+
+	if (len < 14)
+		return;
+	et = (uint16_t)(p[12] << 8 | p[13]);
+	if (et == 0x8100) {
+		if (len < 18)
+			return;
+		et = (uint16_t)(p[16] << 8 | p[17]);
+		o = 18;
+	}
+	if (et == 0x0800) {
+		const uint8_t *ip = p + o;
+		size_t ihl, tot;
+		uint16_t fo;
+
+		if (len < o + 20)
+			return;
+		ihl = (size_t)(ip[0] & 0xf) * 4;
+		tot = (size_t)(ip[2] << 8 | ip[3]);
+		if (ip[9] != 17 || ihl < 20 || tot < ihl || o + tot > len)
+			return;
+		fo = (uint16_t)(ip[6] << 8 | ip[7]);
+		if (fo & 0x3fff) {
+			uint8_t key[12];
+
+			memcpy(key, ip + 12, 8);
+			memcpy(key + 8, ip + 4, 2);
+			key[10] = key[11] = 0;
+			on_fragment(0, key, sizeof(key), (uint32_t)(fo & 0x1fff) * 8, !!(fo & 0x2000),
+				    ip + ihl, tot - ihl);
+		} else {
+			on_l4(ip + ihl, tot - ihl);
+		}
+	} else if (et == 0x86dd) {
+		const uint8_t *ip = p + o;
+		size_t plen;
+
+		if (len < o + 40)
+			return;
+		plen = (size_t)(ip[4] << 8 | ip[5]);
+		if (o + 40 + plen > len)
+			return;
+		if (ip[6] == 17) {
+			on_l4(ip + 40, plen);
+		} else if (ip[6] == 44 && plen >= 8 && ip[40] == 17) {
+			const uint8_t *fh = ip + 40;
+			uint16_t fo = (uint16_t)(fh[2] << 8 | fh[3]);
+			uint8_t key[36];
+
+			memcpy(key, ip + 8, 32);
+			memcpy(key + 32, fh + 4, 4);
+			on_fragment(1, key, sizeof(key), (uint32_t)(fo & 0xfff8), fo & 1, fh + 8,
+				    plen - 8);
+		}
+	}
+}
+
+/* ---- the scan loop: dataplane/classify.c without the DPDK around it ---- */
+
+struct scan_ctx {
+	const struct tg_rule *rules;
+	uint64_t *hits;
+	uint32_t first, n;
+	uint32_t classes;
+	int blocked;
+};
+
+static int
+on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
+	 void *arg)
+{
+	struct scan_ctx *c = arg;
+	const struct tg_rule *r = c->rules + c->first;
+	uint32_t lo = 0, hi = c->n;
+
+	(void)from;
+	(void)to;
+	(void)flags;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+
+		if (r[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo >= c->n || r[lo].id != id)
+		return 0;
+	c->hits[c->first + lo]++;
+	if (r[lo].action == TG_ACT_CLASSIFY) {
+		c->classes |= 1u << r[lo].class_idx;
+	} else if (r[lo].action == TG_ACT_BLOCK) {
+		c->blocked = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: scan_bench --bpffs DIR --pcap FILE [--link NAME] [--seconds S] [--json]\n", f);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"bpffs", required_argument, NULL, 'b'}, {"pcap", required_argument, NULL, 'p'},
+		{"link", required_argument, NULL, 'l'},  {"seconds", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},        {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *bpffs = NULL, *pcap_file = NULL, *link_name = "kor-us";
+	double seconds = 5;
+	int json = 0, c;
+	char err[512], perr[PCAP_ERRBUF_SIZE];
+	struct tg_mapset ms;
+	hs_database_t *db[TG_SCOPE_COUNT] = {0};
+	hs_scratch_t *scratch = NULL;
+	uint32_t scope_first[TG_SCOPE_COUNT] = {0}, scope_n[TG_SCOPE_COUNT] = {0};
+	unsigned n_db = 0;
+
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'b': bpffs = optarg; break;
+		case 'p': pcap_file = optarg; break;
+		case 'l': link_name = optarg; break;
+		case 's': seconds = atof(optarg); break;
+		case 'j': json = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!bpffs || !pcap_file || seconds <= 0) {
+		usage(stderr);
+		return 2;
+	}
+
+	if (tg_mapset_open(&ms, bpffs, err, sizeof(err)) < 0) {
+		fprintf(stderr, "scan_bench: %s\n", err);
+		return 3;
+	}
+	if (tg_snapshot_read(&ms, 0, &snap, err, sizeof(err)) != 1) {
+		fprintf(stderr, "scan_bench: no policy published in %s %s\n", bpffs, err);
+		return 4;
+	}
+	for (unsigned i = 0; i < snap.hdr.n_links; i++)
+		if (strcmp(snap.links[i].name, link_name) == 0)
+			blink = &snap.links[i];
+	if (!blink) {
+		fprintf(stderr, "scan_bench: the policy has no link %s\n", link_name);
+		return 2;
+	}
+	for (uint32_t i = 0; i < snap.hdr.n_rules; i++) { /* sorted by scope, id */
+		unsigned sc = snap.rules[i].scope;
+
+		if (sc < TG_SCOPE_COUNT && scope_n[sc]++ == 0)
+			scope_first[sc] = i;
+	}
+	for (unsigned sc = 0; sc < TG_SCOPE_COUNT; sc++) {
+		const struct tg_hsdb_ref *ref = &snap.hdr.hsdb[sc];
+
+		if (ref->len == 0)
+			continue;
+		if (hs_deserialize_database((const char *)snap.hsdb + ref->off, ref->len,
+					    &db[sc]) != HS_SUCCESS ||
+		    hs_alloc_scratch(db[sc], &scratch) != HS_SUCCESS) {
+			fprintf(stderr, "scan_bench: cannot load the database of scope %u\n", sc);
+			return 3;
+		}
+		n_db++;
+	}
+
+	pcap_t *pd = pcap_open_offline(pcap_file, perr);
+	struct pcap_pkthdr *ph;
+	const u_char *pkt;
+
+	if (!pd) {
+		fprintf(stderr, "scan_bench: %s\n", perr);
+		return 3;
+	}
+	while (pcap_next_ex(pd, &ph, &pkt) == 1) {
+		n_frames++;
+		n_bytes += ph->len;
+		on_frame(pkt, ph->caplen);
+	}
+	pcap_close(pd);
+	if (n_msgs == 0) {
+		fprintf(stderr, "scan_bench: no message of link %s reaches classification\n",
+			link_name);
+		return 4;
+	}
+
+	uint64_t *hits = calloc(snap.hdr.n_rules + 1, sizeof(uint64_t));
+	uint64_t passes = 0, scanned = 0, blocked = 0, scan_errors = 0;
+	uint64_t t_start = now_ns(), t_end = t_start + (uint64_t)(seconds * 1e9), t_now;
+	uint64_t c_start = __rdtsc(), c_total;
+
+	do {
+		for (size_t i = 0; i < n_msgs; i++) {
+			struct scan_ctx sctx = {.rules = snap.rules, .hits = hits};
+
+			for (unsigned s = 0; s < TG_SCOPE_COUNT; s++) {
+				hs_error_t rc;
+
+				if (!db[s])
+					continue;
+				sctx.first = scope_first[s];
+				sctx.n = scope_n[s];
+				rc = hs_scan(db[s], msgs[i].data[s], msgs[i].len[s], 0, scratch,
+					     on_match, &sctx);
+				if (rc == HS_SCAN_TERMINATED)
+					break;
+				if (rc != HS_SUCCESS) {
+					scan_errors++;
+					break;
+				}
+			}
+			blocked += (uint64_t)sctx.blocked;
+		}
+		scanned += n_msgs;
+		passes++;
+		t_now = now_ns();
+	} while (t_now < t_end);
+	c_total = __rdtsc() - c_start;
+
+	double secs = (double)(t_now - t_start) / 1e9;
+	double tsc_hz = (double)c_total / secs;
+	double msg_rate = (double)scanned / secs;
+	double frame_rate = (double)(passes * n_frames) / secs;
+	double cyc_msg = (double)c_total / (double)scanned;
+	double cyc_frame = (double)c_total / (double)(passes * n_frames);
+	double parse_cyc = (double)parse_cycles / (double)(n_msgs + n_parse_fail + n_bad_marking);
+
+	if (json) {
+		printf("{\"frames\":%" PRIu64 ",\"frame_bytes\":%" PRIu64 ",\"udp_messages\":%" PRIu64
+		       ",\"too_big\":%" PRIu64 ",\"parse_fail\":%" PRIu64 ",\"bad_marking\":%" PRIu64
+		       ",\"scanned_per_pass\":%zu,\"databases\":%u,\"rules\":%u,\"passes\":%" PRIu64
+		       ",\"blocked_per_pass\":%" PRIu64 ",\"scan_errors\":%" PRIu64
+		       ",\"seconds\":%.3f,\"tsc_hz\":%.0f,\"msgs_per_s\":%.0f,"
+		       "\"cycles_per_msg\":%.1f,\"frames_per_s\":%.0f,\"cycles_per_frame\":%.1f,"
+		       "\"parse_cycles_per_msg\":%.1f}\n",
+		       n_frames, n_bytes, n_udp, n_too_big, n_parse_fail, n_bad_marking, n_msgs, n_db,
+		       snap.hdr.n_rules, passes, blocked / passes, scan_errors, secs, tsc_hz,
+		       msg_rate, cyc_msg, frame_rate, cyc_frame, parse_cyc);
+	} else {
+		printf("pcap: %" PRIu64 " frames, %" PRIu64 " UDP messages on link %s, %zu reach "
+		       "classification (%" PRIu64 " parse errors, %" PRIu64 " bad markings, %" PRIu64
+		       " too big)\n",
+		       n_frames, n_udp, link_name, n_msgs, n_parse_fail, n_bad_marking, n_too_big);
+		printf("policy: %u rules in %u databases; %" PRIu64 " of %zu messages blocked per "
+		       "pass\n",
+		       snap.hdr.n_rules, n_db, blocked / passes, n_msgs);
+		printf("scan only: %.0f messages/s, %.1f cycles/message (%.2f GHz TSC, %.1f s)\n",
+		       msg_rate, cyc_msg, tsc_hz / 1e9, secs);
+		printf("  as frames of this pcap: %.0f frames/s, %.1f cycles/frame\n", frame_rate,
+		       cyc_frame);
+		printf("  parse+marking (once, for reference): %.1f cycles/message\n", parse_cyc);
+	}
+	for (unsigned s = 0; s < TG_SCOPE_COUNT; s++)
+		if (db[s])
+			hs_free_database(db[s]);
+	hs_free_scratch(scratch);
+	tg_snapshot_free(&snap);
+	tg_mapset_close(&ms);
+	return scan_errors ? 1 : 0;
+}
