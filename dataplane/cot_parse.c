@@ -26,6 +26,14 @@
 
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define COT_SSE2 1
+#endif
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
 enum elem_kind {
 	EK_OTHER = 0,
 	EK_EVENT,
@@ -115,6 +123,113 @@ static inline int
 is_name_start(uint8_t c)
 {
 	return cclass[c] & CC_NSTART;
+}
+
+/*
+ * Run skippers: the first byte at or after s that is not of the class the
+ * scalar loops step over, or e.  The vector loops stop at a superset of those
+ * bytes (every control character and every byte >= 0x80 among them); the
+ * callers' slow paths then look at the byte exactly as before.  They never
+ * read at or past e.
+ */
+#ifdef COT_SSE2
+/* Bytes < 0x20 or >= 0x80 (a signed compare catches both). */
+#define V_LOW(x) _mm_cmplt_epi8((x), _mm_set1_epi8(0x20))
+#define V_EQ(x, c) _mm_cmpeq_epi8((x), _mm_set1_epi8((char)(c)))
+#endif
+
+/* Character data: stops at '<', '&', ']', controls but \t \n, non-ASCII. */
+static inline const uint8_t *
+skip_text(const uint8_t *s, const uint8_t *e)
+{
+#ifdef COT_SSE2
+	while (e - s >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+		__m128i m = _mm_or_si128(_mm_or_si128(V_LOW(x), V_EQ(x, '<')),
+					 _mm_or_si128(V_EQ(x, '&'), V_EQ(x, ']')));
+		unsigned bits = (unsigned)_mm_movemask_epi8(m);
+
+		if (bits != 0) {
+			s += __builtin_ctz(bits);
+			if (!(cclass[*s] & CC_TEXT))
+				return s;
+			s++; /* \t or \n */
+			continue;
+		}
+		s += 16;
+	}
+#endif
+	while (s < e && (cclass[*s] & CC_TEXT))
+		s++;
+	return s;
+}
+
+/* Attribute value: stops at either quote, '<', '&', controls, non-ASCII. */
+static inline const uint8_t *
+skip_attr(const uint8_t *s, const uint8_t *e, uint8_t quote)
+{
+#ifdef COT_SSE2
+	while (e - s >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+		__m128i m = _mm_or_si128(_mm_or_si128(V_LOW(x), V_EQ(x, quote)),
+					 _mm_or_si128(V_EQ(x, '&'), V_EQ(x, '<')));
+		unsigned bits = (unsigned)_mm_movemask_epi8(m);
+
+		if (bits != 0)
+			return s + __builtin_ctz(bits);
+		s += 16;
+	}
+#else
+	(void)quote;
+#endif
+	while (s < e && (cclass[*s] & CC_ATTR))
+		s++;
+	return s;
+}
+
+/* Comment: stops at '-', controls but \t \n, non-ASCII. */
+static inline const uint8_t *
+skip_cmt(const uint8_t *s, const uint8_t *e)
+{
+#ifdef COT_SSE2
+	while (e - s >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+		__m128i m = _mm_or_si128(V_LOW(x), V_EQ(x, '-'));
+		unsigned bits = (unsigned)_mm_movemask_epi8(m);
+
+		if (bits != 0) {
+			s += __builtin_ctz(bits);
+			if (!(cclass[*s] & CC_CMT))
+				return s;
+			s++; /* \t, \n or \r */
+			continue;
+		}
+		s += 16;
+	}
+#endif
+	while (s < e && (cclass[*s] & CC_CMT))
+		s++;
+	return s;
+}
+
+/* CDATA: stops at ']', controls but \t \n, non-ASCII. */
+static inline const uint8_t *
+skip_cdata(const uint8_t *s, const uint8_t *e)
+{
+#ifdef COT_SSE2
+	while (e - s >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+		__m128i m = _mm_or_si128(V_LOW(x), V_EQ(x, ']'));
+		unsigned bits = (unsigned)_mm_movemask_epi8(m);
+
+		if (bits != 0)
+			return s + __builtin_ctz(bits);
+		s += 16;
+	}
+#endif
+	while (s < e && *s >= 0x20 && *s < 0x80 && *s != ']')
+		s++;
+	return s;
 }
 
 /* Skip XML whitespace; returns whether there was any. */
@@ -396,8 +511,7 @@ scan_attr_value(struct parser *px, uint8_t quote, struct sbuild *sb)
 	for (;;) {
 		uint8_t c;
 
-		while (s < e && (cclass[*s] & CC_ATTR))
-			s++;
+		s = skip_attr(s, e, quote);
 		if (s >= e)
 			break;
 		c = *s;
@@ -452,8 +566,7 @@ scan_text(struct parser *px, struct sbuild *sb)
 	for (;;) {
 		uint8_t c;
 
-		while (s < e && (cclass[*s] & CC_TEXT))
-			s++;
+		s = skip_text(s, e);
 		if (s >= e)
 			break;
 		c = *s;
@@ -508,8 +621,12 @@ scan_cdata(struct parser *px, struct sbuild *sb)
 	const uint8_t *s = px->s, *e = px->e, *run = s, *at = s - 9;
 
 	while (s < e) {
-		uint8_t c = *s;
+		uint8_t c;
 
+		s = skip_cdata(s, e);
+		if (s >= e)
+			break;
+		c = *s;
 		if (c >= 0x20 && c < 0x80) {
 			if (c == ']' && e - s >= 3 && s[1] == ']' && s[2] == '>') {
 				TRY(sb_raw(px, sb, run, (size_t)(s - run)));
@@ -549,8 +666,7 @@ scan_comment(struct parser *px)
 	for (;;) {
 		uint8_t c;
 
-		while (s < e && (cclass[*s] & CC_CMT))
-			s++;
+		s = skip_cmt(s, e);
 		if (s >= e)
 			break;
 		c = *s;
