@@ -136,11 +136,28 @@ write_record(const struct dp_audit_rec *r)
 		const char *name = known && i < names[s].n_peers ? names[s].peer[i] : idx;
 
 		snprintf(idx, sizeof(idx), "#%u", i);
+		if (r->reason != TG_R_RELEASED)
+			break; /* dropped before any per-peer decision */
 		if (r->released & (1u << i))
 			json_array_append_new(to, json_string(name));
 		else
 			json_object_set_new(withheld, name,
 					    json_string(tg_reason_name(r->peer_reason[i])));
+	}
+	if (r->reason == TG_R_CHECK_MISMATCH) {
+		json_t *pa = json_array(), *ia = json_array();
+
+		for (unsigned i = 0; i < r->n_peers && i < TG_MAX_PEERS; i++) {
+			const char *name = known && i < names[s].n_peers ? names[s].peer[i] : "?";
+
+			if (r->check_parser & (1u << i))
+				json_array_append_new(pa, json_string(name));
+			if (r->check_independent & (1u << i))
+				json_array_append_new(ia, json_string(name));
+		}
+		json_object_set_new(o, "check",
+				    json_pack("{s:o, s:o, s:b}", "parser", pa, "independent", ia,
+					      "independent_unreadable", r->check_failed != 0));
 	}
 	pthread_mutex_unlock(&names_lock);
 

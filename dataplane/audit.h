@@ -25,6 +25,9 @@ struct dp_audit_rec {
 	uint8_t n_peers;
 	uint8_t pad[3];
 	uint16_t port_id;
+	uint8_t check_failed;        /* the second check could not read the marking */
+	uint32_t check_parser;       /* peers the parser's marking admits */
+	uint32_t check_independent;  /* peers the second check's marking admits */
 	uint32_t ids[DP_MAX_AUDIT_RULES];
 	uint8_t peer_reason[TG_MAX_PEERS];
 	char uid[96];

@@ -8,7 +8,8 @@
  *   worker.c      the per-lcore loop: rx -> parse -> classify -> decide -> forward
  *   pkt_parse.c   Ethernet/VLAN/IP/UDP, reassembly: frame -> message
  *   classify.c    Hyperscan scans of one message
- *   release.c     the per-peer decision (docs/release.md §5), pure
+ *   release.h     the per-peer decision (docs/release.md §5), pure
+ *   second_check.c the independent re-derivation of releasability
  *   forward.c     peer headers, payload clones, fragmentation, buffered TX
  *   stats.c       per-lcore counters -> stats map and telemetry
  *   audit.c       audit ring and its writer thread
@@ -103,7 +104,7 @@ struct dp_counters {
 	uint64_t audit_lost;
 	uint64_t reason[TG_R_COUNT];
 	uint64_t parse_err[COT_E_COUNT];
-	uint64_t cycles[4]; /* parse, scan, decide, forward */
+	uint64_t cycles[5]; /* parse, scan, decide, forward, second check */
 	uint64_t cycles_msgs;
 } __rte_cache_aligned;
 

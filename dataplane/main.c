@@ -58,6 +58,8 @@ static const char usage_text[] =
 	"  --frag-flows N        reassembly table size per worker (default 4096)\n"
 	"  --rxd N, --txd N      descriptors per queue (default 1024)\n"
 	"  --stage-cycles        count TSC cycles per pipeline stage (benchmarks)\n"
+	"  --no-second-check     do not re-derive releasability independently before TX\n"
+	"                        (on by default; AC-4(27) redundancy)\n"
 	"  --exit-when-idle MS   exit once no packet arrived for MS (pcap replays)\n"
 	"  -h, --help            this text\n"
 	"\n"
@@ -99,6 +101,7 @@ parse_args(int argc, char **argv)
 		{"rxd", required_argument, NULL, 'r'},
 		{"txd", required_argument, NULL, 't'},
 		{"stage-cycles", no_argument, NULL, 'c'},
+		{"no-second-check", no_argument, NULL, 'n'},
 		{"exit-when-idle", required_argument, NULL, 'i'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -144,6 +147,7 @@ parse_args(int argc, char **argv)
 				return -1;
 			break;
 		case 'c': dp_cfg.stage_cycles = true; break;
+		case 'n': dp_cfg.second_check = false; break;
 		case 'i':
 			if (parse_uint("--exit-when-idle", optarg, 1, 3600000, &dp_cfg.idle_exit_ms) < 0)
 				return -1;

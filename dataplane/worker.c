@@ -20,6 +20,7 @@
 #include "marking.h"
 #include "pkt_parse.h"
 #include "release.h"
+#include "second_check.h"
 
 #define PREFETCH_OFFSET 3
 
@@ -44,7 +45,7 @@ copy_str(char *dst, size_t cap, const char *p, size_t len)
 static void
 audit_message(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id, int link_idx,
 	      int reason, const struct dp_class_result *cr, uint32_t released,
-	      const uint8_t *peer_reason, bool parsed, uint64_t now_ns)
+	      const uint8_t *peer_reason, bool parsed, uint64_t now_ns, const uint32_t *checks)
 {
 	struct dp_audit_rec *r;
 	const struct cot_event *ev = &w->ev;
@@ -63,6 +64,12 @@ audit_message(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 	if (cr) {
 		r->n_ids = cr->n_ids;
 		memcpy(r->ids, cr->ids, sizeof(r->ids));
+	}
+	if (checks) {
+		r->check_parser = checks[0];
+		r->check_independent = checks[1];
+		r->check_failed = (uint8_t)checks[2];
+		r->n_peers = (uint8_t)pol->hdr.n_peers;
 	}
 	if (peer_reason) {
 		r->n_peers = (uint8_t)pol->hdr.n_peers;
@@ -132,7 +139,7 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 	w->cnt.messages++;
 	if (pk.payload_len > pol->hdr.max_message_bytes) {
 		count_drop(w, TG_R_TOO_BIG);
-		audit_message(w, pol, port_id, li, TG_R_TOO_BIG, NULL, 0, NULL, false, now_ns);
+		audit_message(w, pol, port_id, li, TG_R_TOO_BIG, NULL, 0, NULL, false, now_ns, NULL);
 		rte_pktmbuf_free(m);
 		return;
 	}
@@ -162,9 +169,35 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 	t2 = stage_tsc();
 	if (rc != TG_R_RELEASED) {
 		count_drop(w, rc);
-		audit_message(w, pol, port_id, li, rc, &cr, 0, NULL, true, now_ns);
+		audit_message(w, pol, port_id, li, rc, &cr, 0, NULL, true, now_ns, NULL);
 		rte_pktmbuf_free(m);
 		return;
+	}
+
+	/* The independent second check, before anything is queued for TX: the
+	 * two mechanisms must agree on which peers the marking admits. */
+	if (dp_cfg.second_check) {
+		uint8_t lvl2;
+		uint64_t rel2;
+		bool ok2 = sc_derive(pl, pk.payload_len, &pol->hdr,
+				     link->has_default_marking ? &link->default_marking : NULL,
+				     &lvl2, &rel2);
+		uint32_t checks[3] = {
+			sc_peer_mask(pol->peers, pol->hdr.n_peers, mk.level, mk.rel_mask),
+			ok2 ? sc_peer_mask(pol->peers, pol->hdr.n_peers, lvl2, rel2) : 0,
+			!ok2,
+		};
+		uint64_t tc = stage_tsc();
+
+		w->cnt.cycles[4] += tc - t2;
+		t2 = tc;
+		if (!ok2 || checks[0] != checks[1]) {
+			count_drop(w, TG_R_CHECK_MISMATCH);
+			audit_message(w, pol, port_id, li, TG_R_CHECK_MISMATCH, &cr, 0, NULL, true,
+				      now_ns, checks);
+			rte_pktmbuf_free(m);
+			return;
+		}
 	}
 
 	struct dp_msg msg = {
@@ -202,14 +235,15 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 		w->cnt.cycles[3] += tfwd;
 		w->cnt.cycles_msgs++;
 	}
-	audit_message(w, pol, port_id, li, TG_R_RELEASED, &cr, released, peer_reason, true, now_ns);
+	audit_message(w, pol, port_id, li, TG_R_RELEASED, &cr, released, peer_reason, true, now_ns,
+		      NULL);
 	/* Drop our reference; the clones queued for TX keep the payload alive. */
 	rte_pktmbuf_free(m);
 	return;
 
 drop_message:
 	count_drop(w, rc);
-	audit_message(w, pol, port_id, li, rc, NULL, 0, NULL, rc != TG_R_PARSE, now_ns);
+	audit_message(w, pol, port_id, li, rc, NULL, 0, NULL, rc != TG_R_PARSE, now_ns, NULL);
 	rte_pktmbuf_free(m);
 }
 

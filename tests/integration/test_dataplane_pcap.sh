@@ -81,6 +81,37 @@ for e in errors:
 sys.exit(1 if errors else 0)
 EOF
 
+# The independent second check: a message that shows a raw-bytes reader a
+# different marking (an <event tag smuggled in a comment) is not sent; the
+# audit log records both verdicts.  With --no-second-check it is released.
+$PY - "$T_DIR/smuggled.pcap" <<'PYEOF'
+import sys
+from scapy.all import Ether, IP, UDP, wrpcap
+cot = ('<!-- <event access="TOP SECRET//REL TO USA" > -->'
+       '<event version="2.0" uid="smuggled-1" type="a-h-A-W-M-S-S" how="m-g" '
+       'time="2026-01-01T00:00:00Z" start="2026-01-01T00:00:00Z" stale="2026-01-01T00:01:00Z" '
+       'access="SECRET//REL TO USA, KOR">'
+       '<point lat="37.5" lon="127.0" hae="0" ce="10" le="10"/></event>').encode()
+wrpcap(sys.argv[1], [Ether(src="02:00:00:00:82:10", dst="02:00:00:00:01:01") /
+                     IP(src="198.51.100.10", dst="192.0.2.1") / UDP(sport=40000, dport=6969) / cot])
+PYEOF
+run_smuggled() {
+	"$TRACKGATE" $(eal_common) -l 0 \
+		--vdev "net_pcap0,rx_pcap=$T_DIR/smuggled.pcap" \
+		--vdev "net_pcap4,tx_pcap=$T_DIR/smuggled-usa-$1.pcap" \
+		-- --bpffs "$T_BPFFS" --audit "$T_DIR/smuggled-$1.jsonl" --exit-when-idle 500 $2
+}
+expect_rc 0 "trackgate with the second check" run_smuggled on "" > smuggled-on.log 2>&1
+check "second check: the disagreement is counted" grep -Eq "dropped check_mismatch +1$" smuggled-on.log
+check "second check: the audit log records both verdicts" \
+	$PY -c "import json; a=json.loads(open('$T_DIR/smuggled-on.jsonl').readline()); \
+assert a['reason']=='check_mismatch' and a['check']['parser']==['kor','usa'] and a['check']['independent']==['usa'] and not a['released_to'], a"
+check "second check: nothing was sent" \
+	$PY -c "import sys; from scapy.utils import rdpcap; sys.exit(len(rdpcap('$T_DIR/smuggled-usa-on.pcap')) != 0)"
+expect_rc 0 "trackgate with --no-second-check" run_smuggled off --no-second-check > smuggled-off.log 2>&1
+check "without the second check the parser's verdict alone releases it" \
+	$PY -c "import sys; from scapy.utils import rdpcap; sys.exit(len(rdpcap('$T_DIR/smuggled-usa-off.pcap')) != 1)"
+
 # No policy: nothing is released, every packet is counted as no_policy.
 mkdir -p "$T_BPFFS_MNT/empty"
 expect_rc 0 "trackgate without a policy runs" \

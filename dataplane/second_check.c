@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * second_check.c - an independent second derivation of releasability from
+ * the raw payload bytes (NIST SP 800-53 AC-4(27): redundant mechanisms with
+ * independent code).
+ *
+ * It shares no code with the first mechanism (dataplane/cot_parse.c and
+ * lib/marking.c): it does not parse XML.  It finds the raw `<event` start
+ * tag, pulls the `access`, `caveat` and `releasableTo`/`releaseableTo`
+ * attribute values out of it by searching, decodes entities itself, and
+ * evaluates markings by splitting strings (docs/policy.md "Markings").  Only
+ * the policy's data (nation and group tables, the link default) is shared.
+ * Anything it cannot read makes it answer "cannot tell", which the worker
+ * treats as a disagreement: a message is released only when both agree.
+ */
+#include "second_check.h"
+
+#include <string.h>
+
+#define SC_VAL_MAX 512 /* a decoded attribute value; the parser's bound is lower */
+
+struct sc_mark {
+	int level;     /* tg_level, or -1 when the string carries none */
+	bool has_rel;  /* at least one list */
+	uint64_t rel;  /* intersection of the lists */
+	bool noforn;
+};
+
+static char
+up(char c)
+{
+	return (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
+}
+
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static bool
+token_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+/* The nations a (upper-cased) token names: a nation, a group, or nothing. */
+static uint64_t
+token_mask(const char *t, size_t n, const struct tg_slot_hdr *hdr)
+{
+	if (n == 3) {
+		for (unsigned i = 0; i < hdr->n_nations && i < TG_MAX_NATIONS; i++)
+			if (memcmp(hdr->nations[i], t, 3) == 0)
+				return UINT64_C(1) << i;
+		return 0;
+	}
+	for (unsigned g = 0; g < hdr->n_groups && g < TG_MAX_GROUPS; g++) {
+		const char *name = hdr->groups[g].name;
+		size_t k;
+
+		for (k = 0; k < n && name[k] && up(name[k]) == t[k]; k++)
+			;
+		if (k == n && name[k] == '\0')
+			return hdr->groups[g].mask;
+	}
+	return 0;
+}
+
+static void
+trim(const char **s, size_t *n)
+{
+	while (*n && is_blank(**s)) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n && is_blank((*s)[*n - 1]))
+		(*n)--;
+}
+
+/* "A, B, C": comma-separated, no empty names.  false = bad. */
+static bool
+rel_list(const char *s, size_t n, const struct tg_slot_hdr *hdr, uint64_t *mask)
+{
+	*mask = 0;
+	for (;;) {
+		const char *comma = memchr(s, ',', n);
+		size_t len = comma ? (size_t)(comma - s) : n;
+		const char *t = s;
+		size_t tn = len;
+
+		trim(&t, &tn);
+		if (tn == 0)
+			return false;
+		for (size_t i = 0; i < tn; i++)
+			if (!token_char(t[i]))
+				return false;
+		*mask |= token_mask(t, tn, hdr);
+		if (comma == NULL)
+			return true;
+		s = comma + 1;
+		n -= len + 1;
+	}
+}
+
+static int
+level_of(const char *s, size_t n)
+{
+	static const struct {
+		const char *w;
+		int level;
+	} words[] = {
+		{"UNCLASSIFIED", TG_LVL_UNCLASSIFIED}, {"U", TG_LVL_UNCLASSIFIED},
+		{"CONFIDENTIAL", TG_LVL_CONFIDENTIAL}, {"C", TG_LVL_CONFIDENTIAL},
+		{"SECRET", TG_LVL_SECRET},             {"S", TG_LVL_SECRET},
+		{"TS", TG_LVL_TOP_SECRET},
+	};
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strlen(words[i].w) == n && memcmp(words[i].w, s, n) == 0)
+			return words[i].level;
+	/* "TOP" blanks "SECRET" */
+	if (n > 9 && memcmp(s, "TOP", 3) == 0 && is_blank(s[3]) &&
+	    memcmp(s + n - 6, "SECRET", 6) == 0) {
+		for (size_t i = 3; i < n - 6; i++)
+			if (!is_blank(s[i]))
+				return -2;
+		return TG_LVL_TOP_SECRET;
+	}
+	return -2;
+}
+
+/* One dissemination control; false = bad. */
+static bool
+control(const char *s, size_t n, const struct tg_slot_hdr *hdr, struct sc_mark *m)
+{
+	uint64_t mask;
+
+	if ((n == 6 && memcmp(s, "NOFORN", 6) == 0) || (n == 2 && memcmp(s, "NF", 2) == 0)) {
+		m->noforn = true;
+		return true;
+	}
+	if (n == 4 && memcmp(s, "FOUO", 4) == 0)
+		return true;
+	if (n < 5 || memcmp(s, "REL", 3) != 0 || !is_blank(s[3]))
+		return false;
+	s += 3;
+	n -= 3;
+	trim(&s, &n);
+	/* Optional "TO" before the list. */
+	if (n > 3 && memcmp(s, "TO", 2) == 0 && is_blank(s[2])) {
+		s += 2;
+		n -= 2;
+		trim(&s, &n);
+	}
+	if (!rel_list(s, n, hdr, &mask))
+		return false;
+	m->rel = m->has_rel ? (m->rel & mask) : mask;
+	m->has_rel = true;
+	return true;
+}
+
+/* access (with_level) or caveat: fields split on "//". false = bad. */
+static bool
+marking(const char *s, size_t n, bool with_level, const struct tg_slot_hdr *hdr,
+	struct sc_mark *m)
+{
+	bool first = true;
+
+	if (with_level) {
+		const char *t = s;
+		size_t tn = n;
+
+		trim(&t, &tn);
+		if (tn == 0)
+			return false; /* an empty access */
+	} else {
+		const char *t = s;
+		size_t tn = n;
+
+		trim(&t, &tn);
+		if (tn == 0)
+			return true; /* an empty caveat says nothing */
+	}
+	for (;;) {
+		const char *sep = NULL;
+		size_t len;
+
+		for (size_t i = 0; i + 1 < n; i++)
+			if (s[i] == '/' && s[i + 1] == '/') {
+				sep = s + i;
+				break;
+			}
+		len = sep ? (size_t)(sep - s) : n;
+		{
+			const char *f = s;
+			size_t fn = len;
+
+			trim(&f, &fn);
+			if (fn == 0)
+				return false;
+			if (first && with_level) {
+				m->level = level_of(f, fn);
+				if (m->level < 0)
+					return false;
+			} else if (!control(f, fn, hdr, m)) {
+				return false;
+			}
+		}
+		first = false;
+		if (sep == NULL)
+			return true;
+		s = sep + 2;
+		n -= len + 2;
+	}
+}
+
+/* releasableTo: tokens separated by blanks and/or commas; may be empty. */
+static bool
+relto(const char *s, size_t n, const struct tg_slot_hdr *hdr, uint64_t *mask)
+{
+	size_t i = 0;
+
+	*mask = 0;
+	while (i < n) {
+		size_t j;
+
+		if (is_blank(s[i]) || s[i] == ',') {
+			i++;
+			continue;
+		}
+		for (j = i; j < n && !is_blank(s[j]) && s[j] != ','; j++)
+			if (!token_char(s[j]))
+				return false;
+		*mask |= token_mask(s + i, j - i, hdr);
+		i = j;
+	}
+	return true;
+}
+
+/* ---- raw attribute extraction ---- */
+
+static bool
+xml_space(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Decode an attribute value: entities, and XML's normalisation of literal
+ * whitespace to spaces; upper-cased.  -1 if it cannot. */
+static int
+decode(const uint8_t *v, size_t n, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t cp;
+
+		if (o + 4 >= SC_VAL_MAX)
+			return -1;
+		if (v[i] != '&') {
+			out[o++] = xml_space(v[i]) ? ' ' : up((char)v[i]);
+			continue;
+		}
+		const uint8_t *semi = memchr(v + i, ';', n - i);
+		size_t en;
+
+		if (semi == NULL)
+			return -1;
+		en = (size_t)(semi - (v + i)) + 1;
+		if (en == 5 && memcmp(v + i, "&amp;", 5) == 0)
+			cp = '&';
+		else if (en == 4 && memcmp(v + i, "&lt;", 4) == 0)
+			cp = '<';
+		else if (en == 4 && memcmp(v + i, "&gt;", 4) == 0)
+			cp = '>';
+		else if (en == 6 && memcmp(v + i, "&quot;", 6) == 0)
+			cp = '"';
+		else if (en == 6 && memcmp(v + i, "&apos;", 6) == 0)
+			cp = '\'';
+		else if (en > 3 && v[i + 1] == '#') {
+			bool hex = v[i + 2] == 'x';
+			size_t k = i + (hex ? 3 : 2);
+
+			cp = 0;
+			if (k >= i + en - 1)
+				return -1;
+			for (; k < i + en - 1; k++) {
+				uint8_t c = v[k];
+				uint32_t d;
+
+				if (c >= '0' && c <= '9')
+					d = c - '0';
+				else if (hex && (c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+					d = (uint32_t)((c | 0x20) - 'a' + 10);
+				else
+					return -1;
+				cp = cp * (hex ? 16 : 10) + d;
+				if (cp > 0x10ffff)
+					return -1;
+			}
+		} else {
+			return -1;
+		}
+		/* Only ASCII can form a valid marking; anything else is kept as a
+		 * byte no token accepts. */
+		out[o++] = cp < 0x80 ? up((char)cp) : (char)0x80;
+		i += en - 1;
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
+/*
+ * Find attribute `name` in the start tag [tag, end): a blank, the name, blanks,
+ * '=', blanks, a quoted value.  1 found, 0 absent, -1 unreadable.
+ */
+static int
+attr(const uint8_t *tag, const uint8_t *end, const char *name, const uint8_t **val, size_t *vn)
+{
+	size_t nl = strlen(name);
+	const uint8_t *p = tag;
+	int found = 0;
+
+	while (p < end) {
+		uint8_t q;
+		const uint8_t *v, *ve;
+
+		while (p < end && xml_space(*p))
+			p++;
+		const uint8_t *ns = p;
+
+		while (p < end && *p != '=' && !xml_space(*p))
+			p++;
+		size_t n = (size_t)(p - ns);
+
+		while (p < end && xml_space(*p))
+			p++;
+		if (p >= end || *p != '=')
+			return n == 0 ? found : -1;
+		p++;
+		while (p < end && xml_space(*p))
+			p++;
+		if (p >= end || (*p != '"' && *p != '\''))
+			return -1;
+		q = *p++;
+		v = p;
+		ve = memchr(p, q, (size_t)(end - p));
+		if (ve == NULL)
+			return -1;
+		if (n == nl && memcmp(ns, name, nl) == 0) {
+			if (found)
+				return -1; /* twice */
+			*val = v;
+			*vn = (size_t)(ve - v);
+			found = 1;
+		}
+		p = ve + 1;
+	}
+	return found;
+}
+
+bool
+sc_derive(const uint8_t *p, size_t len, const struct tg_slot_hdr *hdr,
+	  const struct tg_marking *link_default, uint8_t *level, uint64_t *rel)
+{
+	const uint8_t *end = p + len, *tag, *tag_end;
+	const uint8_t *v;
+	size_t vn;
+	char buf[SC_VAL_MAX];
+	struct sc_mark m = {.level = -1};
+	uint64_t usa = 0;
+	int r;
+
+	if (len >= 3 && p[0] == 0xbf && p[1] == 0x00 && p[2] == 0xbf)
+		p += 3;
+	/* The first "<event" followed by whitespace, and its closing '>' (quotes
+	 * respected: '>' is legal inside attribute values). */
+	for (tag = p;; tag++) {
+		tag = memchr(tag, '<', (size_t)(end - tag));
+		if (tag == NULL || end - tag < 7)
+			return false;
+		if (memcmp(tag, "<event", 6) == 0 && xml_space(tag[6]))
+			break;
+	}
+	tag += 6;
+	{
+		uint8_t q = 0;
+
+		for (tag_end = tag; tag_end < end; tag_end++) {
+			if (q) {
+				if (*tag_end == q)
+					q = 0;
+			} else if (*tag_end == '"' || *tag_end == '\'') {
+				q = *tag_end;
+			} else if (*tag_end == '>') {
+				break;
+			}
+		}
+		if (tag_end >= end)
+			return false;
+		if (tag_end > tag && tag_end[-1] == '/')
+			return false; /* <event .../>: no point, not a valid event */
+	}
+
+	r = attr(tag, tag_end, "access", &v, &vn);
+	if (r < 0)
+		return false;
+	if (r == 1) {
+		int n = decode(v, vn, buf);
+
+		if (n < 0 || !marking(buf, (size_t)n, true, hdr, &m))
+			return false;
+	}
+	r = attr(tag, tag_end, "caveat", &v, &vn);
+	if (r < 0)
+		return false;
+	if (r == 1) {
+		int n = decode(v, vn, buf);
+
+		if (n < 0 || !marking(buf, (size_t)n, false, hdr, &m))
+			return false;
+	}
+	/* TAK's two spellings: the parser refuses a message carrying both with
+	 * different values, so the first found speaks for both. */
+	r = attr(tag, tag_end, "releasableTo", &v, &vn);
+	if (r == 0)
+		r = attr(tag, tag_end, "releaseableTo", &v, &vn);
+	if (r < 0)
+		return false;
+	if (r == 1) {
+		uint64_t mask;
+		int n = decode(v, vn, buf);
+
+		if (n < 0 || !relto(buf, (size_t)n, hdr, &mask))
+			return false;
+		m.rel = m.has_rel ? (m.rel & mask) : mask;
+		m.has_rel = true;
+	}
+
+	*level = m.level >= 0 ? (uint8_t)m.level
+		 : (link_default ? link_default->level : (uint8_t)TG_LVL_NONE);
+	if (m.has_rel)
+		*rel = m.rel;
+	else
+		*rel = link_default && link_default->has_rel ? link_default->rel_mask : 0;
+	if (m.noforn) {
+		for (unsigned i = 0; i < hdr->n_nations && i < TG_MAX_NATIONS; i++)
+			if (memcmp(hdr->nations[i], "USA", 4) == 0)
+				usa = UINT64_C(1) << i;
+		*rel &= usa;
+	}
+	return true;
+}
+
+uint32_t
+sc_peer_mask(const struct tg_peer *peers, unsigned n_peers, uint8_t level, uint64_t rel)
+{
+	uint32_t mask = 0;
+
+	for (unsigned i = 0; i < n_peers; i++)
+		if (level != TG_LVL_NONE && level <= peers[i].clearance &&
+		    peers[i].nation_idx < TG_MAX_NATIONS &&
+		    (rel & (UINT64_C(1) << peers[i].nation_idx)))
+			mask |= 1u << i;
+	return mask;
+}
