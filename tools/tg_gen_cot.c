@@ -194,13 +194,13 @@ static const char *const filler[] = {
 };
 
 static void
-fmt_time(char *out, size_t n, int64_t t)
+fmt_time(char *out, size_t n, int64_t t, int millis)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
 
 	gmtime_r(&tt, &tm);
-	strftime(out, n, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+	strftime(out, n, millis ? "%Y-%m-%dT%H:%M:%S.000Z" : "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /* Target payload size.  Two log-uniform halves meeting at 650 B put the
@@ -269,7 +269,7 @@ cot_build(struct gen_msg *m, uint8_t *buf)
 	double lat, lon, hae;
 	size_t target, fixed, rhead;
 	enum gen_kind k = m->kind;
-	int tak = 0, decl;
+	int tak = 0, decl, small;
 
 	m->bad = GEN_BAD_NONE;
 	m->variant = "";
@@ -353,8 +353,9 @@ cot_build(struct gen_msg *m, uint8_t *buf)
 	if (m->mix != GEN_MIX_SMALL && m->bad == GEN_BAD_NONE && gen_below(g, 100) < 3)
 		tak = 1; /* TAK Protocol v0 header: same XML after 0xbf 0x00 0xbf */
 
-	fmt_time(ts, sizeof(ts), m->now);
-	fmt_time(stale, sizeof(stale), m->now + 60);
+	small = m->mix == GEN_MIX_SMALL;
+	fmt_time(ts, sizeof(ts), m->now, !small);
+	fmt_time(stale, sizeof(stale), m->now + 60, !small);
 
 	/* Event head. */
 	if (decl)
@@ -380,12 +381,19 @@ cot_build(struct gen_msg *m, uint8_t *buf)
 		if (mk->rel_misspelt)
 			sb_printf(&h, " releaseableTo=\"%s\"", mk->rel_misspelt);
 	}
-	sb_printf(&h, "><point lat=\"%.6f\" lon=\"%.6f\" hae=\"%.1f\" ce=\"%.1f\" le=\"%.1f\"/>", lat,
-		  lon, hae, 5.0 + gen_unit(g) * 200.0, 5.0 + gen_unit(g) * 200.0);
+	if (small) /* minimal: fewer digits, no contact, detail only if needed */
+		sb_printf(&h, "><point lat=\"%.4f\" lon=\"%.4f\" hae=\"%.0f\" ce=\"%.0f\" le=\"%.0f\"/>",
+			  lat, lon, hae, 5.0 + gen_unit(g) * 200.0, 5.0 + gen_unit(g) * 200.0);
+	else
+		sb_printf(&h, "><point lat=\"%.6f\" lon=\"%.6f\" hae=\"%.1f\" ce=\"%.1f\" le=\"%.1f\"/>",
+			  lat, lon, hae, 5.0 + gen_unit(g) * 200.0, 5.0 + gen_unit(g) * 200.0);
 
 	/* Detail: required pieces first, then optional ones while they fit. */
-	sb_printf(&d, "<detail><contact callsign=\"%s\"/>", cs);
-	if (k == GEN_K_MISSILE_SSM || k == GEN_K_MISSILE_OTHER)
+	if (small)
+		sb_puts(&d, "<detail>");
+	else
+		sb_printf(&d, "<detail><contact callsign=\"%s\"/>", cs);
+	if (!small && (k == GEN_K_MISSILE_SSM || k == GEN_K_MISSILE_OTHER))
 		sb_printf(&d, "<track course=\"%.1f\" speed=\"%.1f\" slope=\"%.1f\"/>",
 			  gen_unit(g) * 360.0, 300.0 + gen_unit(g) * 2700.0, gen_unit(g) * 60.0);
 	if (k == GEN_K_LAUNCH || k == GEN_K_IMPACT)
@@ -419,7 +427,7 @@ cot_build(struct gen_msg *m, uint8_t *buf)
 	fixed = (size_t)tak * 3 + h.len + d.len + strlen("</detail></event>");
 	if (r.len)
 		fixed += strlen("<remarks></remarks>");
-	while (fixed + r.len < target && r.len < sizeof(rem) - 64)
+	while (!small && fixed + r.len < target && r.len < sizeof(rem) - 64)
 		sb_puts(&r, PICK(g, filler));
 	if (fixed + r.len > target && r.len > 0) {
 		/* Cut the filler back to the target, but never into the head of
@@ -449,7 +457,11 @@ cot_build(struct gen_msg *m, uint8_t *buf)
 		sb_put(&out, rem, r.len);
 		sb_puts(&out, "</remarks>");
 	}
-	sb_puts(&out, "</detail></event>");
+	if (small && d.len == strlen("<detail>"))
+		out.len -= d.len; /* nothing in it: no detail at all */
+	else
+		sb_puts(&out, "</detail>");
+	sb_puts(&out, "</event>");
 
 	if (m->bad == GEN_BAD_TRUNCATED) {
 		size_t keep = 16 + gen_below(g, (uint32_t)(out.len - 24));
