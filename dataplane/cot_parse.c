@@ -236,12 +236,13 @@ skip_cdata(const uint8_t *s, const uint8_t *e)
 static inline int
 skip_ws(struct parser *px)
 {
-	const uint8_t *s = px->s;
+	const uint8_t *s = px->s, *e = px->e;
 
-	while (s < px->e && is_ws(*s))
-		s++;
-	if (s == px->s)
+	if (s >= e || !is_ws(*s))
 		return 0;
+	do
+		s++;
+	while (s < e && is_ws(*s));
 	px->s = s;
 	return 1;
 }
@@ -369,26 +370,32 @@ sb_to_copy(struct parser *px, struct sbuild *sb, size_t extra)
 	return COT_OK;
 }
 
-/* Append payload bytes [p, p+n). */
 static enum cot_err
-sb_raw(struct parser *px, struct sbuild *sb, const uint8_t *p, size_t n)
+sb_raw_slow(struct parser *px, struct sbuild *sb, const uint8_t *p, size_t n)
 {
-	if (sb == NULL || n == 0)
-		return COT_OK;
-	if ((size_t)sb->len + n > sb->max)
-		return fail(px, p, COT_E_OVERSIZE);
-	if (!sb->copied) {
-		if (sb->len == 0)
-			sb->raw = p;
-		if (sb->raw + sb->len == p) {
-			sb->len = (uint16_t)(sb->len + n);
-			return COT_OK;
-		}
-	}
 	TRY(sb_to_copy(px, sb, n));
 	memcpy(sb->dst + sb->len, p, n);
 	sb->len = (uint16_t)(sb->len + n);
 	return COT_OK;
+}
+
+/* Append payload bytes [p, p+n). */
+static inline enum cot_err
+sb_raw(struct parser *px, struct sbuild *sb, const uint8_t *p, size_t n)
+{
+	if (sb == NULL || n == 0)
+		return COT_OK;
+	if (unlikely((size_t)sb->len + n > sb->max))
+		return fail(px, p, COT_E_OVERSIZE);
+	if (likely(!sb->copied)) {
+		if (sb->len == 0)
+			sb->raw = p;
+		if (likely(sb->raw + sb->len == p)) {
+			sb->len = (uint16_t)(sb->len + n);
+			return COT_OK;
+		}
+	}
+	return sb_raw_slow(px, sb, p, n);
 }
 
 /* Append decoded bytes that are not in the payload as such. */
@@ -928,96 +935,196 @@ static const struct attr_def contact_attrs[] = {
 };
 #undef A
 
-/* Where the known attributes of one element go, index for index. */
-struct attr_sink {
-	const struct attr_def *defs;
-	int n;
-	struct cot_str *str[13];
-	int64_t *ms[13];
-	double *num[13];
-};
-
-static void
-attr_sink_for(struct parser *px, enum elem_kind k, struct attr_sink *sk)
+/* The known attribute of element kind k called name, as an index into its
+ * attr_def table, or -1.  A switch on the length, then fixed-size compares. */
+static inline int
+attr_index(enum elem_kind k, const uint8_t *name, uint16_t len)
 {
-	struct cot_event *ev = px->ev;
-
-	memset(sk, 0, sizeof(*sk));
+#define IS(lit) (memcmp(name, lit, sizeof(lit) - 1) == 0)
 	switch (k) {
 	case EK_EVENT:
-		sk->defs = event_attrs;
-		sk->n = 13;
-		sk->str[0] = &ev->version;
-		sk->str[1] = &ev->uid;
-		sk->str[2] = &ev->type;
-		sk->str[3] = &ev->how;
-		sk->ms[4] = &ev->time_ms;
-		sk->ms[5] = &ev->start_ms;
-		sk->ms[6] = &ev->stale_ms;
-		sk->str[7] = &ev->access;
-		sk->str[8] = &ev->qos;
-		sk->str[9] = &ev->opex;
-		sk->str[10] = &ev->caveat;
-		sk->str[11] = &px->rel_a;
-		sk->str[12] = &px->rel_b;
+		switch (len) {
+		case 3:
+			if (IS("uid"))
+				return 1;
+			if (IS("how"))
+				return 3;
+			if (IS("qos"))
+				return 8;
+			break;
+		case 4:
+			if (IS("type"))
+				return 2;
+			if (IS("time"))
+				return 4;
+			if (IS("opex"))
+				return 9;
+			break;
+		case 5:
+			if (IS("start"))
+				return 5;
+			if (IS("stale"))
+				return 6;
+			break;
+		case 6:
+			if (IS("access"))
+				return 7;
+			if (IS("caveat"))
+				return 10;
+			break;
+		case 7:
+			if (IS("version"))
+				return 0;
+			break;
+		case 12:
+			if (IS("releasableTo"))
+				return 11;
+			break;
+		case 13:
+			if (IS("releaseableTo"))
+				return 12;
+			break;
+		}
 		break;
 	case EK_POINT:
-		sk->defs = point_attrs;
-		sk->n = 5;
-		sk->num[0] = &ev->lat;
-		sk->num[1] = &ev->lon;
-		sk->num[2] = &ev->hae;
-		sk->num[3] = &ev->ce;
-		sk->num[4] = &ev->le;
+		if (len == 3) {
+			if (IS("lat"))
+				return 0;
+			if (IS("lon"))
+				return 1;
+			if (IS("hae"))
+				return 2;
+		} else if (len == 2) {
+			if (IS("ce"))
+				return 3;
+			if (IS("le"))
+				return 4;
+		}
 		break;
 	case EK_TRACK:
-		sk->defs = track_attrs;
-		sk->n = 3;
-		sk->num[0] = &ev->course;
-		sk->num[1] = &ev->speed;
-		sk->num[2] = &ev->slope;
+		if (len == 6 && IS("course"))
+			return 0;
+		if (len == 5) {
+			if (IS("speed"))
+				return 1;
+			if (IS("slope"))
+				return 2;
+		}
 		break;
 	case EK_LINK:
-		sk->defs = link_attrs;
-		sk->n = 3;
-		sk->str[0] = &ev->link[ev->n_links].uid;
-		sk->str[1] = &ev->link[ev->n_links].relation;
-		sk->str[2] = &ev->link[ev->n_links].type;
+		if (len == 3 && IS("uid"))
+			return 0;
+		if (len == 8 && IS("relation"))
+			return 1;
+		if (len == 4 && IS("type"))
+			return 2;
 		break;
 	case EK_CONTACT:
-		sk->defs = contact_attrs;
-		sk->n = 1;
-		sk->str[0] = &ev->callsign;
+		if (len == 8 && IS("callsign"))
+			return 0;
 		break;
 	default:
 		break;
 	}
+	return -1;
+#undef IS
 }
 
-static int
-attr_lookup(const struct attr_sink *sk, const uint8_t *name, uint16_t len)
+static const struct attr_def *
+attr_defs(enum elem_kind k)
 {
-	for (int i = 0; i < sk->n; i++)
-		if (sk->defs[i].len == len && memcmp(sk->defs[i].name, name, len) == 0)
-			return i;
-	return -1;
+	switch (k) {
+	case EK_EVENT:
+		return event_attrs;
+	case EK_POINT:
+		return point_attrs;
+	case EK_TRACK:
+		return track_attrs;
+	case EK_LINK:
+		return link_attrs;
+	default:
+		return contact_attrs;
+	}
+}
+
+/* Where known string attribute idx of element kind k goes. */
+static struct cot_str *
+attr_str(struct parser *px, enum elem_kind k, int idx)
+{
+	struct cot_event *ev = px->ev;
+
+	switch (k) {
+	case EK_EVENT:
+		switch (idx) {
+		case 0:
+			return &ev->version;
+		case 1:
+			return &ev->uid;
+		case 2:
+			return &ev->type;
+		case 3:
+			return &ev->how;
+		case 7:
+			return &ev->access;
+		case 8:
+			return &ev->qos;
+		case 9:
+			return &ev->opex;
+		case 10:
+			return &ev->caveat;
+		case 11:
+			return &px->rel_a;
+		default:
+			return &px->rel_b;
+		}
+	case EK_LINK:
+		return idx == 0 ? &ev->link[ev->n_links].uid
+		       : idx == 1 ? &ev->link[ev->n_links].relation
+				  : &ev->link[ev->n_links].type;
+	default:
+		return &ev->callsign;
+	}
+}
+
+/* Where known dateTime (k == EK_EVENT) or number attribute idx goes. */
+static int64_t *
+attr_ms(struct parser *px, int idx)
+{
+	struct cot_event *ev = px->ev;
+
+	return idx == 4 ? &ev->time_ms : idx == 5 ? &ev->start_ms : &ev->stale_ms;
+}
+
+static double *
+attr_num(struct parser *px, enum elem_kind k, int idx)
+{
+	struct cot_event *ev = px->ev;
+
+	if (k == EK_POINT)
+		return idx == 0 ? &ev->lat
+		       : idx == 1 ? &ev->lon
+		       : idx == 2 ? &ev->hae
+		       : idx == 3 ? &ev->ce
+				  : &ev->le;
+	return idx == 0 ? &ev->course : idx == 1 ? &ev->speed : &ev->slope;
 }
 
 /*
  * Attributes of a start tag, px->s just past the element name, up to and
- * including '>' or "/>".  Known attributes are decoded into their sink;
- * *seen gets bit i for known attribute i.
+ * including '>' or "/>".  Known attributes are decoded into their place;
+ * *seen gets bit i for known attribute i.  A repeated known attribute shows
+ * in *seen; unknown names can only repeat each other, so only they are kept
+ * for the duplicate check.
  */
 static enum cot_err
 parse_attrs(struct parser *px, enum elem_kind k, uint32_t *seen, int *empty)
 {
-	struct attr_sink sk;
+	const struct attr_def *defs = attr_defs(k);
 	const uint8_t *names[COT_MAX_ATTRS];
 	uint32_t keys[COT_MAX_ATTRS];
-	int nattr = 0;
+	int nattr = 0, nunk = 0;
+	uint32_t got = 0;
 
-	attr_sink_for(px, k, &sk);
-	*seen = 0;
 	for (;;) {
 		int had_ws = skip_ws(px);
 		const uint8_t *name, *at;
@@ -1026,57 +1133,67 @@ parse_attrs(struct parser *px, enum elem_kind k, uint32_t *seen, int *empty)
 		uint8_t quote;
 		int idx;
 
-		if (px->s >= px->e)
+		if (unlikely(px->s >= px->e))
 			return fail(px, px->s, COT_E_MALFORMED);
 		if (*px->s == '>') {
 			px->s++;
 			*empty = 0;
+			*seen = got;
 			return COT_OK;
 		}
 		if (*px->s == '/') {
 			if (px->e - px->s >= 2 && px->s[1] == '>') {
 				px->s += 2;
 				*empty = 1;
+				*seen = got;
 				return COT_OK;
 			}
 			return fail(px, px->s, COT_E_MALFORMED);
 		}
-		if (!had_ws)
+		if (unlikely(!had_ws))
 			return fail(px, px->s, COT_E_MALFORMED);
 		at = px->s;
 		TRY(parse_name(px, &name, &len, &key));
-		if (len == 5 && memcmp(name, "xmlns", 5) == 0)
+		if (unlikely(len == 5 && memcmp(name, "xmlns", 5) == 0))
 			return fail(px, at, COT_E_MALFORMED);
-		for (int i = 0; i < nattr; i++)
-			if (keys[i] == key && memcmp(names[i], name, len) == 0)
+		idx = attr_index(k, name, len);
+		if (idx >= 0) {
+			if (unlikely(got & (1u << idx)))
 				return fail(px, at, COT_E_DUP_ATTR);
-		if (nattr == COT_MAX_ATTRS)
+		} else {
+			for (int i = 0; i < nunk; i++)
+				if (keys[i] == key && memcmp(names[i], name, len) == 0)
+					return fail(px, at, COT_E_DUP_ATTR);
+		}
+		if (unlikely(nattr == COT_MAX_ATTRS))
 			return fail(px, at, COT_E_OVERSIZE);
-		names[nattr] = name;
-		keys[nattr] = key;
 		nattr++;
+		if (idx < 0) {
+			names[nunk] = name;
+			keys[nunk] = key;
+			nunk++;
+		}
 
 		skip_ws(px);
-		if (px->s >= px->e || *px->s != '=')
+		if (unlikely(px->s >= px->e || *px->s != '='))
 			return fail(px, px->s, COT_E_MALFORMED);
 		px->s++;
 		skip_ws(px);
-		if (px->s >= px->e || (*px->s != '"' && *px->s != '\''))
+		if (unlikely(px->s >= px->e || (*px->s != '"' && *px->s != '\'')))
 			return fail(px, px->s, COT_E_MALFORMED);
 		quote = *px->s++;
 
-		idx = attr_lookup(&sk, name, len);
 		if (idx < 0) {
 			TRY(scan_attr_value(px, quote, NULL));
 			continue;
 		}
-		*seen |= 1u << idx;
-		if (sk.defs[idx].type == AT_STR) {
+		got |= 1u << idx;
+		if (defs[idx].type == AT_STR) {
 			struct sbuild sb;
 
-			sb_init(&sb, px->ev, px->s, sk.defs[idx].max);
+			sb_init(&sb, px->ev, px->s, defs[idx].max);
 			TRY(scan_attr_value(px, quote, &sb));
-			sb_commit(px->ev, &sb, sk.str[idx]);
+			sb_commit(px->ev, &sb, attr_str(px, k, idx));
 		} else {
 			char tmp[COT_MAX_SCALAR];
 			struct sbuild sb;
@@ -1085,10 +1202,10 @@ parse_attrs(struct parser *px, enum elem_kind k, uint32_t *seen, int *empty)
 			sb_init_local(&sb, tmp, sizeof(tmp), px->s);
 			TRY(scan_attr_value(px, quote, &sb));
 			v = sb.copied ? tmp : (const char *)sb.raw;
-			if (sk.defs[idx].type == AT_TIME)
-				TRY(parse_datetime(px, at, v, sb.len, sk.ms[idx]));
+			if (defs[idx].type == AT_TIME)
+				TRY(parse_datetime(px, at, v, sb.len, attr_ms(px, idx)));
 			else
-				TRY(parse_double(px, at, v, sb.len, sk.num[idx]));
+				TRY(parse_double(px, at, v, sb.len, attr_num(px, k, idx)));
 		}
 	}
 }
@@ -1429,7 +1546,14 @@ parse_document(struct parser *px)
 	if (starts_with(px, "\xef\xbb\xbf", 3))
 		px->s += 3;
 	if (starts_with(px, "<?xml", 5) && px->e - px->s > 5 && is_ws(px->s[5])) {
-		TRY(parse_xml_decl(px));
+		/* The declaration every TAK sender writes, as one compare. */
+		static const char common[] =
+			"<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>";
+
+		if (starts_with(px, common, sizeof(common) - 1))
+			px->s += sizeof(common) - 1;
+		else
+			TRY(parse_xml_decl(px));
 		ev->flags |= COT_F_XML_DECL;
 	}
 	skip_ws(px);
