@@ -256,6 +256,31 @@ idle_watch(void *arg)
 	return NULL;
 }
 
+/* After ports are closed and reassembly tables destroyed, every mbuf must
+ * be back in its pool: anything else is a leak, and trackgate says so. */
+static int
+mempools_check(void)
+{
+	struct rte_mempool *pools[] = {dp_pool_rx, dp_pool_hdr, dp_pool_indirect, dp_pool_linear};
+	int leaks = 0;
+
+	for (unsigned i = 0; i < RTE_DIM(pools); i++) {
+		unsigned n;
+
+		if (pools[i] == NULL)
+			continue;
+		n = rte_mempool_in_use_count(pools[i]);
+		printf("trackgate: mempool %-10s %u of %u in use at exit\n", pools[i]->name, n,
+		       pools[i]->size);
+		if (n != 0) {
+			fprintf(stderr, "trackgate: LEAK: %u mbufs of %s never came back\n", n,
+				pools[i]->name);
+			leaks++;
+		}
+	}
+	return leaks ? -1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -325,6 +350,8 @@ out_ports:
 		rte_free(dp_workers[i]);
 	}
 	rte_pdump_uninit();
+	if (rc == 0 && mempools_check() < 0)
+		rc = 3;
 out:
 	rte_free(dp_qsbr);
 	rte_eal_cleanup();
