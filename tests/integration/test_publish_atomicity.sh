@@ -11,12 +11,13 @@
 # PUBLISH_STRESS_N: synthetic publishes (3000, fewer if 15 s pass first on a
 # busy machine); PUBLISH_STRESS_LOADS: loads per tgctl loop (100, fewer if
 # 25 s pass first).  Every assertion uses the counts actually done.
+# TG_DEMO_POLICY overrides policy/demo.yaml.
 . "$(dirname "$0")/lib.sh"
 
 STRESS=$TG_BUILD/tests/integration/publish_stress
 N=${PUBLISH_STRESS_N:-3000}
 LOADS=${PUBLISH_STRESS_LOADS:-100}
-DEMO=$TG_SRC/policy/demo.yaml
+DEMO=${TG_DEMO_POLICY:-$TG_SRC/policy/demo.yaml}
 
 # field NAME FILE: NAME=value from a publish_stress summary line
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" "$2" | tail -1; }
