@@ -232,6 +232,59 @@ skip_cdata(const uint8_t *s, const uint8_t *e)
 	return s;
 }
 
+/*
+ * Byte-string equality of n bytes without a libc call: gcc calls memcmp for
+ * most lengths that are not a power of two.  Two overlapping loads of the
+ * largest fitting width per step; with a constant n and a literal b it folds
+ * to a few compares against immediates.
+ */
+static inline uint64_t
+ld64(const void *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint32_t
+ld32(const void *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static inline uint16_t
+ld16(const void *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return v;
+}
+
+static inline int
+bytes_eq(const void *a_, const void *b_, size_t n)
+{
+	const uint8_t *a = a_, *b = b_;
+
+	if (n >= 8) {
+		size_t i = 0;
+
+		for (; i + 8 < n; i += 8)
+			if (ld64(a + i) != ld64(b + i))
+				return 0;
+		return ld64(a + n - 8) == ld64(b + n - 8);
+	}
+	if (n >= 4)
+		return ((ld32(a) ^ ld32(b)) | (ld32(a + n - 4) ^ ld32(b + n - 4))) == 0;
+	if (n >= 2)
+		return ((ld16(a) ^ ld16(b)) | (ld16(a + n - 2) ^ ld16(b + n - 2))) == 0;
+	return n == 0 || a[0] == b[0];
+}
+
 /* Skip XML whitespace; returns whether there was any. */
 static inline int
 skip_ws(struct parser *px)
@@ -250,7 +303,7 @@ skip_ws(struct parser *px)
 static inline int
 starts_with(const struct parser *px, const char *lit, size_t n)
 {
-	return (size_t)(px->e - px->s) >= n && memcmp(px->s, lit, n) == 0;
+	return (size_t)(px->e - px->s) >= n && bytes_eq(px->s, lit, n);
 }
 
 /*
@@ -725,8 +778,8 @@ parse_double(struct parser *px, const uint8_t *at, const char *p, size_t n, doub
 	int64_t e10 = 0;
 	double d;
 
-	if ((n == 3 && (memcmp(p, "INF", 3) == 0 || memcmp(p, "NaN", 3) == 0)) ||
-	    (n == 4 && (memcmp(p, "-INF", 4) == 0 || memcmp(p, "+INF", 4) == 0)))
+	if ((n == 3 && (bytes_eq(p, "INF", 3) || bytes_eq(p, "NaN", 3))) ||
+	    (n == 4 && (bytes_eq(p, "-INF", 4) || bytes_eq(p, "+INF", 4))))
 		return fail(px, at, COT_E_RANGE);
 	if (p < e && (*p == '+' || *p == '-')) {
 		neg = *p == '-';
@@ -940,7 +993,7 @@ static const struct attr_def contact_attrs[] = {
 static inline int
 attr_index(enum elem_kind k, const uint8_t *name, uint16_t len)
 {
-#define IS(lit) (memcmp(name, lit, sizeof(lit) - 1) == 0)
+#define IS(lit) bytes_eq(name, lit, sizeof(lit) - 1)
 	switch (k) {
 	case EK_EVENT:
 		switch (len) {
@@ -1154,7 +1207,7 @@ parse_attrs(struct parser *px, enum elem_kind k, uint32_t *seen, int *empty)
 			return fail(px, px->s, COT_E_MALFORMED);
 		at = px->s;
 		TRY(parse_name(px, &name, &len, &key));
-		if (unlikely(len == 5 && memcmp(name, "xmlns", 5) == 0))
+		if (unlikely(len == 5 && bytes_eq(name, "xmlns", 5)))
 			return fail(px, at, COT_E_MALFORMED);
 		idx = attr_index(k, name, len);
 		if (idx >= 0) {
@@ -1162,7 +1215,7 @@ parse_attrs(struct parser *px, enum elem_kind k, uint32_t *seen, int *empty)
 				return fail(px, at, COT_E_DUP_ATTR);
 		} else {
 			for (int i = 0; i < nunk; i++)
-				if (keys[i] == key && memcmp(names[i], name, len) == 0)
+				if (keys[i] == key && bytes_eq(names[i], name, len))
 					return fail(px, at, COT_E_DUP_ATTR);
 		}
 		if (unlikely(nattr == COT_MAX_ATTRS))
@@ -1215,7 +1268,7 @@ parse_attrs(struct parser *px, enum elem_kind k, uint32_t *seen, int *empty)
 static enum elem_kind
 child_kind(enum elem_kind parent, const uint8_t *name, uint16_t len)
 {
-#define IS(lit) (len == sizeof(lit) - 1 && memcmp(name, lit, sizeof(lit) - 1) == 0)
+#define IS(lit) (len == sizeof(lit) - 1 && bytes_eq(name, lit, sizeof(lit) - 1))
 	if (parent == EK_EVENT) {
 		if (IS("point"))
 			return EK_POINT;
@@ -1350,7 +1403,7 @@ parse_tree(struct parser *px)
 
 			px->s += 2;
 			TRY(parse_name(px, &name, &len, NULL));
-			if (len != top->len || memcmp(name, top->name, len) != 0)
+			if (len != top->len || !bytes_eq(name, top->name, len))
 				return fail(px, at, COT_E_MALFORMED);
 			skip_ws(px);
 			if (px->s >= px->e || *px->s != '>')
@@ -1397,7 +1450,7 @@ parse_tree(struct parser *px)
 			px->s++;
 			TRY(parse_name(px, &name, &len, NULL));
 			if (depth == 0) {
-				if (len != 5 || memcmp(name, "event", 5) != 0)
+				if (len != 5 || !bytes_eq(name, "event", 5))
 					return fail(px, at, COT_E_MISSING);
 				k = EK_EVENT;
 			} else {
