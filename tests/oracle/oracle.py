@@ -337,6 +337,38 @@ def _num(v):
     return x
 
 
+# Bounds from docs/release.md section 2: over any of them the message is
+# `parse`, never truncated.
+MAX_ATTR_BYTES = 256
+MAX_REMARKS_BYTES = 4096
+MAX_DEPTH = 16
+MAX_ATTRS = 64
+MAX_LINKS = 8
+MAX_NAME = 128
+ONCE_IN_DETAIL = ("track", "contact", "remarks")
+
+
+def _check_bounds(root):
+    def walk(el, depth):
+        if depth > MAX_DEPTH or len(el.attrib) > MAX_ATTRS or len(el.tag.encode()) > MAX_NAME:
+            raise Bad("parse")
+        for k, v in el.attrib.items():
+            if len(k.encode()) > MAX_NAME or len(v.encode()) > MAX_ATTR_BYTES:
+                raise Bad("parse")
+        for c in el:
+            walk(c, depth + 1)
+    walk(root, 1)
+    for d in root.findall("detail"):
+        if len(d.findall("link")) > MAX_LINKS:
+            raise Bad("parse")
+        for tag in ONCE_IN_DETAIL:
+            if len(d.findall(tag)) > 1:
+                raise Bad("parse")
+        r = d.find("remarks")
+        if r is not None and len("".join(r.itertext()).encode()) > MAX_REMARKS_BYTES:
+            raise Bad("parse")
+
+
 def parse_cot(payload):
     """Returns the parsed fields of a CoT payload or raises Bad."""
     xml = payload
@@ -352,6 +384,7 @@ def parse_cot(payload):
         raise Bad("parse")
     if root.tag != "event":
         raise Bad("parse")
+    _check_bounds(root)
     a = root.attrib
     for k in EVENT_REQUIRED:
         if k not in a:

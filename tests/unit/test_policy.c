@@ -194,7 +194,7 @@ test_demo(void **state)
 	p = load_ok("demo.yaml", buf, len);
 	assert_int_equal(p->hdr.n_links, 2);
 	assert_int_equal(p->hdr.n_peers, 3);
-	assert_int_equal(p->hdr.n_rules, 9);
+	assert_int_equal(p->hdr.n_rules, 10);
 	assert_int_equal(p->hdr.n_groups, 2);
 	assert_int_equal(p->hdr.n_nations, 3);
 	assert_string_equal(p->hdr.nations[0], "KOR");
