@@ -314,6 +314,12 @@ kill -TERM "$TG_PID"
 for _ in $(seq 1 100); do alive "$TG_PID" || break; sleep 0.1; done
 rc=0; alive "$TG_PID" && rc=timeout || { wait "$TG_PID" || rc=$?; TG_PID=; }
 check "trackgate exits 0 on SIGTERM (got $rc)" test "$rc" = 0
+if grep -q "LEAK: 2048 mbufs of tg_rx" "$T_DIR/trackgate.log"; then
+	# DPDK 22.11 net_af_xdp fills its XSK fill ring with 2048 mbufs of the
+	# RX pool per queue and does not return them on close: trackgate's exit
+	# mempool check (dataplane/main.c mempools_check) counts them as a leak.
+	echo "# exit $rc: trackgate's mempool check counted the af_xdp fill ring (2048 mbufs) as a leak"
+fi
 check "final counters printed" grep -q "^trackgate: policy generation 2" "$T_DIR/trackgate.log"
 check "the PMD detached the pre-filter on close" \
 	bash -c "! ip netns exec $HUB ip link show $HIF | grep -q prog/xdp"
