@@ -264,6 +264,14 @@ mempools_check(void)
 	struct rte_mempool *pools[] = {dp_pool_rx, dp_pool_hdr, dp_pool_indirect, dp_pool_linear};
 	int leaks = 0;
 
+	/* DPDK 22.11's net_af_xdp fills its kernel fill ring with 2048 buffers
+	 * per RX queue from our pool and does not return them on close: those,
+	 * and only those, are not ours to account for. */
+	unsigned pmd_held = 0;
+
+	for (unsigned i = 0; i < dp_n_ports; i++)
+		if (strncmp(dp_ports[i].dev, "net_af_xdp", 10) == 0)
+			pmd_held += 2048u * dp_ports[i].nb_rxq;
 	for (unsigned i = 0; i < RTE_DIM(pools); i++) {
 		unsigned n;
 
@@ -272,6 +280,12 @@ mempools_check(void)
 		n = rte_mempool_in_use_count(pools[i]);
 		printf("trackgate: mempool %-10s %u of %u in use at exit\n", pools[i]->name, n,
 		       pools[i]->size);
+		if (pools[i] == dp_pool_rx && pmd_held && n <= pmd_held) {
+			if (n)
+				printf("trackgate: (%u of them kept by net_af_xdp's fill rings: "
+				       "DPDK 22.11 does not return them on close)\n", n);
+			continue;
+		}
 		if (n != 0) {
 			fprintf(stderr, "trackgate: LEAK: %u mbufs of %s never came back\n", n,
 				pools[i]->name);
