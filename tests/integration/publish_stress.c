@@ -2,10 +2,11 @@
 /*
  * publish_stress - is a publish atomic from a reader's point of view?
  *
- *   publish_stress writer DIR N [MAX_SECONDS]
+ *   publish_stress writer DIR N [MAX_SECONDS [PAUSE_US]]
  *                                      publish N synthetic policies through
  *                                      the real ctl_publish() (fewer if
- *                                      MAX_SECONDS pass first)
+ *                                      MAX_SECONDS pass first), sleeping
+ *                                      PAUSE_US after each
  *   publish_stress reader DIR SECONDS [POLICY...]
  *                                      loop tg_snapshot_read() for SECONDS (or
  *                                      until SIGTERM/SIGINT) and check every
@@ -13,7 +14,7 @@
  *   publish_stress check DIR [POLICY...]
  *                                      one snapshot, checked; prints its
  *                                      generation
- *   publish_stress writer-torn DIR N [MAX_SECONDS]
+ *   publish_stress writer-torn DIR N [MAX_SECONDS [PAUSE_US]]
  *                                      the same with a deliberately broken
  *                                      publish (flip, then write the slot
  *                                      unprotected): the reader must fail
@@ -421,7 +422,7 @@ next_gen(const struct tg_mapset *ms)
 /* torn: a deliberately broken publish (flip first, then write the slot with
  * no seqcount) - the negative control that shows the reader catches tears. */
 static int
-do_writer(const char *dir, long n, double max_s, bool torn)
+do_writer(const char *dir, long n, double max_s, long pause_us, bool torn)
 {
 	struct tg_mapset ms;
 	struct pol_policy *p = calloc(1, sizeof(*p));
@@ -478,6 +479,14 @@ do_writer(const char *dir, long n, double max_s, bool torn)
 			return 1;
 		}
 		bytes += p->hsdb_len;
+		if (pause_us > 0) {
+			/* Let readers run: back to back, a writer of 32 MiB policies
+			 * can starve a reader on a busy machine (nothing torn, but
+			 * nothing read either). */
+			struct timespec ts = {pause_us / 1000000, (pause_us % 1000000) * 1000};
+
+			nanosleep(&ts, NULL);
+		}
 	}
 	dt = now_s() - t0;
 	printf("published=%ld seconds=%.2f per_second=%.0f blob_mib=%.0f last_gen=%" PRIu64 "\n",
@@ -612,10 +621,10 @@ do_reader(const char *dir, double secs, char **policies, int n_pol, bool once)
 static void
 usage(void)
 {
-	fputs("usage: publish_stress writer DIR N [MAX_SECONDS]\n"
+	fputs("usage: publish_stress writer DIR N [MAX_SECONDS [PAUSE_US]]\n"
 	      "       publish_stress reader DIR SECONDS [POLICY...]\n"
 	      "       publish_stress check DIR [POLICY...]\n"
-	      "       publish_stress writer-torn DIR N [MAX_SECONDS]\n"
+	      "       publish_stress writer-torn DIR N [MAX_SECONDS [PAUSE_US]]\n"
 	      "       publish_stress writer-crash DIR\n",
 	      stderr);
 }
@@ -631,12 +640,12 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	if ((argc == 4 || argc == 5) && strcmp(argv[1], "writer") == 0)
+	if (argc >= 4 && argc <= 6 &&
+	    (strcmp(argv[1], "writer") == 0 || strcmp(argv[1], "writer-torn") == 0))
 		return do_writer(argv[2], strtol(argv[3], NULL, 10),
-				 argc == 5 ? strtod(argv[4], NULL) : 0, false);
-	if ((argc == 4 || argc == 5) && strcmp(argv[1], "writer-torn") == 0)
-		return do_writer(argv[2], strtol(argv[3], NULL, 10),
-				 argc == 5 ? strtod(argv[4], NULL) : 0, true);
+				 argc >= 5 ? strtod(argv[4], NULL) : 0,
+				 argc >= 6 ? strtol(argv[5], NULL, 10) : 0,
+				 strcmp(argv[1], "writer-torn") == 0);
 	if (argc >= 4 && strcmp(argv[1], "reader") == 0)
 		return do_reader(argv[2], strtod(argv[3], NULL), argv + 4, argc - 4, false);
 	if (argc >= 3 && strcmp(argv[1], "check") == 0) {

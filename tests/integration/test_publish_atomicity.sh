@@ -43,7 +43,7 @@ reader_stop() {
 D1=$T_BPFFS_MNT/stress
 reader_start "$D1" "$T_DIR/r1"
 W_RC=0
-"$STRESS" writer "$D1" "$N" 15 >"$T_DIR/w1" 2>"$T_DIR/w1.err" || W_RC=$?
+"$STRESS" writer "$D1" "$N" 15 500 >"$T_DIR/w1" 2>"$T_DIR/w1.err" || W_RC=$?
 reader_stop "$T_DIR/r1"
 cat "$T_DIR/w1.err" >&2
 echo "# writer: $(cat "$T_DIR/w1")"
@@ -61,7 +61,7 @@ echo "# publishes/second: $(field per_second "$T_DIR/w1") ($(field blob_mib "$T_
 # ---- 2. negative control: a broken publish is caught -----------------------
 D2=$T_BPFFS_MNT/torn
 reader_start "$D2" "$T_DIR/r2"
-"$STRESS" writer-torn "$D2" 600 >/dev/null 2>&1 || true
+"$STRESS" writer-torn "$D2" 600 10 500 >/dev/null 2>&1 || true
 reader_stop "$T_DIR/r2" 2>/dev/null
 torn=$(field torn "$T_DIR/r2")
 check "negative control: the reader catches an unprotected publish (torn=$torn, exit $READER_RC)" \
