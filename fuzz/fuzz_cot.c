@@ -6,6 +6,10 @@
  * byte (it must lie inside the payload or the event's decode buffer) and the
  * documented bounds of docs/release.md §2 are checked.  On an error, err_off
  * must lie inside the payload.
+ *
+ * release.md §1: a payload is a CoT event or the same preceded by the TAK v0
+ * header 0xbf 0x00 0xbf.  So every input not starting with 0xbf is parsed a
+ * second time with the header in front: same result, same fields.
  */
 #include <math.h>
 #include <stddef.h>
@@ -14,7 +18,7 @@
 #include "cot_parse.h"
 #include "fuzz_common.h"
 
-static struct cot_event ev;
+static struct cot_event ev, ev2;
 
 static void
 check_str(const struct cot_str *s, const uint8_t *p, size_t n, size_t max, int required)
@@ -38,10 +42,59 @@ check_str(const struct cot_str *s, const uint8_t *p, size_t n, size_t max, int r
 	fuzz_touch(s->p, s->len);
 }
 
+static int
+str_eq(const struct cot_str *a, const struct cot_str *b)
+{
+	return (a->p == NULL) == (b->p == NULL) && a->len == b->len &&
+	       (a->len == 0 || memcmp(a->p, b->p, a->len) == 0);
+}
+
+/* The same input behind a TAK v0 header parses the same. */
+static void
+check_tak_equivalence(const uint8_t *data, size_t size, enum cot_err e)
+{
+	uint8_t *t;
+	enum cot_err e2;
+
+	if (size == 0 || data[0] == 0xbf || size + 3 > COT_MAX_MSG)
+		return;
+	t = malloc(size + 3);
+	if (t == NULL)
+		abort();
+	t[0] = 0xbf;
+	t[1] = 0x00;
+	t[2] = 0xbf;
+	memcpy(t + 3, data, size);
+	e2 = cot_parse(t, size + 3, &ev2);
+	if (e2 != e) {
+		fprintf(stderr, "cot_parse: %s without the TAK v0 header, %s with it\n",
+			cot_err_name(e), cot_err_name(e2));
+		abort();
+	}
+	if (e == COT_OK) {
+		FUZZ_CHECK(ev2.flags == (ev.flags | COT_F_TAK_HDR));
+		FUZZ_CHECK(str_eq(&ev.uid, &ev2.uid) && str_eq(&ev.type, &ev2.type) &&
+			   str_eq(&ev.how, &ev2.how) && str_eq(&ev.access, &ev2.access) &&
+			   str_eq(&ev.caveat, &ev2.caveat) &&
+			   str_eq(&ev.releasable_to, &ev2.releasable_to) &&
+			   str_eq(&ev.callsign, &ev2.callsign) && str_eq(&ev.remarks, &ev2.remarks) &&
+			   str_eq(&ev.detail, &ev2.detail));
+		FUZZ_CHECK(ev.time_ms == ev2.time_ms && ev.start_ms == ev2.start_ms &&
+			   ev.stale_ms == ev2.stale_ms);
+		FUZZ_CHECK(memcmp(&ev.lat, &ev2.lat, sizeof(double)) == 0 &&
+			   memcmp(&ev.lon, &ev2.lon, sizeof(double)) == 0);
+	} else {
+		FUZZ_CHECK(ev2.err_off == ev.err_off + 3);
+	}
+	free(t);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	enum cot_err e = cot_parse(data, size, &ev);
+
+	check_tak_equivalence(data, size, e);
 
 	FUZZ_CHECK((unsigned)e < COT_E_COUNT);
 	FUZZ_CHECK(cot_err_name(e) != NULL);

@@ -61,6 +61,28 @@ static struct tg_link demo_link;
 static struct tg_slot_hdr hdr;
 static unsigned pool_base; /* in use before any input */
 
+/* FUZZ_PACKET_STATS=1: what the inputs reached, printed at exit (to check
+ * that a corpus gets through reassembly and into the CoT parser). */
+static struct {
+	uint64_t frames, held, reassembled, messages, cot_ok, marking_ok;
+	uint64_t reason[TG_R_COUNT];
+} st;
+
+static void
+stats_print(void)
+{
+	fprintf(stderr,
+		"fuzz_packet: frames %llu held %llu messages %llu (reassembled %llu) cot_ok %llu "
+		"marking_ok %llu\n",
+		(unsigned long long)st.frames, (unsigned long long)st.held,
+		(unsigned long long)st.messages, (unsigned long long)st.reassembled,
+		(unsigned long long)st.cot_ok, (unsigned long long)st.marking_ok);
+	for (unsigned i = 1; i < TG_R_COUNT; i++)
+		if (st.reason[i])
+			fprintf(stderr, "fuzz_packet:   reason %u: %llu\n", i,
+				(unsigned long long)st.reason[i]);
+}
+
 static void
 ext_free(void *addr, void *opaque)
 {
@@ -176,6 +198,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	pool_base = rte_mempool_in_use_count(pool);
+	if (getenv("FUZZ_PACKET_STATS") != NULL)
+		atexit(stats_print);
 
 	/* policy/demo.yaml's kor-us link, over the nations of the demo peers */
 	memcpy(hdr.nations[0], "KOR", 4);
@@ -225,11 +249,13 @@ message(struct rte_mbuf *m, const struct dp_pkt *pk)
 	FUZZ_CHECK((unsigned)ce < COT_E_COUNT);
 	if (ce != COT_OK)
 		return;
+	st.cot_ok++;
 	if (tg_marking_resolve(ev->access.p, ev->access.len, ev->caveat.p, ev->caveat.len,
 			       ev->releasable_to.p, ev->releasable_to.len,
 			       demo_link.has_default_marking ? &demo_link.default_marking : NULL, &hdr,
 			       &mk) < 0)
 		return; /* bad_marking */
+	st.marking_ok++;
 	FUZZ_CHECK((mk.rel_mask & ~UINT64_C(0xf)) == 0);
 	if (mk.noforn)
 		FUZZ_CHECK((mk.rel_mask & ~UINT64_C(0x4)) == 0);
@@ -250,7 +276,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (e - p >= 3) {
 		size_t n = (((size_t)p[0] << 8) | p[1]) & MAX_FRAME;
 		size_t first = p[2];
-		struct rte_mbuf *m;
+		struct rte_mbuf *m, *m0;
 		struct dp_pkt pk;
 		int rc;
 
@@ -262,13 +288,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (m == NULL)
 			break; /* pool exhausted: the input ends here */
 		memset(&pk, 0, sizeof(pk));
+		m0 = m;
+		st.frames++;
 		rc = dp_pkt_parse(w, &demo_link, &m, ++tsc, true, &pk);
 		if (rc == TG_R_RELEASED) {
+			st.messages++;
+			if (m != m0 || m->nb_segs > 1 + n / FRAG_SEG + (first != 0))
+				st.reassembled++;
 			message(m, &pk);
 			rte_pktmbuf_free(m);
 		} else if (rc != DP_PKT_HELD) {
 			FUZZ_CHECK(rc > 0 && rc < TG_R_COUNT);
+			st.reason[rc]++;
 			rte_pktmbuf_free(m);
+		} else {
+			st.held++;
 		}
 		/* worker.c empties the death row once per RX burst */
 		if (++burst == DP_BURST) {
