@@ -66,6 +66,8 @@ struct parser {
 	uint32_t seen;               /* EK_* singletons seen, bit per kind */
 	const uint8_t *detail_start;
 	struct sbuild remarks;
+	uint32_t day_key; /* last valid (y, m, d) of parse_datetime, 0: none */
+	int64_t day_num;  /* its days_from_civil() */
 };
 
 static enum cot_err
@@ -901,15 +903,49 @@ parse_datetime(struct parser *px, const uint8_t *at, const char *p, size_t n, in
 	const char *e = p + n, *q;
 	int y, mo, d, h, mi, sec, ms = 0, off = 0;
 
-	if (n < 20 || !digits_at(p, 4, &y) || p[4] != '-' || !digits_at(p + 5, 2, &mo) ||
-	    p[7] != '-' || !digits_at(p + 8, 2, &d) || p[10] != 'T' || !digits_at(p + 11, 2, &h) ||
+	int64_t days;
+
+	if (n < 20)
+		return fail(px, at, COT_E_BAD_TIME);
+#ifdef COT_SSE2
+	{
+		/* "YYYY-MM-DDThh:mm" in one go: XOR with the template leaves 0..9 in
+		 * a digit's place (and >= 10 for anything else) and 0 in a
+		 * separator's place when it is the right one. */
+		const __m128i tpl = _mm_setr_epi8('0', '0', '0', '0', '-', '0', '0', '-', '0', '0',
+						  'T', '0', '0', ':', '0', '0');
+		const __m128i lim = _mm_setr_epi8(9, 9, 9, 9, 0, 9, 9, 0, 9, 9, 0, 9, 9, 0, 9, 9);
+		__m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)p), tpl);
+
+		if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(v, lim), lim)) != 0xffff ||
+		    p[16] != ':' || !is_digit((uint8_t)p[17]) || !is_digit((uint8_t)p[18]))
+			return fail(px, at, COT_E_BAD_TIME);
+		y = (p[0] - '0') * 1000 + (p[1] - '0') * 100 + (p[2] - '0') * 10 + (p[3] - '0');
+		mo = (p[5] - '0') * 10 + (p[6] - '0');
+		d = (p[8] - '0') * 10 + (p[9] - '0');
+		h = (p[11] - '0') * 10 + (p[12] - '0');
+		mi = (p[14] - '0') * 10 + (p[15] - '0');
+		sec = (p[17] - '0') * 10 + (p[18] - '0');
+	}
+#else
+	if (!digits_at(p, 4, &y) || p[4] != '-' || !digits_at(p + 5, 2, &mo) || p[7] != '-' ||
+	    !digits_at(p + 8, 2, &d) || p[10] != 'T' || !digits_at(p + 11, 2, &h) ||
 	    p[13] != ':' || !digits_at(p + 14, 2, &mi) || p[16] != ':' ||
 	    !digits_at(p + 17, 2, &sec))
 		return fail(px, at, COT_E_BAD_TIME);
+#endif
 	if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59)
 		return fail(px, at, COT_E_BAD_TIME);
-	if (d > mdays[mo - 1] + (mo == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
-		return fail(px, at, COT_E_BAD_TIME);
+	/* time, start and stale of one event are nearly always on one day. */
+	if ((uint32_t)(y << 9 | mo << 5 | d) == px->day_key) {
+		days = px->day_num;
+	} else {
+		if (d > mdays[mo - 1] + (mo == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
+			return fail(px, at, COT_E_BAD_TIME);
+		days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+		px->day_key = (uint32_t)(y << 9 | mo << 5 | d);
+		px->day_num = days;
+	}
 	q = p + 19;
 	if (q < e && *q == '.') {
 		int nd = 0;
@@ -937,7 +973,7 @@ parse_datetime(struct parser *px, const uint8_t *at, const char *p, size_t n, in
 	}
 	if (q != e)
 		return fail(px, at, COT_E_BAD_TIME);
-	*out = ((days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec -
+	*out = ((days * 86400 + h * 3600 + mi * 60 + sec -
 		 (int64_t)off * 60) *
 		1000) +
 	       ms;
@@ -1235,6 +1271,39 @@ parse_attrs(struct parser *px, enum elem_kind k, uint32_t *seen, int *empty)
 		if (unlikely(px->s >= px->e || (*px->s != '"' && *px->s != '\'')))
 			return fail(px, px->s, COT_E_MALFORMED);
 		quote = *px->s++;
+
+		/* Fast path: a value with nothing to decode or check byte by byte
+		 * is the run up to the closing quote, taken as it is. */
+		{
+			const uint8_t *v0 = px->s, *q = skip_attr(v0, px->e, quote);
+
+			if (likely(q < px->e && *q == quote)) {
+				size_t n = (size_t)(q - v0);
+
+				px->s = q + 1;
+				if (idx < 0)
+					continue;
+				got |= 1u << idx;
+				if (defs[idx].type == AT_STR) {
+					struct cot_str *out = attr_str(px, k, idx);
+
+					if (unlikely(n > defs[idx].max))
+						return fail(px, v0, COT_E_OVERSIZE);
+					out->p = (const char *)v0;
+					out->len = (uint16_t)n;
+				} else {
+					if (unlikely(n > COT_MAX_SCALAR))
+						return fail(px, v0, COT_E_OVERSIZE);
+					if (defs[idx].type == AT_TIME)
+						TRY(parse_datetime(px, at, (const char *)v0, n,
+								   attr_ms(px, idx)));
+					else
+						TRY(parse_double(px, at, (const char *)v0, n,
+								 attr_num(px, k, idx)));
+				}
+				continue;
+			}
+		}
 
 		if (idx < 0) {
 			TRY(scan_attr_value(px, quote, NULL));
