@@ -3,13 +3,21 @@
  * pace_gen - replay a pcap into one DPDK port at a fixed packet rate.
  *
  *   pace_gen [EAL options] -- --pcap FILE --rate PPS [--seconds S] [--port N]
+ *                               [--sink-port M]
  *
  * The frames are loaded once into mbufs; each is sent again and again by
  * taking a reference before rte_eth_tx_burst (the PMD drops it after the
  * copy or DMA).  Bursts of up to 32 frames leave when the TSC says the
  * schedule is due, so the offered load is --rate on average with bursts of at
  * most 32 back to back.  Frames the port does not take are counted as
- * `dropped`, not retried: the offered rate stays the offered rate.
+ * `dropped`, not retried: the offered rate stays the offered rate.  When the
+ * generator itself falls behind (descheduled on a shared CPU) it does not
+ * catch up with a burst of the backlog, which would measure its own stall as
+ * the guard's latency: the missed slots are counted as `late` and skipped.
+ * With --sink-port it also drains a second port (trackgate's output) and
+ * counts what arrives there, so one busy-polling process is both generator
+ * and sink: on a 2-CPU machine, generator+sink on one CPU, trackgate's worker
+ * on the other.
  *
  * tools/bench uses it with net_memif (role=server) to offer 10/50/90 % of the
  * maximum rate to trackgate on the same machine, where pktgen-dpdk is not
@@ -19,6 +27,7 @@
 #include <inttypes.h>
 #include <pcap/pcap.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,11 +55,13 @@ main(int argc, char **argv)
 	static const struct option lo[] = {
 		{"pcap", required_argument, NULL, 'p'}, {"rate", required_argument, NULL, 'r'},
 		{"seconds", required_argument, NULL, 's'}, {"port", required_argument, NULL, 'P'},
+		{"sink-port", required_argument, NULL, 'S'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *file = NULL;
 	double rate = 0, seconds = 10;
 	uint16_t port = 0;
+	int sink = -1;
 	int c, n = rte_eal_init(argc, argv);
 
 	if (n < 0) {
@@ -66,6 +77,7 @@ main(int argc, char **argv)
 		case 'r': rate = atof(optarg); break;
 		case 's': seconds = atof(optarg); break;
 		case 'P': port = (uint16_t)atoi(optarg); break;
+		case 'S': sink = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: pace_gen [EAL] -- --pcap FILE --rate PPS "
 					"[--seconds S] [--port N]\n");
@@ -123,34 +135,60 @@ main(int argc, char **argv)
 	struct rte_eth_conf conf = {0};
 	struct rte_eth_dev_info info;
 
-	if (rte_eth_dev_info_get(port, &info) != 0 ||
-	    rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
-	    rte_eth_rx_queue_setup(port, 0, 512, (unsigned)rte_eth_dev_socket_id(port), NULL,
-				   pool) != 0 ||
-	    rte_eth_tx_queue_setup(port, 0, 1024, (unsigned)rte_eth_dev_socket_id(port), NULL) !=
-		    0 ||
-	    rte_eth_dev_start(port) != 0) {
-		fprintf(stderr, "pace_gen: cannot start port %u\n", port);
-		return 1;
+	for (int pi = 0; pi < 2; pi++) {
+		uint16_t p = pi == 0 ? port : (uint16_t)sink;
+
+		if (pi == 1 && sink < 0)
+			break;
+		if (rte_eth_dev_info_get(p, &info) != 0 ||
+		    rte_eth_dev_configure(p, 1, 1, &conf) != 0 ||
+		    rte_eth_rx_queue_setup(p, 0, 1024, (unsigned)rte_eth_dev_socket_id(p), NULL,
+					   pool) != 0 ||
+		    rte_eth_tx_queue_setup(p, 0, 1024, (unsigned)rte_eth_dev_socket_id(p), NULL) !=
+			    0 ||
+		    rte_eth_dev_start(p) != 0) {
+			fprintf(stderr, "pace_gen: cannot start port %u\n", p);
+			return 1;
+		}
 	}
 
 	uint64_t hz = rte_get_tsc_hz();
 	uint64_t t0 = rte_rdtsc(), t_end = t0 + (uint64_t)(seconds * (double)hz);
 	double per_pkt = (double)hz / rate;
-	uint64_t sent = 0, dropped = 0, due = 0, now;
+	uint64_t sent = 0, dropped = 0, late = 0, sunk = 0, due = 0, now;
 	size_t next = 0;
 	struct rte_mbuf *burst[BURST], *rx[BURST];
+	uint64_t iter = 0;
+	bool sink_up = false;
 
 	while (!quit && (now = rte_rdtsc()) < t_end) {
 		uint16_t k, ok;
 		/* frames due by now, at most a burst */
 		uint64_t should = (uint64_t)((double)(now - t0) / per_pkt) + 1;
 
+		if (should > due + BURST) { /* we stalled: skip, do not burst */
+			late += should - due - 1;
+			due = should - 1;
+		}
 		k = (uint16_t)RTE_MIN(should > due ? should - due : 0, (uint64_t)BURST);
 		/* a memif server must drain what the peer sends it */
 		ok = rte_eth_rx_burst(port, 0, rx, BURST);
 		if (ok)
 			rte_pktmbuf_free_bulk(rx, ok);
+		/* Poll the sink only while its peer is connected: a memif server
+		 * whose client went away has been seen returning bogus bursts. */
+		if (sink >= 0 && (iter++ & 1023) == 0) {
+			struct rte_eth_link l;
+
+			sink_up = rte_eth_link_get_nowait((uint16_t)sink, &l) == 0 &&
+				  l.link_status == RTE_ETH_LINK_UP;
+		}
+		if (sink_up) {
+			ok = rte_eth_rx_burst((uint16_t)sink, 0, rx, BURST);
+			sunk += ok;
+			if (ok)
+				rte_pktmbuf_free_bulk(rx, ok);
+		}
 		if (k == 0)
 			continue;
 		for (uint16_t i = 0; i < k; i++) {
@@ -168,10 +206,15 @@ main(int argc, char **argv)
 	}
 	double secs = (double)(rte_rdtsc() - t0) / (double)hz;
 
-	printf("pace_gen: sent %" PRIu64 " dropped %" PRIu64 " in %.2f s (%.0f pps offered %.0f)\n",
-	       sent, dropped, secs, (double)sent / secs, rate);
+	printf("pace_gen: sent %" PRIu64 " dropped %" PRIu64 " late %" PRIu64 " in %.2f s "
+	       "(%.0f pps, asked %.0f); sink received %" PRIu64 "\n",
+	       sent, dropped, late, secs, (double)sent / secs, rate, sunk);
 	rte_eth_dev_stop(port);
 	rte_eth_dev_close(port);
+	if (sink >= 0) {
+		rte_eth_dev_stop((uint16_t)sink);
+		rte_eth_dev_close((uint16_t)sink);
+	}
 	rte_eal_cleanup();
 	return 0;
 }
