@@ -7,6 +7,11 @@
  * any) is parsed by libxml2 with no network, no DTD loading and no entity
  * substitution; abort() if libxml2 finds it not well-formed, or if its root
  * element is not <event>.
+ *
+ * Then the values agree: every <event> attribute the parser returns (entities
+ * and character references decoded, attribute-value normalisation of XML 1.0
+ * §3.3.3 applied) must be what libxml2 reads, so that the rules and the
+ * marking see what any XML consumer downstream sees.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +25,28 @@
 #include "fuzz_common.h"
 
 static struct cot_event ev;
+
+static void
+check_attr(xmlNodePtr root, const char *name, const struct cot_str *got)
+{
+	xmlChar *v = xmlGetProp(root, (const xmlChar *)name);
+
+	if (v == NULL) {
+		if (got->p != NULL) {
+			fprintf(stderr, "attribute %s: cot_parse has it, libxml2 does not\n", name);
+			abort();
+		}
+		return;
+	}
+	if (got->p == NULL || strlen((const char *)v) != got->len ||
+	    memcmp(v, got->p, got->len) != 0) {
+		fprintf(stderr, "attribute %s: cot_parse \"%.*s\" (%u bytes), libxml2 \"%s\" (%zu bytes)\n",
+			name, got->p ? (int)got->len : 6, got->p ? got->p : "(none)", got->len,
+			(const char *)v, strlen((const char *)v));
+		abort();
+	}
+	xmlFree(v);
+}
 
 static void
 xml_quiet(void *ctx, const char *msg, ...)
@@ -76,6 +103,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "cot_parse accepted a document whose libxml2 root is <%s>\n",
 			root && root->name ? (const char *)root->name : "(none)");
 		abort();
+	}
+	check_attr(root, "version", &ev.version);
+	check_attr(root, "uid", &ev.uid);
+	check_attr(root, "type", &ev.type);
+	check_attr(root, "how", &ev.how);
+	check_attr(root, "access", &ev.access);
+	check_attr(root, "qos", &ev.qos);
+	check_attr(root, "opex", &ev.opex);
+	check_attr(root, "caveat", &ev.caveat);
+	if (!(ev.flags & COT_F_REL_BOTH)) {
+		xmlChar *a = xmlGetProp(root, (const xmlChar *)"releasableTo");
+
+		check_attr(root, a ? "releasableTo" : "releaseableTo", &ev.releasable_to);
+		xmlFree(a);
 	}
 	xmlFreeDoc(doc);
 	xmlResetLastError();
