@@ -186,5 +186,42 @@ main(int argc, char **argv)
 		       (double)best / (double)n, (double)best / (double)bytes,
 		       best_ns / (double)n);
 	}
+	{
+		/* Noise-robust figure for a shared VM: each message timed on its own
+		 * in every round, the minimum per message kept, the rdtsc overhead
+		 * (the minimum of an empty pair) taken off.  Rounds still run over
+		 * all messages in order, so caches and predictors see a stream. */
+		uint64_t *mn = malloc(n * sizeof(*mn)), ovh = UINT64_MAX, sum = 0;
+		volatile unsigned sink = 0;
+
+		if (mn == NULL)
+			return 1;
+		for (size_t i = 0; i < n; i++)
+			mn[i] = UINT64_MAX;
+		for (int k = 0; k < 1000; k++) {
+			uint64_t a = tsc(), b = tsc();
+
+			if (b - a < ovh)
+				ovh = b - a;
+		}
+		for (long k = 0; k < rounds; k++) {
+			for (size_t i = 0; i < n; i++) {
+				uint64_t a, b;
+
+				a = tsc();
+				sink += (unsigned)cot_parse(pl[i].p, pl[i].len, ev);
+				b = tsc();
+				if (b - a < mn[i])
+					mn[i] = b - a;
+			}
+		}
+		(void)sink;
+		for (size_t i = 0; i < n; i++)
+			sum += mn[i] > ovh ? mn[i] - ovh : 0;
+		printf("min per message over %ld rounds: %.0f cycles/msg, %.2f cycles/byte "
+		       "(rdtsc overhead %" PRIu64 " taken off)\n",
+		       rounds, (double)sum / (double)n, (double)sum / (double)bytes, ovh);
+		free(mn);
+	}
 	return 0;
 }
