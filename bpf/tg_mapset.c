@@ -405,14 +405,54 @@ snapshot_validate(const struct tg_snapshot *s, char *err, size_t errlen)
 	return 0;
 }
 
-/* One attempt at copying `slot`; 1 ok, 0 torn (retry), -1 error. */
+static size_t
+hsdb_end(const struct tg_slot_hdr *h)
+{
+	size_t end = 0;
+
+	for (int i = 0; i < TG_SCOPE_COUNT; i++) {
+		size_t e = (size_t)h->hsdb[i].off + h->hsdb[i].len;
+
+		if (h->hsdb[i].len && e > end)
+			end = e;
+	}
+	return end;
+}
+
+/* Room for what the header says, grown when a newer header says more. */
+static int
+snapshot_reserve(struct tg_snapshot *snap, size_t *rules_cap, size_t *hsdb_cap, size_t n_rules,
+		 size_t hsdb_len)
+{
+	if (n_rules > *rules_cap || snap->rules == NULL) {
+		void *p = realloc(snap->rules, sizeof(struct tg_rule) * (n_rules ? n_rules : 1));
+
+		if (p == NULL)
+			return -1;
+		snap->rules = p;
+		*rules_cap = n_rules;
+	}
+	if (hsdb_len > *hsdb_cap || snap->hsdb == NULL) {
+		void *p = aligned_alloc(8, hsdb_len ? (hsdb_len + 7) & ~(size_t)7 : 8);
+
+		if (p == NULL)
+			return -1;
+		free(snap->hsdb);
+		snap->hsdb = p;
+		*hsdb_cap = hsdb_len;
+	}
+	return 0;
+}
+
+/* One attempt at copying `slot` into buffers of the given capacity;
+ * 1 ok, 0 torn or too small (retry), -1 error. */
 static int
 snapshot_try(const struct tg_mapset *ms, unsigned slot, struct tg_snapshot *snap,
-	     char *err, size_t errlen)
+	     size_t rules_cap, size_t hsdb_cap, char *err, size_t errlen)
 {
 	const struct tg_slot_hdr *sh = &ms->ctl->slot[slot];
 	uint64_t s = seq_read_begin(&sh->seq);
-	size_t end = 0;
+	size_t end;
 
 	if (s & 1)
 		return 0;
@@ -420,16 +460,13 @@ snapshot_try(const struct tg_mapset *ms, unsigned slot, struct tg_snapshot *snap
 	snap->generation = snap->hdr.generation;
 	if (snapshot_validate(snap, err, errlen) < 0)
 		return seq_read_retry(&sh->seq, s) ? 0 : -1;
+	end = hsdb_end(&snap->hdr);
+	if (snap->hdr.n_rules > rules_cap || end > hsdb_cap)
+		return 0; /* a newer policy than the buffers were sized for */
 	memcpy(snap->links, &ms->links[slot * TG_MAX_LINKS], sizeof(snap->links));
 	memcpy(snap->peers, &ms->peers[slot * TG_MAX_PEERS], sizeof(snap->peers));
 	memcpy(snap->rules, &ms->rules[(size_t)slot * TG_MAX_RULES],
 	       snap->hdr.n_rules * sizeof(struct tg_rule));
-	for (int i = 0; i < TG_SCOPE_COUNT; i++) {
-		size_t e = (size_t)snap->hdr.hsdb[i].off + snap->hdr.hsdb[i].len;
-
-		if (snap->hdr.hsdb[i].len && e > end)
-			end = e;
-	}
 	memcpy(snap->hsdb, ms->hsdb + (size_t)slot * TG_HSDB_SLOT_BYTES, end);
 	snap->hsdb_len = end;
 	return seq_read_retry(&sh->seq, s) ? 0 : 1;
@@ -439,31 +476,55 @@ int
 tg_snapshot_read_slot(const struct tg_mapset *ms, unsigned slot, struct tg_snapshot *snap,
 		      char *err, size_t errlen)
 {
+	const struct tg_slot_hdr *sh;
+	size_t rules_cap = 0, hsdb_cap = 0;
+	uint64_t odd_seq = 0;
+	unsigned odd_same = 0;
+
 	memset(snap, 0, sizeof(*snap));
 	if (slot >= TG_SLOTS) {
 		seterr(err, errlen, "no slot %u", slot);
 		return -1;
 	}
-	/* Allocate for the maximum: the sizes we will copy are only known once
-	 * the copy is known to be consistent. */
-	snap->rules = malloc(sizeof(struct tg_rule) * TG_MAX_RULES);
-	snap->hsdb = aligned_alloc(8, TG_HSDB_SLOT_BYTES);
-	if (snap->rules == NULL || snap->hsdb == NULL) {
-		seterr(err, errlen, "out of memory copying the policy");
-		tg_snapshot_free(snap);
-		return -1;
-	}
+	sh = &ms->ctl->slot[slot];
 	for (int attempt = 0; attempt < 10000; attempt++) {
-		int rc = snapshot_try(ms, slot, snap, err, errlen);
+		uint64_t seq = __atomic_load_n(&sh->seq, __ATOMIC_ACQUIRE);
+		struct timespec ts = {0, 200000};
+		int rc;
 
+		if (seq & 1) {
+			/* Being written, or abandoned by a writer that died: a live
+			 * writer finishes in milliseconds; a dead one never does. */
+			if (seq == odd_seq && ++odd_same > 50) {
+				seterr(err, errlen,
+					 "policy slot %u is incomplete (a tgctl died while writing it)",
+					 slot);
+				tg_snapshot_free(snap);
+				return -1;
+			}
+			odd_seq = seq;
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		/* Size the copy from the header as it reads now (clamped); the
+		 * consistent copy below re-checks it. */
+		size_t n_rules = sh->n_rules < TG_MAX_RULES ? sh->n_rules : TG_MAX_RULES;
+		size_t end = hsdb_end(sh);
+
+		if (end > TG_HSDB_SLOT_BYTES)
+			end = TG_HSDB_SLOT_BYTES;
+		if (snapshot_reserve(snap, &rules_cap, &hsdb_cap, n_rules, end) < 0) {
+			seterr(err, errlen, "out of memory copying the policy");
+			tg_snapshot_free(snap);
+			return -1;
+		}
+		rc = snapshot_try(ms, slot, snap, rules_cap, hsdb_cap, err, errlen);
 		if (rc == 1)
 			return snap->generation != 0 ? 1 : 0;
 		if (rc < 0) {
 			tg_snapshot_free(snap);
 			return -1;
 		}
-		/* A writer is mid-publish: it finishes in milliseconds. */
-		struct timespec ts = {0, 200000};
 		nanosleep(&ts, NULL);
 	}
 	seterr(err, errlen, "policy slot %u kept changing while being read", slot);

@@ -1067,7 +1067,7 @@ static void
 parse_action(struct pctx *c, const struct ynode *m, struct tg_rule *r, const char *what)
 {
 	const struct ynode *k, *v;
-	char name[TG_NAME_MAX];
+	char name[TG_NAME_MAX] = {0}; /* copied whole into the published maps */
 	int idx;
 
 	if (!want(c, m, Y_MAP, "action"))

@@ -496,18 +496,12 @@ main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct opts o = {.bpffs = TG_DEFAULT_BPFFS};
+	const char *words[2] = {NULL, NULL}; /* the command, and its FILE */
+	unsigned n_words = 0;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+b:jqh", longopts, NULL)) != -1 ||
-	       (optind < argc && o.cmd == NULL)) {
-		if (c == -1) {
-			/* A command word: take it, keep parsing options after it. */
-			o.cmd = argv[optind++];
-			if ((strcmp(o.cmd, "check") == 0 || strcmp(o.cmd, "load") == 0) &&
-			    optind < argc && argv[optind][0] != '-')
-				o.file = argv[optind++];
-			continue;
-		}
+	/* Options may stand anywhere: getopt permutes the words to the end. */
+	while ((c = getopt_long(argc, argv, "b:jqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			o.bpffs = optarg;
@@ -526,14 +520,30 @@ main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (o.cmd == NULL || optind < argc) {
-		if (optind < argc)
+	for (; optind < argc; optind++) {
+		if (n_words == 2) {
 			fprintf(stderr, "tgctl: unexpected argument '%s'\n", argv[optind]);
+			fputs(usage_text, stderr);
+			return EXIT_USAGE;
+		}
+		words[n_words++] = argv[optind];
+	}
+	o.cmd = words[0];
+	o.file = words[1];
+	if (o.cmd == NULL) {
 		fputs(usage_text, stderr);
 		return EXIT_USAGE;
 	}
-	if ((strcmp(o.cmd, "check") == 0 || strcmp(o.cmd, "load") == 0) && o.file == NULL) {
+	bool takes_file = strcmp(o.cmd, "check") == 0 || strcmp(o.cmd, "load") == 0;
+
+	if (takes_file && o.file == NULL) {
 		fprintf(stderr, "tgctl: %s needs a policy FILE\n", o.cmd);
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	if (!takes_file && o.file != NULL) {
+		fprintf(stderr, "tgctl: unexpected argument '%s'\n", o.file);
+		fputs(usage_text, stderr);
 		return EXIT_USAGE;
 	}
 	if (strcmp(o.cmd, "check") == 0)
