@@ -787,6 +787,22 @@ parse_double(struct parser *px, const uint8_t *at, const char *p, size_t n, doub
 		neg = *p == '-';
 		p++;
 	}
+	if (likely(n <= 19)) {
+		/* At most 19 digits: the significand cannot overflow and no digit is
+		 * dropped, so the per-digit bookkeeping below is not needed. */
+		const char *d0;
+
+		for (d0 = p; p < e && is_digit((uint8_t)*p); p++)
+			mant = mant * 10 + (uint64_t)(*p - '0');
+		digits = (int)(p - d0);
+		if (p < e && *p == '.') {
+			for (d0 = ++p; p < e && is_digit((uint8_t)*p); p++)
+				mant = mant * 10 + (uint64_t)(*p - '0');
+			digits += (int)(p - d0);
+			e10 = -(int64_t)(p - d0);
+		}
+		goto exponent;
+	}
 	for (; p < e && is_digit((uint8_t)*p); p++, digits++) {
 		if (nsig < 19) {
 			mant = mant * 10 + (uint64_t)(*p - '0');
@@ -806,6 +822,7 @@ parse_double(struct parser *px, const uint8_t *at, const char *p, size_t n, doub
 			}
 		}
 	}
+exponent:
 	if (digits == 0)
 		return fail(px, at, COT_E_BAD_NUMBER);
 	if (p < e && (*p == 'e' || *p == 'E')) {
