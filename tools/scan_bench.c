@@ -434,6 +434,9 @@ main(int argc, char **argv)
 
 	uint64_t *hits = calloc(snap.hdr.n_rules + 1, sizeof(uint64_t));
 	uint64_t passes = 0, scanned = 0, blocked = 0, scan_errors = 0;
+	uint64_t scope_cyc[TG_SCOPE_COUNT] = {0}, scope_scans[TG_SCOPE_COUNT] = {0};
+	static const char *const scope_name[TG_SCOPE_COUNT] = {
+		"payload", "type", "how", "uid", "callsign", "remarks", "detail", "marking"};
 	uint64_t t_start = now_ns(), t_end = t_start + (uint64_t)(seconds * 1e9), t_now;
 	uint64_t c_start = __rdtsc(), c_total;
 	struct timespec cpu0, cpu1;
@@ -446,13 +449,17 @@ main(int argc, char **argv)
 
 			for (unsigned s = 0; s < TG_SCOPE_COUNT; s++) {
 				hs_error_t rc;
+				uint64_t ts;
 
 				if (!db[s])
 					continue;
 				sctx.first = scope_first[s];
 				sctx.n = scope_n[s];
+				ts = __rdtsc();
 				rc = hs_scan(db[s], msgs[i].data[s], msgs[i].len[s], 0, scratch,
 					     on_match, &sctx);
+				scope_cyc[s] += __rdtsc() - ts;
+				scope_scans[s]++;
 				if (rc == HS_SCAN_TERMINATED)
 					break;
 				if (rc != HS_SUCCESS) {
@@ -488,10 +495,21 @@ main(int argc, char **argv)
 		       ",\"blocked_per_pass\":%" PRIu64 ",\"scan_errors\":%" PRIu64
 		       ",\"seconds\":%.3f,\"tsc_hz\":%.0f,\"msgs_per_s\":%.0f,"
 		       "\"cycles_per_msg\":%.1f,\"frames_per_s\":%.0f,\"cycles_per_frame\":%.1f,"
-		       "\"parse_cycles_per_msg\":%.1f,\"cpu_seconds\":%.3f,\"cpu_share\":%.3f}\n",
+		       "\"parse_cycles_per_msg\":%.1f,\"cpu_seconds\":%.3f,\"cpu_share\":%.3f",
 		       n_frames, n_bytes, n_udp, n_too_big, n_parse_fail, n_bad_marking, n_msgs, n_db,
 		       snap.hdr.n_rules, passes, blocked / passes, scan_errors, secs, tsc_hz,
 		       msg_rate, cyc_msg, frame_rate, cyc_frame, parse_cyc, cpu_s, share);
+		/* per scope: cycles per scanned message, rules, database bytes */
+		printf(",\"scopes\":{");
+		for (unsigned s = 0, first = 1; s < TG_SCOPE_COUNT; s++) {
+			if (!db[s])
+				continue;
+			printf("%s\"%s\":{\"rules\":%u,\"db_bytes\":%u,\"cycles_per_msg\":%.1f}",
+			       first ? "" : ",", scope_name[s], scope_n[s], snap.hdr.hsdb[s].len,
+			       (double)scope_cyc[s] / (double)scanned);
+			first = 0;
+		}
+		printf("}}\n");
 	} else {
 		printf("pcap: %" PRIu64 " frames, %" PRIu64 " UDP messages on link %s, %zu reach "
 		       "classification (%" PRIu64 " parse errors, %" PRIu64 " bad markings, %" PRIu64
@@ -505,6 +523,11 @@ main(int argc, char **argv)
 		printf("  as frames of this pcap: %.0f frames/s, %.1f cycles/frame\n", frame_rate,
 		       cyc_frame);
 		printf("  parse+marking (once, for reference): %.1f cycles/message\n", parse_cyc);
+		for (unsigned s = 0; s < TG_SCOPE_COUNT; s++)
+			if (db[s])
+				printf("  scope %-8s %5u rules, database %8u B: %8.1f cycles/message\n",
+				       scope_name[s], scope_n[s], snap.hdr.hsdb[s].len,
+				       (double)scope_cyc[s] / (double)scanned);
 		printf("  this thread ran %.0f %% of the wall time (per CPU-second: %.0f "
 		       "messages/s)\n", 100 * share, msg_rate / share);
 	}
