@@ -1452,7 +1452,7 @@ resolve_peers(struct pctx *c)
 				if (idx < 0 && !c->rules_bad)
 					perr(c, e, "peer '%s' receives class %s, but no classify rule produces it",
 					     pe->name, DISP(c, e));
-				else
+				else if (idx >= 0) /* -1 with broken rules: already an error */
 					pe->classes |= UINT32_C(1) << idx;
 			}
 		} else if (c->peer_node[i] && Y(c, c->peer_node[i])->kind == Y_MAP) {
@@ -1461,7 +1461,7 @@ resolve_peers(struct pctx *c)
 				perr(c, Y(c, c->peer_node[i]),
 				     "peer '%s' receives class 'warning' by default, but no classify rule produces it",
 				     pe->name);
-			else
+			else if (idx >= 0)
 				pe->classes |= UINT32_C(1) << idx;
 		}
 	}
