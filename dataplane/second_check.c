@@ -310,71 +310,95 @@ decode(const uint8_t *v, size_t n, char *out)
 	return (int)o;
 }
 
-/*
- * Find attribute `name` in the start tag [tag, end): a blank, the name, blanks,
- * '=', blanks, a quoted value.  1 found, 0 absent, -1 unreadable.
- */
-static int
-attr(const uint8_t *tag, const uint8_t *end, const char *name, const uint8_t **val, size_t *vn)
-{
-	size_t nl = strlen(name);
-	const uint8_t *p = tag;
-	int found = 0;
+/* The attributes the check reads, found in one pass over the start tag. */
+enum { A_ACCESS, A_CAVEAT, A_REL, A_REL_TAK, A_COUNT };
 
-	while (p < end) {
+struct sc_attrs {
+	const uint8_t *v[A_COUNT];
+	size_t n[A_COUNT];
+};
+
+static int
+attr_index(const uint8_t *name, size_t n)
+{
+	switch (n) {
+	case 6:
+		if (memcmp(name, "access", 6) == 0)
+			return A_ACCESS;
+		if (memcmp(name, "caveat", 6) == 0)
+			return A_CAVEAT;
+		return -1;
+	case 12:
+		return memcmp(name, "releasableTo", 12) == 0 ? A_REL : -1;
+	case 13:
+		return memcmp(name, "releaseableTo", 13) == 0 ? A_REL_TAK : -1;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * Walk the start tag from just after "<event" up to its closing '>': blanks,
+ * a name, blanks, '=', blanks, a quoted value (skipped with memchr, so a '>'
+ * inside a value is no end); remember the values the check reads.  false if
+ * unreadable, self-closing, or if one of them appears twice.
+ */
+static bool
+attrs_collect(const uint8_t *p, const uint8_t *end, struct sc_attrs *a)
+{
+	memset(a, 0, sizeof(*a));
+	for (;;) {
+		const uint8_t *ns, *v, *ve;
 		uint8_t q;
-		const uint8_t *v, *ve;
+		int idx;
 
 		while (p < end && xml_space(*p))
 			p++;
-		const uint8_t *ns = p;
-
-		while (p < end && *p != '=' && !xml_space(*p))
+		if (p >= end || *p == '/')
+			return false; /* truncated, or <event .../> without a point */
+		if (*p == '>')
+			return true;
+		ns = p;
+		while (p < end && *p != '=' && *p != '>' && !xml_space(*p))
 			p++;
-		size_t n = (size_t)(p - ns);
-
+		idx = attr_index(ns, (size_t)(p - ns));
 		while (p < end && xml_space(*p))
 			p++;
 		if (p >= end || *p != '=')
-			return n == 0 ? found : -1;
+			return false;
 		p++;
 		while (p < end && xml_space(*p))
 			p++;
 		if (p >= end || (*p != '"' && *p != '\''))
-			return -1;
+			return false;
 		q = *p++;
 		v = p;
 		ve = memchr(p, q, (size_t)(end - p));
 		if (ve == NULL)
-			return -1;
-		if (n == nl && memcmp(ns, name, nl) == 0) {
-			if (found)
-				return -1; /* twice */
-			*val = v;
-			*vn = (size_t)(ve - v);
-			found = 1;
+			return false;
+		if (idx >= 0) {
+			if (a->v[idx] != NULL)
+				return false; /* twice */
+			a->v[idx] = v;
+			a->n[idx] = (size_t)(ve - v);
 		}
 		p = ve + 1;
 	}
-	return found;
 }
 
 bool
 sc_derive(const uint8_t *p, size_t len, const struct tg_slot_hdr *hdr,
 	  const struct tg_marking *link_default, uint8_t *level, uint64_t *rel)
 {
-	const uint8_t *end = p + len, *tag, *tag_end;
-	const uint8_t *v;
-	size_t vn;
+	const uint8_t *end = p + len, *tag;
+	struct sc_attrs at;
 	char buf[SC_VAL_MAX];
 	struct sc_mark m = {.level = -1};
 	uint64_t usa = 0;
-	int r;
 
 	if (len >= 3 && p[0] == 0xbf && p[1] == 0x00 && p[2] == 0xbf)
 		p += 3;
-	/* The first "<event" followed by whitespace, and its closing '>' (quotes
-	 * respected: '>' is legal inside attribute values). */
+	/* The first "<event" followed by whitespace. */
 	for (tag = p;; tag++) {
 		tag = memchr(tag, '<', (size_t)(end - tag));
 		if (tag == NULL || end - tag < 7)
@@ -383,58 +407,35 @@ sc_derive(const uint8_t *p, size_t len, const struct tg_slot_hdr *hdr,
 			break;
 	}
 	tag += 6;
-	{
-		uint8_t q = 0;
 
-		for (tag_end = tag; tag_end < end; tag_end++) {
-			if (q) {
-				if (*tag_end == q)
-					q = 0;
-			} else if (*tag_end == '"' || *tag_end == '\'') {
-				q = *tag_end;
-			} else if (*tag_end == '>') {
-				break;
-			}
-		}
-		if (tag_end >= end)
-			return false;
-		if (tag_end > tag && tag_end[-1] == '/')
-			return false; /* <event .../>: no point, not a valid event */
-	}
-
-	r = attr(tag, tag_end, "access", &v, &vn);
-	if (r < 0)
+	if (!attrs_collect(tag, end, &at))
 		return false;
-	if (r == 1) {
-		int n = decode(v, vn, buf);
+	if (at.v[A_ACCESS]) {
+		int n = decode(at.v[A_ACCESS], at.n[A_ACCESS], buf);
 
 		if (n < 0 || !marking(buf, (size_t)n, true, hdr, &m))
 			return false;
 	}
-	r = attr(tag, tag_end, "caveat", &v, &vn);
-	if (r < 0)
-		return false;
-	if (r == 1) {
-		int n = decode(v, vn, buf);
+	if (at.v[A_CAVEAT]) {
+		int n = decode(at.v[A_CAVEAT], at.n[A_CAVEAT], buf);
 
 		if (n < 0 || !marking(buf, (size_t)n, false, hdr, &m))
 			return false;
 	}
 	/* TAK's two spellings: the parser refuses a message carrying both with
-	 * different values, so the first found speaks for both. */
-	r = attr(tag, tag_end, "releasableTo", &v, &vn);
-	if (r == 0)
-		r = attr(tag, tag_end, "releaseableTo", &v, &vn);
-	if (r < 0)
-		return false;
-	if (r == 1) {
-		uint64_t mask;
-		int n = decode(v, vn, buf);
+	 * different values, so the first spelling speaks for both. */
+	{
+		int r = at.v[A_REL] ? A_REL : A_REL_TAK;
 
-		if (n < 0 || !relto(buf, (size_t)n, hdr, &mask))
-			return false;
-		m.rel = m.has_rel ? (m.rel & mask) : mask;
-		m.has_rel = true;
+		if (at.v[r]) {
+			uint64_t mask;
+			int n = decode(at.v[r], at.n[r], buf);
+
+			if (n < 0 || !relto(buf, (size_t)n, hdr, &mask))
+				return false;
+			m.rel = m.has_rel ? (m.rel & mask) : mask;
+			m.has_rel = true;
+		}
 	}
 
 	*level = m.level >= 0 ? (uint8_t)m.level
