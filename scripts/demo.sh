@@ -53,7 +53,7 @@ echo "== oracle: every release checked against tests/oracle (independent of the 
 	--out "$out/expected" >/dev/null
 /usr/bin/python3 "$src/tests/oracle/compare.py" --expected "$out/expected" \
 	--actual-pcap "kor=$out/out-kor.pcap" --actual-pcap "jpn=$out/out-jpn.pcap" \
-	--actual-pcap "usa=$out/out-usa.pcap" --report "$out/oracle-report.json"
+	--actual-pcap "usa=$out/out-usa.pcap" --report "$out/oracle-report.json" > /dev/null
 
 echo
 echo "output pcaps:  $out/out-kor.pcap $out/out-jpn.pcap $out/out-usa.pcap"

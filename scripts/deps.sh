@@ -20,8 +20,14 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "deps: installing ${missing[*]}"
 	if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
-	$SUDO apt-get update -q
-	# tshark asks whether non-root users may capture: answer no, non-interactively.
-	echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+	log=$(mktemp /tmp/trackgate-deps.XXXXXX.log)
+	{
+		$SUDO apt-get update -q &&
+		# tshark asks whether non-root users may capture: answer no, non-interactively.
+		echo "wireshark-common wireshark-common/install-setuid boolean false" |
+			$SUDO debconf-set-selections &&
+		DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
+			"${missing[@]}"
+	} > "$log" 2>&1 || { cat "$log"; echo "deps: apt-get failed (log: $log)"; exit 1; }
+	echo "deps: done (log: $log)"
 fi
