@@ -10,7 +10,8 @@
  *   classify.c    Hyperscan scans of one message
  *   release.h     the per-peer decision (docs/release.md §5), pure
  *   second_check.c the independent re-derivation of releasability
- *   forward.c     peer headers, payload clones, fragmentation, buffered TX
+ *   hdr_build.c   a peer's Ethernet/VLAN/IP/UDP header and checksums
+ *   forward.c     payload clones, fragmentation, buffered TX
  *   stats.c       per-lcore counters -> stats map and telemetry
  *   audit.c       audit ring and its writer thread
  */
