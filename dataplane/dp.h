@@ -29,6 +29,7 @@
 #include <rte_mempool.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
+#include <rte_spinlock.h>
 
 #include "cot_parse.h"
 #include "forward.h"
@@ -64,6 +65,8 @@ struct dp_port {
 	uint16_t nb_rxq, nb_txq;
 	bool multiseg_tx;   /* else frames are linearised before TX */
 	bool ipv4_cksum_offload;
+	bool tx_shared;     /* fewer TX queues than workers: TX takes tx_lock */
+	rte_spinlock_t tx_lock;
 };
 
 /* Per (worker, peer) counters; live in the policy whose indices they use. */

@@ -50,11 +50,17 @@ fwd_flush_port(struct dp_worker *w, const struct dp_policy *pol, unsigned pidx)
 
 	if (b->n == 0)
 		return;
+	struct dp_port *port = &dp_ports[pidx];
+	uint16_t q = (uint16_t)(w->idx % port->nb_txq);
+
 	/* A full queue usually drains within a few polls; after that, drop and
 	 * count rather than stall the worker. */
+	if (unlikely(port->tx_shared))
+		rte_spinlock_lock(&port->tx_lock);
 	for (int tries = 0; sent < b->n && tries < 8; tries++)
-		sent += rte_eth_tx_burst(dp_ports[pidx].port_id, (uint16_t)w->idx, b->m + sent,
-					 b->n - sent);
+		sent += rte_eth_tx_burst(port->port_id, q, b->m + sent, b->n - sent);
+	if (unlikely(port->tx_shared))
+		rte_spinlock_unlock(&port->tx_lock);
 	uint64_t now = rte_rdtsc();
 
 	for (uint16_t i = 0; i < b->n; i++) {

@@ -57,15 +57,18 @@ port_configure(struct dp_port *dp, unsigned n_workers)
 			strerror(-rc));
 		return -1;
 	}
-	if (info.max_tx_queues < n_workers) {
-		RTE_LOG(ERR, USER1,
-			"port %s has %u TX queues; %u workers each need their own: run fewer "
-			"worker lcores\n",
-			dp->dev, info.max_tx_queues, n_workers);
-		return -1;
-	}
 	dp->nb_rxq = (uint16_t)RTE_MIN(n_workers, (unsigned)RTE_MAX(info.max_rx_queues, 1));
-	dp->nb_txq = (uint16_t)n_workers;
+	dp->nb_txq = (uint16_t)RTE_MIN(n_workers, (unsigned)RTE_MAX(info.max_tx_queues, 1));
+	/* One TX queue per worker keeps transmit lock-free; a device with fewer
+	 * (pcap, a single-queue AF_XDP port) is shared under a lock instead of
+	 * refusing to run. */
+	dp->tx_shared = dp->nb_txq < n_workers;
+	rte_spinlock_init(&dp->tx_lock);
+	if (dp->tx_shared)
+		RTE_LOG(WARNING, USER1,
+			"port %s has %u TX queue(s) for %u workers: its transmit is serialised by "
+			"a lock (give it more queues for lock-free TX)\n",
+			dp->dev, dp->nb_txq, n_workers);
 
 	memset(&conf, 0, sizeof(conf));
 	if (dp->nb_rxq > 1) {

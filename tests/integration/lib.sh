@@ -71,3 +71,15 @@ done_testing() {
 # EAL arguments every trackgate/testpmd in a test gets: no PCI, no hugepages,
 # a private prefix.
 eal_common() { echo "--no-pci --no-huge -m 1024 --file-prefix $T_PREFIX --log-level=user1,info"; }
+
+# The lcore layout for trackgate: TG_WORKERS=1 (default) runs the single
+# main lcore as the worker; TG_WORKERS=N runs N worker lcores besides main,
+# spread over this machine's CPUs (several lcores may share one CPU).
+lcores_arg() {
+	local n=${TG_WORKERS:-1} cpus list i
+	if [ "$n" -le 1 ]; then echo "-l 0"; return; fi
+	cpus=$(nproc)
+	list="0@0"
+	for i in $(seq 1 "$n"); do list="$list,$i@$(( (i % (cpus > 1 ? cpus - 1 : 1)) + (cpus > 1 ? 1 : 0) ))"; done
+	echo "--lcores $list"
+}

@@ -28,7 +28,7 @@ mergecap_py in-kor-all.pcap in-kor.pcap in-hostile.pcap
 expect_rc 0 "tgctl load demo policy" "$TGCTL" load "$TG_SRC/policy/demo.yaml" --bpffs "$T_BPFFS" -q
 
 run_trackgate() {
-	"$TRACKGATE" $(eal_common) -l 0 \
+	"$TRACKGATE" $(eal_common) $(lcores_arg) \
 		--vdev "net_pcap0,rx_pcap=$T_DIR/in-kor-all.pcap" \
 		--vdev "net_pcap1,rx_pcap=$T_DIR/in-jpn.pcap" \
 		--vdev "net_pcap2,tx_pcap=$T_DIR/out-kor.pcap" \
@@ -96,7 +96,7 @@ wrpcap(sys.argv[1], [Ether(src="02:00:00:00:82:10", dst="02:00:00:00:01:01") /
                      IP(src="198.51.100.10", dst="192.0.2.1") / UDP(sport=40000, dport=6969) / cot])
 PYEOF
 run_smuggled() {
-	"$TRACKGATE" $(eal_common) -l 0 \
+	"$TRACKGATE" $(eal_common) $(lcores_arg) \
 		--vdev "net_pcap0,rx_pcap=$T_DIR/smuggled.pcap" \
 		--vdev "net_pcap4,tx_pcap=$T_DIR/smuggled-usa-$1.pcap" \
 		-- --bpffs "$T_BPFFS" --audit "$T_DIR/smuggled-$1.jsonl" --exit-when-idle 500 $2
@@ -115,7 +115,7 @@ check "without the second check the parser's verdict alone releases it" \
 # No policy: nothing is released, every packet is counted as no_policy.
 mkdir -p "$T_BPFFS_MNT/empty"
 expect_rc 0 "trackgate without a policy runs" \
-	"$TRACKGATE" $(eal_common) -l 0 \
+	"$TRACKGATE" $(eal_common) $(lcores_arg) \
 	--vdev "net_pcap0,rx_pcap=$T_DIR/in-kor.pcap" \
 	--vdev "net_pcap2,tx_pcap=$T_DIR/nopol-kor.pcap" \
 	-- --bpffs "$T_BPFFS_MNT/empty/tg" --exit-when-idle 500 > nopolicy.log 2>&1

@@ -30,7 +30,7 @@ check "policies A and B differ" bash -c "! cmp -s A.yaml B.yaml"
 
 expect_rc 0 "load A (generation 1)" "$TGCTL" load A.yaml --bpffs "$T_BPFFS" -q
 
-"$TRACKGATE" $(eal_common) -l 0 \
+"$TRACKGATE" $(eal_common) $(lcores_arg) \
 	--vdev "net_pcap0,rx_pcap=$T_DIR/in-kor.pcap,infinite_rx=1" \
 	--vdev "net_pcap1,rx_pcap=$T_DIR/in-jpn.pcap,infinite_rx=1" \
 	--vdev net_null0,no-rx=1 --vdev net_null1,no-rx=1 --vdev net_null2,no-rx=1 \
