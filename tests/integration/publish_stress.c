@@ -462,6 +462,9 @@ do_writer(const char *dir, long n, double max_s, long pause_us, bool torn)
 			tg_pub_flip(&ms, slot, want);
 			memcpy((char *)sh + 2 * sizeof(uint64_t), (const char *)&p->hdr + 2 * sizeof(uint64_t),
 			       sizeof(*sh) - 2 * sizeof(uint64_t));
+			/* Hold the tear open (new header, old tables) long enough that
+			 * a polling reader sees it every time, not by luck. */
+			usleep(5000);
 			memcpy(&ms.links[slot * TG_MAX_LINKS], p->links, sizeof(p->links));
 			memcpy(&ms.peers[slot * TG_MAX_PEERS], p->peers, sizeof(p->peers));
 			memcpy(&ms.rules[(size_t)slot * TG_MAX_RULES], p->rules,
