@@ -519,8 +519,12 @@ tg_snapshot_read_slot(const struct tg_mapset *ms, unsigned slot, struct tg_snaps
 			return -1;
 		}
 		rc = snapshot_try(ms, slot, snap, rules_cap, hsdb_cap, err, errlen);
-		if (rc == 1)
-			return snap->generation != 0 ? 1 : 0;
+		if (rc == 1 && snap->generation != 0)
+			return 1;
+		if (rc == 1) {
+			tg_snapshot_free(snap); /* never published: nothing to hand back */
+			return 0;
+		}
 		if (rc < 0) {
 			tg_snapshot_free(snap);
 			return -1;

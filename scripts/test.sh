@@ -41,8 +41,9 @@ if [ "${TG_SKIP_ASAN:-0}" != 1 ] && [ $# = 0 ]; then
 	[ -f "$asan/build.ninja" ] ||
 		meson setup "$asan" "$src" -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 	if ninja -C "$asan"; then
-		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		TG_SANITIZED=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		LSAN_OPTIONS=suppressions=$src/tests/lsan.supp:print_suppressions=0 \
 		TG_SOAK_PACKETS=2000000 TG_SCALE_MESSAGES=20000 TG_TEST_COUNT=1500 \
 			meson test -C "$asan" --print-errorlogs --num-processes 1 \
 			--timeout-multiplier 3 2>&1 | tee "$log2"

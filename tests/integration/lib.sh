@@ -14,6 +14,10 @@ TGCTL=$TG_BUILD/ctrl/tgctl
 TRACKGATE=$TG_BUILD/dataplane/trackgate
 TG_GEN=$TG_BUILD/tools/tg-gen
 PY=/usr/bin/python3
+# Set by scripts/test.sh for the AddressSanitizer build: checks that cannot
+# hold under ASan (address-space limits, RSS growth, non-ASan secondaries)
+# are skipped, and say so.
+TG_SANITIZED=${TG_SANITIZED:-0}
 
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: integration tests need root (bpffs, DPDK)"; exit 77

@@ -394,6 +394,15 @@ checker_init(struct checker *c, char **policies, int n)
 	return 0;
 }
 
+static void
+checker_free(struct checker *c)
+{
+	for (int i = 0; i < c->n_reals; i++)
+		pol_free(c->reals[i].p);
+	free(c->reals);
+	free(c->exp.rules);
+}
+
 static int
 open_dir(struct tg_mapset *ms, const char *dir)
 {
@@ -495,6 +504,9 @@ do_writer(const char *dir, long n, double max_s, long pause_us, bool torn)
 	printf("published=%ld seconds=%.2f per_second=%.0f blob_mib=%.0f last_gen=%" PRIu64 "\n",
 	       i, dt, i / dt, bytes / (double)MIB, ms.ctl->generation);
 	tg_mapset_close(&ms);
+	free(p->rules);
+	free(p);
+	free(blob);
 	return 0;
 }
 
@@ -618,7 +630,11 @@ do_reader(const char *dir, double secs, char **policies, int n_pol, bool once)
 	       r->snaps, r->snaps, r->torn, r->read_errors, r->last, r->c.synthetic, r->c.real,
 	       now_s() - t0);
 	tg_mapset_close(&r->ms);
-	return r->torn ? 1 : 0;
+	int rc = r->torn ? 1 : 0;
+
+	checker_free(&r->c);
+	free(r);
+	return rc;
 }
 
 static void

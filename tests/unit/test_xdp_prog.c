@@ -32,6 +32,19 @@
 
 #include "xdp_publish.h"
 
+/* Frames are built at arbitrary offsets: store without alignment assumptions. */
+static inline void
+put16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, 2);
+}
+
+static inline void
+put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
 static int failures, checks;
 
 #define CHECK(cond, ...)                                                                    \
@@ -66,11 +79,11 @@ put_eth(struct frame *f, uint16_t type, int vlan)
 	memcpy(p + 6, "\x02\x00\x00\x00\x00\x02", 6);
 	p += 12;
 	if (vlan) {
-		*(uint16_t *)p = htons(ETH_P_8021Q);
-		*(uint16_t *)(p + 2) = htons(82);
+		put16(p, htons(ETH_P_8021Q));
+		put16(p + 2, htons(82));
 		p += 4;
 	}
-	*(uint16_t *)p = htons(type);
+	put16(p, htons(type));
 	return p + 2;
 }
 
@@ -82,15 +95,15 @@ v4(struct frame *f, int vlan, const char *src, uint8_t proto, uint16_t sport, ui
 	uint8_t *ip = put_eth(f, ETH_P_IP, vlan), *l4 = ip + 20;
 
 	ip[0] = 0x45;
-	*(uint16_t *)(ip + 2) = htons(36);
-	*(uint16_t *)(ip + 6) = htons(frag);
+	put16(ip + 2, htons(36));
+	put16(ip + 6, htons(frag));
 	ip[8] = 64;
 	ip[9] = proto;
 	inet_pton(AF_INET, src, ip + 12);
 	inet_pton(AF_INET, "192.0.2.1", ip + 16);
-	*(uint16_t *)l4 = htons(sport);
-	*(uint16_t *)(l4 + 2) = htons(dport);
-	*(uint16_t *)(l4 + 4) = htons(16);
+	put16(l4, htons(sport));
+	put16(l4 + 2, htons(dport));
+	put16(l4 + 4, htons(16));
 	if (proto == IPPROTO_ICMP)
 		l4[0] = 8; /* echo request */
 	f->len = (size_t)(l4 + 16 - f->b);
@@ -104,19 +117,19 @@ v6(struct frame *f, int vlan, const char *src, uint8_t proto, uint16_t dport, in
 	uint8_t *ip = put_eth(f, ETH_P_IPV6, vlan), *l4 = ip + 40;
 
 	ip[0] = 0x60;
-	*(uint16_t *)(ip + 4) = htons(16 + (with_frag ? 8 : 0));
+	put16(ip + 4, htons(16 + (with_frag ? 8 : 0)));
 	ip[6] = with_frag ? 44 : proto;
 	ip[7] = 64;
 	inet_pton(AF_INET6, src, ip + 8);
 	inet_pton(AF_INET6, "2001:db8:1::1", ip + 24);
 	if (with_frag) {
 		l4[0] = proto;
-		*(uint16_t *)(l4 + 2) = htons(frag);
-		*(uint32_t *)(l4 + 4) = htonl(0x1234);
+		put16(l4 + 2, htons(frag));
+		put32(l4 + 4, htonl(0x1234));
 		l4 += 8;
 	}
-	*(uint16_t *)l4 = htons(6969);
-	*(uint16_t *)(l4 + 2) = htons(dport);
+	put16(l4, htons(6969));
+	put16(l4 + 2, htons(dport));
 	f->len = (size_t)(l4 + 16 - f->b);
 }
 
