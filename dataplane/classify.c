@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dp.h"
+#include "rule_find.h"
 
 struct scan_ctx {
 	const struct dp_policy *pol;
@@ -24,20 +25,13 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to, unsign
 {
 	struct scan_ctx *c = arg;
 	const struct tg_rule *r = c->pol->rules + c->first;
-	uint32_t lo = 0, hi = c->n;
+	int32_t found = rule_find(r, c->n, id);
+	uint32_t lo = (uint32_t)found;
 
 	(void)from;
 	(void)to;
 	(void)flags;
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-
-		if (r[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo >= c->n || r[lo].id != id)
+	if (found < 0)
 		return 0;
 	c->hits[c->first + lo]++;
 	if (c->res->n_ids < DP_MAX_AUDIT_RULES)

@@ -32,6 +32,7 @@
 #include <hs/hs.h>
 
 #include "dataplane/cot_parse.h"
+#include "dataplane/rule_find.h"
 #include "marking.h"
 #include "tg_mapset.h"
 
@@ -311,20 +312,13 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to, unsign
 {
 	struct scan_ctx *c = arg;
 	const struct tg_rule *r = c->rules + c->first;
-	uint32_t lo = 0, hi = c->n;
+	int32_t found = rule_find(r, c->n, id);
+	uint32_t lo = (uint32_t)found;
 
 	(void)from;
 	(void)to;
 	(void)flags;
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-
-		if (r[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo >= c->n || r[lo].id != id)
+	if (found < 0)
 		return 0;
 	c->hits[c->first + lo]++;
 	if (r[lo].action == TG_ACT_CLASSIFY) {
