@@ -11,6 +11,7 @@
 
 #include "dp.h"
 #include "rule_find.h"
+#include "scope_text.h"
 
 struct scan_ctx {
 	const struct dp_policy *pol;
@@ -45,24 +46,6 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to, unsign
 	return 0;
 }
 
-static size_t
-join_marking(char *dst, size_t cap, const struct cot_event *ev)
-{
-	const struct cot_str *f[3] = {&ev->access, &ev->caveat, &ev->releasable_to};
-	size_t n = 0;
-
-	for (int i = 0; i < 3; i++) {
-		if (n + f[i]->len + 1 > cap)
-			return SIZE_MAX;
-		if (f[i]->len)
-			memcpy(dst + n, f[i]->p, f[i]->len);
-		n += f[i]->len;
-		if (i < 2)
-			dst[n++] = '\n';
-	}
-	return n;
-}
-
 int
 dp_classify(struct dp_worker *w, const struct dp_policy *pol, const uint8_t *payload,
 	    uint32_t len, const struct cot_event *ev, struct dp_class_result *res)
@@ -90,7 +73,7 @@ dp_classify(struct dp_worker *w, const struct dp_policy *pol, const uint8_t *pay
 		case TG_SCOPE_REMARKS: data = ev->remarks.p; dlen = ev->remarks.len; break;
 		case TG_SCOPE_DETAIL: data = ev->detail.p; dlen = ev->detail.len; break;
 		default:
-			dlen = join_marking(w->fieldbuf, sizeof(w->fieldbuf), ev);
+			dlen = scope_marking_text(w->fieldbuf, sizeof(w->fieldbuf), ev);
 			if (dlen == SIZE_MAX)
 				return TG_R_BAD_MARKING;
 			data = w->fieldbuf;

@@ -33,6 +33,7 @@
 
 #include "dataplane/cot_parse.h"
 #include "dataplane/rule_find.h"
+#include "dataplane/scope_text.h"
 #include "marking.h"
 #include "tg_mapset.h"
 
@@ -80,24 +81,6 @@ dup_bytes(const void *p, size_t n)
 	if (n)
 		memcpy(d, p, n);
 	return d;
-}
-
-static size_t
-join_marking(char *dst, size_t cap, const struct cot_event *e)
-{
-	const struct cot_str *f[3] = {&e->access, &e->caveat, &e->releasable_to};
-	size_t n = 0;
-
-	for (int i = 0; i < 3; i++) {
-		if (n + f[i]->len + 1 > cap)
-			return SIZE_MAX;
-		if (f[i]->len)
-			memcpy(dst + n, f[i]->p, f[i]->len);
-		n += f[i]->len;
-		if (i < 2)
-			dst[n++] = '\n';
-	}
-	return n;
 }
 
 /* One UDP payload the link accepted: parse, resolve, keep what the worker
@@ -157,7 +140,7 @@ on_message(const uint8_t *pl, size_t len)
 		m->data[s] = dup_bytes(f[s]->p ? f[s]->p : "", f[s]->len);
 		m->len[s] = f[s]->len;
 	}
-	ml = join_marking(mbuf, sizeof(mbuf), &ev);
+	ml = scope_marking_text(mbuf, sizeof(mbuf), &ev);
 	if (ml == SIZE_MAX) { /* the worker drops it as bad_marking before any scan */
 		n_msgs--;
 		n_bad_marking++;
