@@ -91,8 +91,6 @@ void pol_error_add(struct pol_errors *errs, const char *file, unsigned int line,
 /* Order errors[from..] by line and column (stable). */
 void pol_errors_sort(struct pol_errors *errs, unsigned int from);
 
-/* Names of scopes and levels, as written in the policy. */
-const char *pol_scope_name(unsigned int scope);
-const char *pol_level_name(unsigned int level);
+/* Names of scopes and levels, as written in the policy: bpf/tg_names.h. */
 
 #endif /* TG_POLICY_H */

@@ -13,6 +13,7 @@
 #include <hs.h>
 
 #include "policy.h"
+#include "tg_names.h"
 
 static unsigned int
 hs_flags_of(const struct tg_rule *r)
@@ -104,7 +105,7 @@ compile_scope(struct pol_policy *p, struct pol_errors *errs, uint32_t from, uint
 	} else {
 		pol_error_add(errs, p->hdr.source, p->match_pos[from].line, p->match_pos[from].col,
 			      "Hyperscan cannot compile the %u rules of scope '%s': %s", n,
-			      pol_scope_name(scope), ce ? ce->message : "unknown error");
+			      tg_scope_name(scope), ce ? ce->message : "unknown error");
 	}
 out:
 	hs_free_compile_error(ce);
@@ -145,7 +146,7 @@ pol_compile(struct pol_policy *p, struct pol_errors *errs)
 		if (e != HS_SUCCESS) {
 			pol_error_add(errs, p->hdr.source, 0, 0,
 				      "cannot serialize the '%s' database: Hyperscan error %d",
-				      pol_scope_name(s), e);
+				      tg_scope_name(s), e);
 			goto out;
 		}
 		total = (total + 7) & ~(size_t)7;

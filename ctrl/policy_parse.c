@@ -25,6 +25,7 @@
 
 #include "marking.h"
 #include "policy.h"
+#include "tg_names.h"
 
 #define Y_MAX_NODES (4u << 20) /* ~20x what TG_MAX_RULES rules need */
 #define Y_MAX_DEPTH 32         /* the schema nests 5 deep */
@@ -800,28 +801,6 @@ bad:
 	return false;
 }
 
-static const char *const scope_names[TG_SCOPE_COUNT] = {
-	[TG_SCOPE_PAYLOAD] = "payload", [TG_SCOPE_TYPE] = "type",
-	[TG_SCOPE_HOW] = "how",		[TG_SCOPE_UID] = "uid",
-	[TG_SCOPE_CALLSIGN] = "callsign", [TG_SCOPE_REMARKS] = "remarks",
-	[TG_SCOPE_DETAIL] = "detail",	[TG_SCOPE_MARKING] = "marking",
-};
-
-const char *
-pol_scope_name(unsigned int scope)
-{
-	return scope < TG_SCOPE_COUNT ? scope_names[scope] : "?";
-}
-
-static const char *const level_names[] = { "UNCLASSIFIED", "CONFIDENTIAL", "SECRET",
-					   "TOP SECRET" };
-
-const char *
-pol_level_name(unsigned int level)
-{
-	return level <= TG_LVL_TOP_SECRET ? level_names[level] : "NONE";
-}
-
 #define KEYS(...) (const char *const[]){ __VA_ARGS__ }, \
 	sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *)
 
@@ -952,7 +931,7 @@ parse_peers(struct pctx *c, const struct ynode *seq)
 		}
 		if ((n = need(c, m, "clearance", what)) && want(c, n, Y_SCALAR, "clearance")) {
 			for (j = 0; j <= TG_LVL_TOP_SECRET; j++)
-				if (strcmp(S(c, n), level_names[j]) == 0)
+				if (strcmp(S(c, n), tg_level_name(j)) == 0)
 					break;
 			if (j > TG_LVL_TOP_SECRET)
 				perr(c, n, "unknown clearance %s (expected UNCLASSIFIED, CONFIDENTIAL, SECRET or TOP SECRET)",
@@ -1130,7 +1109,7 @@ parse_rule(struct pctx *c, const struct ynode *m, struct rule_tmp *t, uint32_t i
 	r->scope = TG_SCOPE_PAYLOAD;
 	if ((n = get(c, m, "scope")) && want(c, n, Y_SCALAR, "scope")) {
 		for (j = 0; j < TG_SCOPE_COUNT; j++)
-			if (strcmp(S(c, n), scope_names[j]) == 0)
+			if (strcmp(S(c, n), tg_scope_name(j)) == 0)
 				break;
 		if (j == TG_SCOPE_COUNT) {
 			perr(c, n, "unknown scope %s (expected payload, type, how, uid, callsign, remarks, detail or marking)",
@@ -1249,8 +1228,8 @@ check_combination(struct pctx *c, struct rule_tmp *t, struct rule_tmp **by_id, u
 			if ((*hit)->r.scope != t->r.scope) {
 				pol_error_add(c->errs, c->file, t->pos.line, t->pos.col,
 					      "rule %u: combination operand %u is in scope '%s' but the combination is in scope '%s': operands must share the combination's scope",
-					      t->r.id, (*hit)->r.id, scope_names[(*hit)->r.scope],
-					      scope_names[t->r.scope]);
+					      t->r.id, (*hit)->r.id, tg_scope_name((*hit)->r.scope),
+					      tg_scope_name(t->r.scope));
 				return;
 			}
 			continue;

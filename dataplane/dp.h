@@ -64,7 +64,6 @@ struct dp_port {
 	char dev[TG_DEV_MAX];
 	uint16_t nb_rxq, nb_txq;
 	bool multiseg_tx;   /* else frames are linearised before TX */
-	bool ipv4_cksum_offload;
 	bool tx_shared;     /* fewer TX queues than workers: TX takes tx_lock */
 	rte_spinlock_t tx_lock;
 };
@@ -90,9 +89,7 @@ struct dp_policy {
 	int8_t link_of_port[RTE_MAX_ETHPORTS];  /* -1: no link on this port */
 	int16_t peer_port[TG_MAX_PEERS];        /* port id, -1: device absent */
 	int16_t peer_pidx[TG_MAX_PEERS];        /* index into dp_ports[] */
-	uint16_t link_port[TG_MAX_LINKS];
 	struct fwd_tmpl tmpl[TG_MAX_PEERS];
-	bool scan_field[TG_SCOPE_COUNT];        /* a database exists for the scope */
 	/* Counters that only mean something for this policy's indices; folded
 	 * into per-name totals when the policy is retired. */
 	struct dp_peer_cnt *peer_cnt;           /* [n_workers][TG_MAX_PEERS] */
@@ -128,7 +125,6 @@ struct dp_txbuf {
 	struct rte_mbuf *m[DP_TX_BURST];
 };
 #define DP_TXTAG_COUNT 0x80 /* this frame carries a whole message (count it) */
-#define DP_TXTAG_NONE 0xff
 
 struct dp_rxq {
 	uint16_t port_id, queue_id;
@@ -175,7 +171,9 @@ int dp_port_index(uint16_t port_id);
 /* policy_swap.c */
 int dp_control_start(void);
 void dp_control_stop(void);
-struct dp_policy *dp_policy_build(const void *snapshot, char *err, size_t errlen);
+struct tg_snapshot;
+struct tg_mapset;
+struct dp_policy *dp_policy_build(const struct tg_snapshot *s, char *err, size_t errlen);
 void dp_policy_free(struct dp_policy *p);
 
 /* worker.c */
@@ -186,7 +184,7 @@ void fwd_flush_port(struct dp_worker *w, const struct dp_policy *pol, unsigned p
 
 /* stats.c */
 void dp_stats_init(void);
-void dp_stats_publish(void *mapset);
+void dp_stats_publish(struct tg_mapset *ms);
 void dp_stats_retire_policy(struct dp_policy *p);
 void dp_stats_print(FILE *f);
 int dp_telemetry_init(void);

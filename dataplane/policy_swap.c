@@ -26,6 +26,7 @@
 #include "dp.h"
 #include "marking.h"
 #include "tg_mapset.h"
+#include "tg_names.h"
 
 static pthread_t ctl_thread;
 static struct tg_mapset ctl_maps;
@@ -51,9 +52,8 @@ dp_policy_free(struct dp_policy *p)
 }
 
 struct dp_policy *
-dp_policy_build(const void *snapshot, char *err, size_t errlen)
+dp_policy_build(const struct tg_snapshot *s, char *err, size_t errlen)
 {
-	const struct tg_snapshot *s = snapshot;
 	struct dp_policy *p = calloc(1, sizeof(*p));
 	hs_scratch_t *proto = NULL;
 	uint32_t n = s->hdr.n_rules;
@@ -99,14 +99,13 @@ dp_policy_build(const void *snapshot, char *err, size_t errlen)
 			snprintf(err, errlen,
 				 "cannot load the %s rule database (Hyperscan error %d): was it "
 				 "compiled by another Hyperscan version or for another CPU?",
-				 sc == 0 ? "payload" : "field", rc);
+				 tg_scope_name(sc), rc);
 			goto fail;
 		}
 		if (hs_alloc_scratch(p->db[sc], &proto) != HS_SUCCESS) {
 			snprintf(err, errlen, "cannot allocate Hyperscan scratch");
 			goto fail;
 		}
-		p->scan_field[sc] = true;
 	}
 	for (unsigned wi = 0; proto && wi < dp_n_workers; wi++) {
 		if (hs_clone_scratch(proto, &p->scratch[wi]) != HS_SUCCESS) {
@@ -130,7 +129,6 @@ dp_policy_build(const void *snapshot, char *err, size_t errlen)
 			continue;
 		}
 		p->link_of_port[pid] = (int8_t)i;
-		p->link_port[i] = pid;
 	}
 	for (unsigned i = 0; i < s->hdr.n_peers; i++) {
 		uint16_t pid;

@@ -189,9 +189,8 @@ stats_collect(struct tg_stats *st)
 }
 
 void
-dp_stats_publish(void *mapset)
+dp_stats_publish(struct tg_mapset *ms)
 {
-	struct tg_mapset *ms = mapset;
 	static struct tg_stats st; /* only the control thread (or main at exit) */
 	struct dp_policy *p = __atomic_load_n(&dp_active, __ATOMIC_ACQUIRE);
 
