@@ -101,7 +101,6 @@ struct dp_policy {
 struct dp_counters {
 	uint64_t rx_packets;
 	uint64_t messages;
-	uint64_t released;
 	uint64_t audit_lost;
 	uint64_t reason[TG_R_COUNT];
 	uint64_t parse_err[COT_E_COUNT];

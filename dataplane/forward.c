@@ -35,7 +35,6 @@ txbuf_count(struct dp_worker *w, const struct dp_policy *pol, uint8_t tag, uint3
 
 		pc->released++;
 		pc->bytes += bytes;
-		w->cnt.released++;
 		w->lat.bucket[b < DP_LAT_BUCKETS ? b : DP_LAT_BUCKETS - 1]++;
 	} else {
 		pc->withheld[TG_R_TX_FULL]++;

@@ -130,7 +130,6 @@ stats_collect(struct tg_stats *st)
 
 		st->rx_packets += c->rx_packets;
 		st->messages += c->messages;
-		st->released += c->released;
 		st->audit_lost += c->audit_lost;
 		for (unsigned r = 0; r < TG_R_COUNT; r++)
 			st->reason[r] += c->reason[r];
@@ -167,6 +166,10 @@ stats_collect(struct tg_stats *st)
 			st->peer[j].withheld[r] += cur[pi].withheld[r];
 	}
 	st->n_peers = n;
+	/* The total is the peers' sum, not a counter of its own: a second
+	 * counter read at another moment could disagree with them. */
+	for (unsigned i = 0; i < n; i++)
+		st->released += st->peer[i].released;
 
 	for (unsigned i = 0; i < dp_n_ports && i < TG_STATS_MAX_PORTS; i++) {
 		struct rte_eth_stats es;
