@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define TG_MAPS_MAGIC 0x54524b47u /* "TRKG" */
-#define TG_MAPS_ABI 1
+#define TG_MAPS_ABI 2
 
 #define TG_DEFAULT_BPFFS "/sys/fs/bpf/trackgate"
 
@@ -53,8 +53,9 @@
 #define TG_HSDB_SLOT_CHUNKS (TG_HSDB_SLOT_BYTES / TG_HSDB_CHUNK)
 
 /* What a rule is matched against.  PAYLOAD is the whole UDP payload; the
- * others are one field of the parsed CoT event.  One database per scope, so
- * a packet is scanned at most TG_SCOPE_COUNT times whatever the rule count. */
+ * others are one field of the parsed CoT event.  At most two databases per
+ * scope (TG_HSDB_REFS), so a packet is scanned a bounded number of times
+ * whatever the rule count. */
 enum tg_scope {
 	TG_SCOPE_PAYLOAD = 0,
 	TG_SCOPE_TYPE,
@@ -153,8 +154,27 @@ struct tg_group {
 
 struct tg_hsdb_ref {
 	uint32_t off; /* byte offset into the slot's tg_hsdb region */
-	uint32_t len; /* 0 = no rules in this scope */
+	uint32_t len; /* 0 = no database here */
 };
+
+/*
+ * The databases of a slot (docs/release.md §4, "one pass over the payload"):
+ *   hsdb[s]             the rules of scope s scanned for every message; for
+ *                       PAYLOAD also one candidate pattern per prefiltered
+ *                       rule of the field scopes (ids TG_CAND_ID_BASE | ...);
+ *   hsdb[TG_HSDB_PF(s)] the prefiltered rules of field scope s: scanned over
+ *                       the field only when the payload scan reported one of
+ *                       their candidates, or when the field's text is not a
+ *                       byte range of the payload (entities decoded).
+ * tgctl only prefilters rules whose verdict on a field implies a match of
+ * their candidate on any text containing the field (no anchors, no word
+ * boundaries; combinations false when no operand matched).
+ */
+#define TG_HSDB_REFS (2 * TG_SCOPE_COUNT)
+#define TG_HSDB_PF(s) (TG_SCOPE_COUNT + (s))
+#define TG_CAND_ID_BASE 0xC0000000u /* above every rule id (at most 2^31) */
+#define TG_CAND_ID(scope, n) (TG_CAND_ID_BASE | ((uint32_t)(scope) << 24) | ((n) & 0xffffffu))
+#define TG_CAND_SCOPE(id) (((id) >> 24) & 0x3fu)
 
 /* Everything small about one published policy, plus where the big tables are. */
 struct tg_slot_hdr {
@@ -171,7 +191,7 @@ struct tg_slot_hdr {
 	char nations[TG_MAX_NATIONS][4];
 	char classes[TG_MAX_CLASSES][TG_NAME_MAX];
 	struct tg_group groups[TG_MAX_GROUPS];
-	struct tg_hsdb_ref hsdb[TG_SCOPE_COUNT];
+	struct tg_hsdb_ref hsdb[TG_HSDB_REFS];
 };
 
 #define TG_PF_IGNORE_STALE (1u << 0) /* replayed captures: do not check stale */

@@ -395,7 +395,7 @@ snapshot_validate(const struct tg_snapshot *s, char *err, size_t errlen)
 		seterr(err, errlen, "published policy has out-of-range table counts");
 		return -1;
 	}
-	for (int i = 0; i < TG_SCOPE_COUNT; i++) {
+	for (int i = 0; i < TG_HSDB_REFS; i++) {
 		if ((uint64_t)h->hsdb[i].off + h->hsdb[i].len > TG_HSDB_SLOT_BYTES ||
 		    (h->hsdb[i].off & 7)) {
 			seterr(err, errlen, "published policy has a bad database reference");
@@ -410,7 +410,7 @@ hsdb_end(const struct tg_slot_hdr *h)
 {
 	size_t end = 0;
 
-	for (int i = 0; i < TG_SCOPE_COUNT; i++) {
+	for (int i = 0; i < TG_HSDB_REFS; i++) {
 		size_t e = (size_t)h->hsdb[i].off + h->hsdb[i].len;
 
 		if (h->hsdb[i].len && e > end)

@@ -10,6 +10,7 @@
 #ifndef TG_POLICY_H
 #define TG_POLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -71,12 +72,17 @@ int pol_load_buffer(const char *name, const char *buf, size_t len,
 		    struct pol_policy **out, struct pol_errors *errs);
 
 /*
- * Compile the rules: Hyperscan block mode, one database per scope that has
- * rules, serialized into p->hsdb_blob (offsets in p->hdr.hsdb).  Rules that
- * Hyperscan rejects are reported at their `match` with Hyperscan's message.
- * 0 ok, -1 with errs.
+ * Compile the rules: Hyperscan block mode, the databases of tg_maps.h
+ * (TG_HSDB_REFS: per scope, the long field scopes' context-free rules
+ * prefiltered by candidates in the payload database), serialized into
+ * p->hsdb_blob (offsets in p->hdr.hsdb).  Rules that Hyperscan rejects are
+ * reported at their `match` with Hyperscan's message.  0 ok, -1 with errs.
  */
 int pol_compile(struct pol_policy *p, struct pol_errors *errs);
+
+/* The same with the prefilter on or off (off: one database per scope, the
+ * reference layout tests compare the prefiltered one with). */
+int pol_compile_layout(struct pol_policy *p, struct pol_errors *errs, bool prefilter);
 
 void pol_free(struct pol_policy *p);
 

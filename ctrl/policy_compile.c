@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * policy_compile.c - compile a loaded policy's rules with Hyperscan: block
- * mode, one database per scope that has rules, each serialized into one blob
- * at 8-byte aligned offsets (for hs_deserialize_database_at in the reader).
+ * mode, the databases of tg_maps.h (per scope, with the long field scopes'
+ * context-free rules prefiltered by candidates in the payload database),
+ * each serialized into one blob at 8-byte aligned offsets.
  *
  * The databases are built for the host tgctl runs on; the dataplane runs on
  * the same host and checks them with hs_serialized_database_info on load.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,14 +52,15 @@ rule_error(struct pol_policy *p, struct pol_errors *errs, uint32_t i, const char
  * checked alone: they are only reported when they are the first failure.
  */
 static void
-find_other_bad(struct pol_policy *p, struct pol_errors *errs, uint32_t from, uint32_t n,
+find_other_bad(struct pol_policy *p, struct pol_errors *errs, const uint32_t *rix, uint32_t n,
 	       uint32_t bad)
 {
 	hs_expr_info_t *info;
 	hs_compile_error_t *ce;
-	uint32_t i;
 
-	for (i = from; i < from + n; i++) {
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t i = rix[k];
+
 		if (i == bad || (p->rules[i].flags & TG_RF_COMBINATION))
 			continue;
 		info = NULL;
@@ -71,16 +74,21 @@ find_other_bad(struct pol_policy *p, struct pol_errors *errs, uint32_t from, uin
 	}
 }
 
-/* Compile rules [from, from+n), all of one scope; *db on success. */
+/*
+ * Compile rules rix[0..n) (one scope's, or a subset closed under
+ * combinations) plus, as candidates of the payload scan, cix[0..ncand) with
+ * ids TG_CAND_ID(scope, k).  *db on success.  With `report`, a failure is
+ * reported at the offending rule(s).
+ */
 static int
-compile_scope(struct pol_policy *p, struct pol_errors *errs, uint32_t from, uint32_t n,
-	      hs_database_t **db)
+compile_set(struct pol_policy *p, struct pol_errors *errs, bool report, const uint32_t *rix,
+	    uint32_t n, const uint32_t *cix, uint32_t ncand, hs_database_t **db)
 {
-	const char **exprs = calloc(n, sizeof(*exprs));
-	unsigned int *flags = calloc(n, sizeof(*flags));
-	unsigned int *ids = calloc(n, sizeof(*ids));
+	uint32_t total = n + ncand;
+	const char **exprs = calloc(total ? total : 1, sizeof(*exprs));
+	unsigned int *flags = calloc(total ? total : 1, sizeof(*flags));
+	unsigned int *ids = calloc(total ? total : 1, sizeof(*ids));
 	hs_compile_error_t *ce = NULL;
-	unsigned int scope = p->rules[from].scope;
 	uint32_t i;
 	int rc = -1;
 
@@ -90,22 +98,36 @@ compile_scope(struct pol_policy *p, struct pol_errors *errs, uint32_t from, uint
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		exprs[i] = p->exprs[from + i];
-		flags[i] = hs_flags_of(&p->rules[from + i]);
-		ids[i] = p->rules[from + i].id;
+		exprs[i] = p->exprs[rix[i]];
+		flags[i] = hs_flags_of(&p->rules[rix[i]]);
+		ids[i] = p->rules[rix[i]].id;
 	}
-	if (hs_compile_multi(exprs, flags, ids, n, HS_MODE_BLOCK, NULL, db, &ce) == HS_SUCCESS) {
+	for (i = 0; i < ncand; i++) {
+		const struct tg_rule *r = &p->rules[cix[i]];
+
+		exprs[n + i] = p->exprs[cix[i]];
+		/* Reported at most once, never quiet: only "seen somewhere" matters. */
+		flags[n + i] = (hs_flags_of(r) & ~(HS_FLAG_QUIET | HS_FLAG_SINGLEMATCH)) |
+			       HS_FLAG_SINGLEMATCH;
+		ids[n + i] = TG_CAND_ID(r->scope, i);
+	}
+	if (hs_compile_multi(exprs, flags, ids, total, HS_MODE_BLOCK, NULL, db, &ce) ==
+	    HS_SUCCESS) {
 		rc = 0;
 		goto out;
 	}
 	*db = NULL;
+	if (!report)
+		goto out;
 	if (ce != NULL && ce->expression >= 0 && (uint32_t)ce->expression < n) {
-		rule_error(p, errs, from + (uint32_t)ce->expression, ce->message);
-		find_other_bad(p, errs, from, n, from + (uint32_t)ce->expression);
+		rule_error(p, errs, rix[ce->expression], ce->message);
+		find_other_bad(p, errs, rix, n, rix[ce->expression]);
 	} else {
-		pol_error_add(errs, p->hdr.source, p->match_pos[from].line, p->match_pos[from].col,
+		uint32_t at = n ? rix[0] : 0;
+
+		pol_error_add(errs, p->hdr.source, p->match_pos[at].line, p->match_pos[at].col,
 			      "Hyperscan cannot compile the %u rules of scope '%s': %s", n,
-			      tg_scope_name(scope), ce ? ce->message : "unknown error");
+			      tg_scope_name(p->rules[at].scope), ce ? ce->message : "unknown error");
 	}
 out:
 	hs_free_compile_error(ce);
@@ -115,13 +137,263 @@ out:
 	return rc;
 }
 
+/* ---- the payload-scan prefilter (tg_maps.h, TG_HSDB_PF) ---- */
+
+/* Field scopes whose rules may be prefiltered: the long texts that are byte
+ * ranges of the payload.  The short attribute scopes cost one cheap scan. */
+#define PF_SCOPES ((1u << TG_SCOPE_REMARKS) | (1u << TG_SCOPE_DETAIL))
+
+/*
+ * Whether a match of `e` on a text implies a match on every text containing
+ * it: no anchors, no word-boundary or other assertions, no inline options or
+ * verbs, no \Q...\E quoting to reason about.  Conservative: false for
+ * anything it does not understand (a character class with '^' included).
+ */
+static bool
+expr_context_free(const char *e)
+{
+	for (; *e; e++) {
+		if (*e == '^' || *e == '$')
+			return false;
+		if (*e == '(' && (e[1] == '?' || e[1] == '*'))
+			return false;
+		if (*e == '\\') {
+			if (e[1] == '\0' || strchr("bBAzZGKQE", e[1]))
+				return false;
+			e++; /* an escaped character: not an operator */
+		}
+	}
+	return true;
+}
+
+/* A combination's value with every operand false ('!' > '&' > '|'); an
+ * expression it cannot read counts as true (never prefiltered). */
+struct cx {
+	const char *s;
+	bool bad;
+};
+
+static bool cx_or(struct cx *c);
+
+static void
+cx_space(struct cx *c)
+{
+	while (*c->s == ' ' || *c->s == '\t')
+		c->s++;
+}
+
+static bool
+cx_unary(struct cx *c)
+{
+	bool v;
+
+	cx_space(c);
+	if (*c->s == '!') {
+		c->s++;
+		return !cx_unary(c);
+	}
+	if (*c->s == '(') {
+		c->s++;
+		v = cx_or(c);
+		cx_space(c);
+		if (*c->s != ')')
+			c->bad = true;
+		else
+			c->s++;
+		return v;
+	}
+	if (*c->s >= '0' && *c->s <= '9') {
+		while (*c->s >= '0' && *c->s <= '9')
+			c->s++;
+		return false;
+	}
+	c->bad = true;
+	return true;
+}
+
+static bool
+cx_and(struct cx *c)
+{
+	bool v = cx_unary(c);
+
+	for (cx_space(c); *c->s == '&' && !c->bad; cx_space(c)) {
+		c->s++;
+		v = cx_unary(c) && v;
+	}
+	return v;
+}
+
+static bool
+cx_or(struct cx *c)
+{
+	bool v = cx_and(c);
+
+	for (cx_space(c); *c->s == '|' && !c->bad; cx_space(c)) {
+		c->s++;
+		v = cx_and(c) || v;
+	}
+	return v;
+}
+
+static bool
+combination_true_without_operands(const char *e)
+{
+	struct cx c = {.s = e};
+	bool v = cx_or(&c);
+
+	cx_space(&c);
+	return c.bad || *c.s != '\0' || v;
+}
+
+/*
+ * Split the rules [from, to) of one field scope: always[] for those scanned
+ * on every message, the rest prefiltered.  A combination and its operands
+ * stay on one side (one database), so an operand that cannot be prefiltered
+ * keeps every combination naming it, and their other operands, on the
+ * always side.
+ */
+static void
+split_scope(const struct pol_policy *p, uint32_t from, uint32_t to, bool *always)
+{
+	const struct tg_rule *r = p->rules + from;
+	uint32_t n = to - from;
+	bool changed = true;
+
+	for (uint32_t i = 0; i < n; i++)
+		always[i] = (r[i].flags & TG_RF_COMBINATION)
+				    ? combination_true_without_operands(p->exprs[from + i])
+				    : !expr_context_free(p->exprs[from + i]);
+	while (changed) {
+		changed = false;
+		for (uint32_t i = 0; i < n; i++) {
+			const char *e = p->exprs[from + i];
+			bool any = always[i];
+
+			if (!(r[i].flags & TG_RF_COMBINATION))
+				continue;
+			/* pass 1: is any operand always?  pass 2: make them all so */
+			for (int pass = 0; pass < 2; pass++) {
+				for (const char *q = e; *q;) {
+					if (*q < '0' || *q > '9') {
+						q++;
+						continue;
+					}
+					uint64_t id = 0;
+
+					for (; *q >= '0' && *q <= '9'; q++)
+						if (id < UINT32_MAX)
+							id = id * 10 + (uint64_t)(*q - '0');
+					int32_t k = -1;
+
+					for (uint32_t lo = 0, hi = n; lo < hi;) {
+						uint32_t mid = (lo + hi) / 2;
+
+						if (r[mid].id < id) {
+							lo = mid + 1;
+						} else {
+							if (r[mid].id == id)
+								k = (int32_t)mid;
+							hi = mid;
+						}
+					}
+					if (k < 0) { /* cannot happen after pol_load */
+						any = true;
+						continue;
+					}
+					if (pass == 0 && always[k])
+						any = true;
+					if (pass == 1 && !always[k]) {
+						always[k] = true;
+						changed = true;
+					}
+				}
+				if (!any)
+					break;
+				if (pass == 0 && !always[i]) {
+					always[i] = true;
+					changed = true;
+				}
+			}
+		}
+	}
+}
+
+/*
+ * Build the databases: with `prefilter`, the split described in tg_maps.h;
+ * without, one database per scope.  0 ok, -1 (errors reported if `report`).
+ */
+static int
+compile_all(struct pol_policy *p, struct pol_errors *errs, bool prefilter, bool report,
+	    hs_database_t **db)
+{
+	uint32_t nr = p->hdr.n_rules;
+	uint32_t *rix = calloc(nr ? nr : 1, sizeof(*rix));
+	uint32_t *cand = calloc(nr ? nr : 1, sizeof(*cand));
+	bool *always = calloc(nr ? nr : 1, sizeof(*always));
+	uint32_t ncand = 0, pay_from = 0, pay_n = 0, from, i, k, na, nf;
+	int rc = 0;
+
+	if (rix == NULL || cand == NULL || always == NULL) {
+		pol_error_add(errs, p->hdr.source, 0, 0, "out of memory");
+		rc = -1;
+		goto out;
+	}
+	/* Rules are sorted by scope: each scope is one contiguous run. */
+	for (from = 0; from < nr; from = i) {
+		unsigned s = p->rules[from].scope;
+
+		for (i = from; i < nr && p->rules[i].scope == s; i++)
+			;
+		if (s == TG_SCOPE_PAYLOAD) { /* compiled last, with the candidates */
+			pay_from = from;
+			pay_n = i - from;
+			continue;
+		}
+		if (prefilter && (PF_SCOPES & (1u << s)))
+			split_scope(p, from, i, always + from);
+		else
+			for (k = from; k < i; k++)
+				always[k] = true;
+		na = nf = 0;
+		for (k = from; k < i; k++)
+			if (always[k])
+				rix[na++] = k;
+		if (na && compile_set(p, errs, report, rix, na, NULL, 0, &db[s]) < 0)
+			rc = -1;
+		for (k = from; k < i; k++)
+			if (!always[k]) {
+				rix[nf++] = k;
+				if (!(p->rules[k].flags & TG_RF_COMBINATION))
+					cand[ncand++] = k;
+			}
+		if (nf && compile_set(p, errs, report, rix, nf, NULL, 0, &db[TG_HSDB_PF(s)]) < 0)
+			rc = -1;
+	}
+	for (k = 0; k < pay_n; k++)
+		rix[k] = pay_from + k;
+	if ((pay_n || ncand) &&
+	    compile_set(p, errs, report, rix, pay_n, cand, ncand, &db[TG_SCOPE_PAYLOAD]) < 0)
+		rc = -1;
+out:
+	free(rix);
+	free(cand);
+	free(always);
+	return rc;
+}
+
 int
 pol_compile(struct pol_policy *p, struct pol_errors *errs)
 {
-	hs_database_t *db[TG_SCOPE_COUNT] = { NULL };
-	char *ser[TG_SCOPE_COUNT] = { NULL };
-	size_t ser_len[TG_SCOPE_COUNT] = { 0 };
-	uint32_t i, from, s;
+	return pol_compile_layout(p, errs, true);
+}
+
+int
+pol_compile_layout(struct pol_policy *p, struct pol_errors *errs, bool prefilter)
+{
+	hs_database_t *db[TG_HSDB_REFS] = { NULL };
+	char *ser[TG_HSDB_REFS] = { NULL };
+	size_t ser_len[TG_HSDB_REFS] = { 0 };
+	uint32_t s;
 	size_t total = 0, off;
 	int rc = -1;
 	hs_error_t e;
@@ -132,32 +404,28 @@ pol_compile(struct pol_policy *p, struct pol_errors *errs)
 	p->hsdb_len = 0;
 	memset(p->hdr.hsdb, 0, sizeof(p->hdr.hsdb));
 
-	/* Rules are sorted by scope: each scope is one contiguous run. */
-	for (from = 0; from < p->hdr.n_rules; from = i) {
-		s = p->rules[from].scope;
-		for (i = from; i < p->hdr.n_rules && p->rules[i].scope == s; i++)
-			;
-		compile_scope(p, errs, from, i - from, &db[s]);
+	/* The prefiltered layout first; if Hyperscan refuses any of its
+	 * databases, the plain one, which reports every bad rule. */
+	if (!prefilter || compile_all(p, errs, true, false, db) < 0) {
+		for (s = 0; s < TG_HSDB_REFS; s++) {
+			hs_free_database(db[s]);
+			db[s] = NULL;
+		}
+		if (compile_all(p, errs, false, true, db) < 0)
+			goto out;
 	}
-	for (s = 0; s < TG_SCOPE_COUNT; s++) {
+	for (s = 0; s < TG_HSDB_REFS; s++) {
 		if (db[s] == NULL)
 			continue;
 		e = hs_serialize_database(db[s], &ser[s], &ser_len[s]);
 		if (e != HS_SUCCESS) {
 			pol_error_add(errs, p->hdr.source, 0, 0,
 				      "cannot serialize the '%s' database: Hyperscan error %d",
-				      tg_scope_name(s), e);
+				      tg_scope_name(s % TG_SCOPE_COUNT), e);
 			goto out;
 		}
 		total = (total + 7) & ~(size_t)7;
 		total += ser_len[s];
-	}
-	for (from = 0; from < p->hdr.n_rules; from = i) {
-		s = p->rules[from].scope;
-		for (i = from; i < p->hdr.n_rules && p->rules[i].scope == s; i++)
-			;
-		if (db[s] == NULL)
-			goto out; /* its errors are already reported */
 	}
 	if (total > TG_HSDB_SLOT_BYTES) {
 		pol_error_add(errs, p->hdr.source, 0, 0,
@@ -173,7 +441,7 @@ pol_compile(struct pol_policy *p, struct pol_errors *errs)
 		}
 	}
 	off = 0;
-	for (s = 0; s < TG_SCOPE_COUNT; s++) {
+	for (s = 0; s < TG_HSDB_REFS; s++) {
 		if (ser[s] == NULL)
 			continue;
 		off = (off + 7) & ~(size_t)7;
@@ -185,7 +453,7 @@ pol_compile(struct pol_policy *p, struct pol_errors *errs)
 	p->hsdb_len = total;
 	rc = 0;
 out:
-	for (s = 0; s < TG_SCOPE_COUNT; s++) {
+	for (s = 0; s < TG_HSDB_REFS; s++) {
 		hs_free_database(db[s]);
 		free(ser[s]);
 	}

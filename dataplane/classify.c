@@ -4,6 +4,10 @@
  * own scratch (cloned when the policy was installed, never allocated here).
  * Rule ids are Hyperscan ids; a match is mapped back to its rule by binary
  * search in the scope's id-sorted range of pol->rules.
+ *
+ * The payload is scanned first; its database also holds the candidates of
+ * the field scopes' prefiltered rules (tg_maps.h), so a field's second
+ * database runs only when the payload scan says one of its rules may match.
  */
 #include "classify.h"
 
@@ -11,6 +15,7 @@
 
 #include "dp.h"
 #include "rule_find.h"
+#include "scan_prefilter.h"
 #include "scope_text.h"
 
 struct scan_ctx {
@@ -18,6 +23,7 @@ struct scan_ctx {
 	uint64_t *hits;
 	struct dp_class_result *res;
 	uint32_t first, n;
+	uint32_t seen; /* scopes whose candidates the payload scan reported */
 };
 
 static int
@@ -32,8 +38,10 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to, unsign
 	(void)from;
 	(void)to;
 	(void)flags;
-	if (found < 0)
+	if (found < 0) {
+		prefilter_note(id, &c->seen);
 		return 0;
+	}
 	c->hits[c->first + lo]++;
 	if (c->res->n_ids < DP_MAX_AUDIT_RULES)
 		c->res->ids[c->res->n_ids++] = id;
@@ -62,7 +70,7 @@ dp_classify(struct dp_worker *w, const struct dp_policy *pol, const uint8_t *pay
 		size_t dlen;
 		hs_error_t rc;
 
-		if (pol->db[s] == NULL)
+		if (pol->db[s] == NULL && pol->db[TG_HSDB_PF(s)] == NULL)
 			continue;
 		switch (s) {
 		case TG_SCOPE_PAYLOAD: data = (const char *)payload; dlen = len; break;
@@ -83,11 +91,16 @@ dp_classify(struct dp_worker *w, const struct dp_policy *pol, const uint8_t *pay
 			data = "";
 		c.first = pol->scope_first[s];
 		c.n = pol->scope_n[s];
-		rc = hs_scan(pol->db[s], data, (unsigned)dlen, 0, scratch, on_match, &c);
-		if (rc == HS_SCAN_TERMINATED)
-			return TG_R_BLOCKED;
-		if (rc != HS_SUCCESS)
-			return TG_R_SCAN_ERROR;
+		for (unsigned d = s; d < TG_HSDB_REFS; d += TG_SCOPE_COUNT) {
+			if (pol->db[d] == NULL ||
+			    (d != s && !prefilter_must_scan(c.seen, s, data, dlen, payload, len)))
+				continue;
+			rc = hs_scan(pol->db[d], data, (unsigned)dlen, 0, scratch, on_match, &c);
+			if (rc == HS_SCAN_TERMINATED)
+				return TG_R_BLOCKED;
+			if (rc != HS_SUCCESS)
+				return TG_R_SCAN_ERROR;
+		}
 	}
 	if (res->classes == 0)
 		res->classes = 1u; /* "other" */

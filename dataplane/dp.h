@@ -7,7 +7,7 @@
  *   policy_swap.c control thread: new generation -> runtime policy -> RCU swap
  *   worker.c      the per-lcore loop: rx -> parse -> classify -> decide -> forward
  *   pkt_parse.c   Ethernet/VLAN/IP/UDP, reassembly: frame -> message
- *   classify.c    Hyperscan scans of one message
+ *   classify.c    Hyperscan scans of one message (payload, then fields)
  *   release.h     the per-peer decision (docs/release.md §5), pure
  *   second_check.c the independent re-derivation of releasability
  *   hdr_build.c   a peer's Ethernet/VLAN/IP/UDP header and checksums
@@ -84,7 +84,7 @@ struct dp_policy {
 	struct tg_rule *rules;               /* sorted by scope, then id */
 	uint32_t scope_first[TG_SCOPE_COUNT]; /* rules[] range of each scope */
 	uint32_t scope_n[TG_SCOPE_COUNT];
-	hs_database_t *db[TG_SCOPE_COUNT];
+	hs_database_t *db[TG_HSDB_REFS];       /* as in tg_slot_hdr.hsdb */
 	hs_scratch_t *scratch[DP_MAX_WORKERS];
 	int8_t link_of_port[RTE_MAX_ETHPORTS];  /* -1: no link on this port */
 	int16_t peer_port[TG_MAX_PEERS];        /* port id, -1: device absent */

@@ -41,7 +41,7 @@ dp_policy_free(struct dp_policy *p)
 	for (unsigned i = 0; i < DP_MAX_WORKERS; i++)
 		if (p->scratch[i])
 			hs_free_scratch(p->scratch[i]);
-	for (unsigned s = 0; s < TG_SCOPE_COUNT; s++)
+	for (unsigned s = 0; s < TG_HSDB_REFS; s++)
 		if (p->db[s])
 			hs_free_database(p->db[s]);
 	free(p->rules);
@@ -87,7 +87,7 @@ dp_policy_build(const struct tg_snapshot *s, char *err, size_t errlen)
 			p->scope_first[sc] = i;
 	}
 
-	for (unsigned sc = 0; sc < TG_SCOPE_COUNT; sc++) {
+	for (unsigned sc = 0; sc < TG_HSDB_REFS; sc++) {
 		const struct tg_hsdb_ref *ref = &s->hdr.hsdb[sc];
 		hs_error_t rc;
 
@@ -99,7 +99,7 @@ dp_policy_build(const struct tg_snapshot *s, char *err, size_t errlen)
 			snprintf(err, errlen,
 				 "cannot load the %s rule database (Hyperscan error %d): was it "
 				 "compiled by another Hyperscan version or for another CPU?",
-				 tg_scope_name(sc), rc);
+				 tg_scope_name(sc % TG_SCOPE_COUNT), rc);
 			goto fail;
 		}
 		if (hs_alloc_scratch(p->db[sc], &proto) != HS_SUCCESS) {

@@ -136,7 +136,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else {
 			FUZZ_CHECK(errs.n == 0);
 			FUZZ_CHECK(p->hsdb_len == 0 || p->hsdb_blob != NULL);
-			for (unsigned s = 0; s < TG_SCOPE_COUNT; s++)
+			for (unsigned s = 0; s < TG_HSDB_REFS; s++)
 				FUZZ_CHECK((size_t)p->hdr.hsdb[s].off + p->hdr.hsdb[s].len <=
 					   p->hsdb_len);
 			if (p->hsdb_len)

@@ -11,9 +11,10 @@
  * tag, IPv4/IPv6, fragments reassembled, UDP to the link's ports, at most
  * max_message_bytes), parses them with the dataplane's cot_parse and resolves
  * the marking as the worker does, and keeps those that reach classification.
- * Then it scans them in a loop exactly as dataplane/classify.c does (one
- * hs_scan per scope with a database, match -> rule by binary search, a block
- * stops the scans of that message) for --seconds, and reports messages/s and
+ * Then it scans them in a loop exactly as dataplane/classify.c does (the
+ * payload, then each field scope's databases, the prefiltered ones only when
+ * scan_prefilter.h says so; match -> rule by binary search; a block stops
+ * the scans of that message) for --seconds, and reports messages/s and
  * TSC cycles per message.  Parsing happens once, up front, and is timed
  * separately (parse_cycles_per_msg) for reference.
  *
@@ -33,6 +34,7 @@
 
 #include "dataplane/cot_parse.h"
 #include "dataplane/rule_find.h"
+#include "dataplane/scan_prefilter.h"
 #include "dataplane/scope_text.h"
 #include "marking.h"
 #include "tg_mapset.h"
@@ -137,7 +139,14 @@ on_message(const uint8_t *pl, size_t len)
 	m->data[TG_SCOPE_PAYLOAD] = dup_bytes(pl, len);
 	m->len[TG_SCOPE_PAYLOAD] = (uint32_t)len;
 	for (unsigned s = TG_SCOPE_TYPE; s < TG_SCOPE_MARKING; s++) {
-		m->data[s] = dup_bytes(f[s]->p ? f[s]->p : "", f[s]->len);
+		uintptr_t fp = (uintptr_t)f[s]->p, pp = (uintptr_t)pl;
+
+		/* A byte range of the payload stays one (the prefilter tells them
+		 * apart from decoded text, as in the worker). */
+		if (f[s]->p && fp >= pp && fp + f[s]->len <= pp + len)
+			m->data[s] = m->data[TG_SCOPE_PAYLOAD] + (fp - pp);
+		else
+			m->data[s] = dup_bytes(f[s]->p ? f[s]->p : "", f[s]->len);
 		m->len[s] = f[s]->len;
 	}
 	ml = scope_marking_text(mbuf, sizeof(mbuf), &ev);
@@ -286,6 +295,7 @@ struct scan_ctx {
 	uint64_t *hits;
 	uint32_t first, n;
 	uint32_t classes;
+	uint32_t seen; /* prefilter candidates the payload scan reported */
 	int blocked;
 };
 
@@ -301,8 +311,10 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to, unsign
 	(void)from;
 	(void)to;
 	(void)flags;
-	if (found < 0)
+	if (found < 0) {
+		prefilter_note(id, &c->seen);
 		return 0;
+	}
 	c->hits[c->first + lo]++;
 	if (r[lo].action == TG_ACT_CLASSIFY) {
 		c->classes |= 1u << r[lo].class_idx;
@@ -333,7 +345,7 @@ main(int argc, char **argv)
 	int json = 0, c;
 	char err[512], perr[PCAP_ERRBUF_SIZE];
 	struct tg_mapset ms;
-	hs_database_t *db[TG_SCOPE_COUNT] = {0};
+	hs_database_t *db[TG_HSDB_REFS] = {0};
 	hs_scratch_t *scratch = NULL;
 	uint32_t scope_first[TG_SCOPE_COUNT] = {0}, scope_n[TG_SCOPE_COUNT] = {0};
 	unsigned n_db = 0;
@@ -375,7 +387,7 @@ main(int argc, char **argv)
 		if (sc < TG_SCOPE_COUNT && scope_n[sc]++ == 0)
 			scope_first[sc] = i;
 	}
-	for (unsigned sc = 0; sc < TG_SCOPE_COUNT; sc++) {
+	for (unsigned sc = 0; sc < TG_HSDB_REFS; sc++) {
 		const struct tg_hsdb_ref *ref = &snap.hdr.hsdb[sc];
 
 		if (ref->len == 0)
@@ -411,7 +423,7 @@ main(int argc, char **argv)
 
 	uint64_t *hits = calloc(snap.hdr.n_rules + 1, sizeof(uint64_t));
 	uint64_t passes = 0, scanned = 0, blocked = 0, scan_errors = 0;
-	uint64_t scope_cyc[TG_SCOPE_COUNT] = {0}, scope_scans[TG_SCOPE_COUNT] = {0};
+	uint64_t scope_cyc[TG_SCOPE_COUNT] = {0}, scope_scans[TG_HSDB_REFS] = {0};
 	static const char *const scope_name[TG_SCOPE_COUNT] = {
 		"payload", "type", "how", "uid", "callsign", "remarks", "detail", "marking"};
 	uint64_t t_start = now_ns(), t_end = t_start + (uint64_t)(seconds * 1e9), t_now;
@@ -424,24 +436,33 @@ main(int argc, char **argv)
 		for (size_t i = 0; i < n_msgs; i++) {
 			struct scan_ctx sctx = {.rules = snap.rules, .hits = hits};
 
-			for (unsigned s = 0; s < TG_SCOPE_COUNT; s++) {
-				hs_error_t rc;
-				uint64_t ts;
+			for (unsigned s = 0; s < TG_SCOPE_COUNT && !sctx.blocked; s++) {
+				const struct msg *m = &msgs[i];
 
-				if (!db[s])
-					continue;
 				sctx.first = scope_first[s];
 				sctx.n = scope_n[s];
-				ts = __rdtsc();
-				rc = hs_scan(db[s], msgs[i].data[s], msgs[i].len[s], 0, scratch,
-					     on_match, &sctx);
-				scope_cyc[s] += __rdtsc() - ts;
-				scope_scans[s]++;
-				if (rc == HS_SCAN_TERMINATED)
-					break;
-				if (rc != HS_SUCCESS) {
-					scan_errors++;
-					break;
+				for (unsigned d = s; d < TG_HSDB_REFS; d += TG_SCOPE_COUNT) {
+					hs_error_t rc;
+					uint64_t ts;
+
+					if (!db[d] ||
+					    (d != s &&
+					     !prefilter_must_scan(sctx.seen, s, m->data[s], m->len[s],
+								  (const uint8_t *)m->data[0],
+								  m->len[0])))
+						continue;
+					ts = __rdtsc();
+					rc = hs_scan(db[d], m->data[s], m->len[s], 0, scratch, on_match,
+						     &sctx);
+					scope_cyc[s] += __rdtsc() - ts;
+					scope_scans[d]++;
+					if (rc == HS_SCAN_TERMINATED)
+						break;
+					if (rc != HS_SUCCESS) {
+						scan_errors++;
+						sctx.blocked = 1; /* stop this message */
+						break;
+					}
 				}
 			}
 			blocked += (uint64_t)sctx.blocked;
@@ -479,11 +500,14 @@ main(int argc, char **argv)
 		/* per scope: cycles per scanned message, rules, database bytes */
 		printf(",\"scopes\":{");
 		for (unsigned s = 0, first = 1; s < TG_SCOPE_COUNT; s++) {
-			if (!db[s])
+			if (!db[s] && !db[TG_HSDB_PF(s)])
 				continue;
-			printf("%s\"%s\":{\"rules\":%u,\"db_bytes\":%u,\"cycles_per_msg\":%.1f}",
+			printf("%s\"%s\":{\"rules\":%u,\"db_bytes\":%u,\"cycles_per_msg\":%.1f,"
+			       "\"prefiltered_db_bytes\":%u,\"prefiltered_scan_share\":%.4f}",
 			       first ? "" : ",", scope_name[s], scope_n[s], snap.hdr.hsdb[s].len,
-			       (double)scope_cyc[s] / (double)scanned);
+			       (double)scope_cyc[s] / (double)scanned,
+			       snap.hdr.hsdb[TG_HSDB_PF(s)].len,
+			       (double)scope_scans[TG_HSDB_PF(s)] / (double)scanned);
 			first = 0;
 		}
 		printf("}}\n");
@@ -500,15 +524,22 @@ main(int argc, char **argv)
 		printf("  as frames of this pcap: %.0f frames/s, %.1f cycles/frame\n", frame_rate,
 		       cyc_frame);
 		printf("  parse+marking (once, for reference): %.1f cycles/message\n", parse_cyc);
-		for (unsigned s = 0; s < TG_SCOPE_COUNT; s++)
-			if (db[s])
-				printf("  scope %-8s %5u rules, database %8u B: %8.1f cycles/message\n",
-				       scope_name[s], scope_n[s], snap.hdr.hsdb[s].len,
-				       (double)scope_cyc[s] / (double)scanned);
+		for (unsigned s = 0; s < TG_SCOPE_COUNT; s++) {
+			if (!db[s] && !db[TG_HSDB_PF(s)])
+				continue;
+			printf("  scope %-8s %5u rules, database %8u B: %8.1f cycles/message",
+			       scope_name[s], scope_n[s], snap.hdr.hsdb[s].len,
+			       (double)scope_cyc[s] / (double)scanned);
+			if (db[TG_HSDB_PF(s)])
+				printf(" (prefiltered %u B, scanned for %.1f %% of messages)",
+				       snap.hdr.hsdb[TG_HSDB_PF(s)].len,
+				       100.0 * (double)scope_scans[TG_HSDB_PF(s)] / (double)scanned);
+			printf("\n");
+		}
 		printf("  this thread ran %.0f %% of the wall time (per CPU-second: %.0f "
 		       "messages/s)\n", 100 * share, msg_rate / share);
 	}
-	for (unsigned s = 0; s < TG_SCOPE_COUNT; s++)
+	for (unsigned s = 0; s < TG_HSDB_REFS; s++)
 		if (db[s])
 			hs_free_database(db[s]);
 	hs_free_scratch(scratch);

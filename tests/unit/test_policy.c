@@ -267,10 +267,11 @@ test_demo(void **state)
 		else if (p->rules[i].id == 300)
 			assert_int_equal(p->rules[i].action, TG_ACT_NONE);
 
-	/* one database per used scope, aligned, inside the blob */
-	for (s = 0; s < TG_SCOPE_COUNT; s++) {
+	/* one database per used scope, plus the prefiltered part of remarks
+	 * (202; 300-302 stay because 301 is anchored), aligned, in the blob */
+	for (s = 0; s < TG_HSDB_REFS; s++) {
 		int used = s == TG_SCOPE_PAYLOAD || s == TG_SCOPE_TYPE || s == TG_SCOPE_REMARKS ||
-			   s == TG_SCOPE_MARKING;
+			   s == TG_SCOPE_MARKING || s == TG_HSDB_PF(TG_SCOPE_REMARKS);
 
 		assert_int_equal(p->hdr.hsdb[s].len != 0, used);
 		assert_int_equal(p->hdr.hsdb[s].off % 8, 0);
@@ -526,7 +527,9 @@ test_10k_rules(void **state)
 		      n, len, t1 - t0, t2 - t1, p->hsdb_len);
 	assert_int_equal(p->hdr.n_classes, 5); /* other + c0 c2 c4 c6 */
 	assert_true(p->hdr.hsdb[TG_SCOPE_PAYLOAD].len > 0);
-	assert_true(p->hdr.hsdb[TG_SCOPE_REMARKS].len > 0);
+	/* remarks rules are all context-free: all prefiltered */
+	assert_int_equal(p->hdr.hsdb[TG_SCOPE_REMARKS].len, 0);
+	assert_true(p->hdr.hsdb[TG_HSDB_PF(TG_SCOPE_REMARKS)].len > 0);
 	pol_free(p);
 	free(buf);
 }
