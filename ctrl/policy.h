@@ -60,6 +60,8 @@ struct pol_policy {
 	char **exprs;               /* per rule: the Hyperscan expression */
 	struct pol_pos *match_pos;  /* per rule: where its `match` is */
 	struct pol_xdp xdp[TG_MAX_LINKS]; /* per link: allow/block sources */
+	uint32_t n_prefiltered[TG_SCOPE_COUNT]; /* after pol_compile: rules of each
+						 * scope scanned only after a candidate */
 	uint8_t *hsdb_blob;         /* after pol_compile: serialized databases */
 	size_t hsdb_len;            /* at 8-byte aligned offsets, see hdr.hsdb */
 };
@@ -79,6 +81,10 @@ int pol_load_buffer(const char *name, const char *buf, size_t len,
  * reported at their `match` with Hyperscan's message.  0 ok, -1 with errs.
  */
 int pol_compile(struct pol_policy *p, struct pol_errors *errs);
+
+/* Field scopes whose rules may be prefiltered: the long texts that are byte
+ * ranges of the payload.  The short attribute scopes cost one cheap scan. */
+#define POL_PREFILTER_SCOPES ((1u << TG_SCOPE_REMARKS) | (1u << TG_SCOPE_DETAIL))
 
 /* The same with the prefilter on or off (off: one database per scope, the
  * reference layout tests compare the prefiltered one with). */

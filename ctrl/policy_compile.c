@@ -139,10 +139,6 @@ out:
 
 /* ---- the payload-scan prefilter (tg_maps.h, TG_HSDB_PF) ---- */
 
-/* Field scopes whose rules may be prefiltered: the long texts that are byte
- * ranges of the payload.  The short attribute scopes cost one cheap scan. */
-#define PF_SCOPES ((1u << TG_SCOPE_REMARKS) | (1u << TG_SCOPE_DETAIL))
-
 /*
  * Whether a match of `e` on a text implies a match on every text containing
  * it: no anchors, no word-boundary or other assertions, no inline options or
@@ -349,7 +345,7 @@ compile_all(struct pol_policy *p, struct pol_errors *errs, bool prefilter, bool 
 			pay_n = i - from;
 			continue;
 		}
-		if (prefilter && (PF_SCOPES & (1u << s)))
+		if (prefilter && (POL_PREFILTER_SCOPES & (1u << s)))
 			split_scope(p, from, i, always + from);
 		else
 			for (k = from; k < i; k++)
@@ -368,6 +364,7 @@ compile_all(struct pol_policy *p, struct pol_errors *errs, bool prefilter, bool 
 			}
 		if (nf && compile_set(p, errs, report, rix, nf, NULL, 0, &db[TG_HSDB_PF(s)]) < 0)
 			rc = -1;
+		p->n_prefiltered[s] = nf;
 	}
 	for (k = 0; k < pay_n; k++)
 		rix[k] = pay_from + k;
@@ -403,6 +400,7 @@ pol_compile_layout(struct pol_policy *p, struct pol_errors *errs, bool prefilter
 	p->hsdb_blob = NULL;
 	p->hsdb_len = 0;
 	memset(p->hdr.hsdb, 0, sizeof(p->hdr.hsdb));
+	memset(p->n_prefiltered, 0, sizeof(p->n_prefiltered));
 
 	/* The prefiltered layout first; if Hyperscan refuses any of its
 	 * databases, the plain one, which reports every bad rule. */
@@ -411,6 +409,7 @@ pol_compile_layout(struct pol_policy *p, struct pol_errors *errs, bool prefilter
 			hs_free_database(db[s]);
 			db[s] = NULL;
 		}
+		memset(p->n_prefiltered, 0, sizeof(p->n_prefiltered));
 		if (compile_all(p, errs, false, true, db) < 0)
 			goto out;
 	}

@@ -105,6 +105,20 @@ load_policy(const char *file, struct pol_policy **out)
 	return rc;
 }
 
+/* Which field-scope rules wait for a payload candidate (release.md §4). */
+static void
+print_prefilter(const struct pol_policy *p)
+{
+	uint32_t n[TG_SCOPE_COUNT] = {0};
+
+	for (uint32_t i = 0; i < p->hdr.n_rules; i++)
+		n[p->rules[i].scope]++;
+	for (unsigned s = 0; s < TG_SCOPE_COUNT; s++)
+		if ((POL_PREFILTER_SCOPES & (1u << s)) && n[s])
+			printf("  %s: %u of %u rules prefiltered by the payload scan, %u scanned on every message\n",
+			       tg_scope_name(s), p->n_prefiltered[s], n[s], n[s] - p->n_prefiltered[s]);
+}
+
 static int
 cmd_check(const struct opts *o)
 {
@@ -116,6 +130,8 @@ cmd_check(const struct opts *o)
 	if (!o->quiet)
 		printf("%s: ok: %u links, %u peers, %u rules, %zu bytes of compiled rules\n",
 		       o->file, p->hdr.n_links, p->hdr.n_peers, p->hdr.n_rules, p->hsdb_len);
+	if (!o->quiet)
+		print_prefilter(p);
 	pol_free(p);
 	return EXIT_OK;
 }

@@ -33,6 +33,10 @@ todo() {
 run "$TGCTL" check "$DEMO"
 [ $RC = 0 ] && out_has ": ok: 2 links, 3 peers, $R1 rules" && ok "check demo.yaml" ||
 	not_ok "check demo.yaml (exit $RC: $(cat "$T_DIR/out" "$T_DIR/err"))"
+# 202 is a plain regex; 300-302 stay because 301 is anchored (release.md §4)
+out_has "remarks: 1 of 4 rules prefiltered by the payload scan, 3 scanned on every message" &&
+	ok "check reports the prefilter split" ||
+	not_ok "check reports the prefilter split ($(cat "$T_DIR/out"))"
 
 run "$TGCTL" show --bpffs "$T_BPFFS"
 [ $RC = 4 ] && err_has "no policy has been published" && ok "show before any load: exit 4" ||
