@@ -36,7 +36,8 @@ run_trackgate() {
 		--vdev "net_pcap4,tx_pcap=$T_DIR/out-usa.pcap" \
 		-- --bpffs "$T_BPFFS" --audit "$T_DIR/audit.jsonl" --exit-when-idle 1500 "$@"
 }
-expect_rc 0 "trackgate runs the capture and exits 0" run_trackgate > trackgate.log 2>&1
+logged() { local log=$1; shift; "$@" > "$log" 2>&1; }  # the ok/not ok line stays on stdout
+expect_rc 0 "trackgate runs the capture and exits 0" logged trackgate.log run_trackgate
 check "final counters printed" grep -q "^trackgate: policy generation 1" trackgate.log
 
 $PY "$TG_SRC/tests/oracle/oracle.py" --policy "$TG_SRC/policy/demo.yaml" \
@@ -101,14 +102,14 @@ run_smuggled() {
 		--vdev "net_pcap4,tx_pcap=$T_DIR/smuggled-usa-$1.pcap" \
 		-- --bpffs "$T_BPFFS" --audit "$T_DIR/smuggled-$1.jsonl" --exit-when-idle 500 $2
 }
-expect_rc 0 "trackgate with the second check" run_smuggled on "" > smuggled-on.log 2>&1
+expect_rc 0 "trackgate with the second check" logged smuggled-on.log run_smuggled on ""
 check "second check: the disagreement is counted" grep -Eq "dropped check_mismatch +1$" smuggled-on.log
 check "second check: the audit log records both verdicts" \
 	$PY -c "import json; a=json.loads(open('$T_DIR/smuggled-on.jsonl').readline()); \
 assert a['reason']=='check_mismatch' and a['check']['parser']==['kor','usa'] and a['check']['independent']==['usa'] and not a['released_to'], a"
 check "second check: nothing was sent" \
 	$PY -c "import sys; from scapy.utils import rdpcap; sys.exit(len(rdpcap('$T_DIR/smuggled-usa-on.pcap')) != 0)"
-expect_rc 0 "trackgate with --no-second-check" run_smuggled off --no-second-check > smuggled-off.log 2>&1
+expect_rc 0 "trackgate with --no-second-check" logged smuggled-off.log run_smuggled off --no-second-check
 check "without the second check the parser's verdict alone releases it" \
 	$PY -c "import sys; from scapy.utils import rdpcap; sys.exit(len(rdpcap('$T_DIR/smuggled-usa-off.pcap')) != 1)"
 
