@@ -22,8 +22,9 @@ struct dp_worker;
 struct dp_policy;
 
 /*
- * One scan per scope that has rules, whatever the number of rules; stops at
- * the first block.  Returns TG_R_RELEASED (go on), TG_R_BLOCKED,
+ * The payload once, then each field scope's always-scanned database and,
+ * when scan_prefilter.h says so, its prefiltered one: a bounded number of
+ * scans whatever the number of rules.  Stops at the first block.  Returns TG_R_RELEASED (go on), TG_R_BLOCKED,
  * TG_R_SCAN_ERROR or TG_R_BAD_MARKING (marking too long to scan whole).
  */
 int dp_classify(struct dp_worker *w, const struct dp_policy *pol, const uint8_t *payload,
