@@ -207,28 +207,32 @@ cx_unary(struct cx *c)
 	return true;
 }
 
+/* sub (op sub)*, where op is '&' or '|' */
 static bool
-cx_and(struct cx *c)
+cx_list(struct cx *c, char op, bool (*sub)(struct cx *))
 {
-	bool v = cx_unary(c);
+	bool v = sub(c);
 
-	for (cx_space(c); *c->s == '&' && !c->bad; cx_space(c)) {
+	for (cx_space(c); *c->s == op && !c->bad; cx_space(c)) {
+		bool r;
+
 		c->s++;
-		v = cx_unary(c) && v;
+		r = sub(c);
+		v = op == '&' ? (v && r) : (v || r);
 	}
 	return v;
 }
 
 static bool
+cx_and(struct cx *c)
+{
+	return cx_list(c, '&', cx_unary);
+}
+
+static bool
 cx_or(struct cx *c)
 {
-	bool v = cx_and(c);
-
-	for (cx_space(c); *c->s == '|' && !c->bad; cx_space(c)) {
-		c->s++;
-		v = cx_and(c) || v;
-	}
-	return v;
+	return cx_list(c, '|', cx_and);
 }
 
 static bool

@@ -72,6 +72,20 @@ done_testing() {
 	[ "$T_FAILS" = 0 ]
 }
 
+# logged LOG CMD...: run CMD with its output in LOG, so that a check around
+# it (expect_rc 0 "..." logged x.log cmd) still prints its ok/not ok line.
+logged() { local log=$1; shift; "$@" > "$log" 2>&1; }
+
+# The demo policy's three peers (net_pcap2..4) as tx_pcap devices writing
+# $T_DIR/PREFIX-kor.pcap, -jpn.pcap and -usa.pcap.
+demo_peer_vdevs() {
+	local p=$1 peer i=2
+	for peer in kor jpn usa; do
+		echo "--vdev net_pcap$i,tx_pcap=$T_DIR/$p-$peer.pcap"
+		i=$((i + 1))
+	done
+}
+
 # EAL arguments every trackgate/testpmd in a test gets: no PCI, no hugepages,
 # a private prefix.
 eal_common() { echo "--no-pci --no-huge -m 1024 --file-prefix $T_PREFIX --log-level=user1,info"; }

@@ -31,12 +31,9 @@ run_trackgate() {
 	"$TRACKGATE" $(eal_common) $(lcores_arg) \
 		--vdev "net_pcap0,rx_pcap=$T_DIR/in-kor-all.pcap" \
 		--vdev "net_pcap1,rx_pcap=$T_DIR/in-jpn.pcap" \
-		--vdev "net_pcap2,tx_pcap=$T_DIR/out-kor.pcap" \
-		--vdev "net_pcap3,tx_pcap=$T_DIR/out-jpn.pcap" \
-		--vdev "net_pcap4,tx_pcap=$T_DIR/out-usa.pcap" \
+		$(demo_peer_vdevs out) \
 		-- --bpffs "$T_BPFFS" --audit "$T_DIR/audit.jsonl" --exit-when-idle 1500 "$@"
 }
-logged() { local log=$1; shift; "$@" > "$log" 2>&1; }  # the ok/not ok line stays on stdout
 expect_rc 0 "trackgate runs the capture and exits 0" logged trackgate.log run_trackgate
 check "final counters printed" grep -q "^trackgate: policy generation 1" trackgate.log
 

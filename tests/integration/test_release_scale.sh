@@ -26,9 +26,7 @@ expect_rc 0 "trackgate decides $N messages" \
 	"$TRACKGATE" $(eal_common) -l 0 \
 	--vdev "net_pcap0,rx_pcap=$T_DIR/in-kor-us.pcap" \
 	--vdev "net_pcap1,rx_pcap=$T_DIR/in-jpn-us.pcap" \
-	--vdev "net_pcap2,tx_pcap=$T_DIR/out-kor.pcap" \
-	--vdev "net_pcap3,tx_pcap=$T_DIR/out-jpn.pcap" \
-	--vdev "net_pcap4,tx_pcap=$T_DIR/out-usa.pcap" \
+	$(demo_peer_vdevs out) \
 	-- --bpffs "$T_BPFFS" --audit-level drops --audit "$T_DIR/audit.jsonl" \
 	--exit-when-idle 2000 > trackgate.log 2>&1
 echo "# trackgate: ${SECONDS}s"

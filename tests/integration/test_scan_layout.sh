@@ -83,22 +83,16 @@ import json
 json.dump(exp, open(d + "/expected-verdicts.json", "w"))
 EOF
 
-expect_rc 0 "tgctl check the scan policy" sh -c "'$TGCTL' check '$T_DIR/policy.yaml' > '$T_DIR/check.out'"
+expect_rc 0 "tgctl check the scan policy" logged check.out "$TGCTL" check "$T_DIR/policy.yaml"
 check "tgctl splits remarks: 202 900 903-905 prefiltered; 300-302 (301 anchored) and 902 not" \
 	grep -q "remarks: 5 of 9 rules prefiltered by the payload scan, 4 scanned on every message" check.out
 check "detail fully prefiltered" grep -q "detail: 1 of 1 rules prefiltered" check.out
 expect_rc 0 "tgctl load the scan policy" "$TGCTL" load "$T_DIR/policy.yaml" --bpffs "$T_BPFFS" -q
 
-run_trackgate() {
+expect_rc 0 "trackgate runs the capture and exits 0" logged trackgate.log \
 	"$TRACKGATE" $(eal_common) $(lcores_arg) \
-	--vdev "net_pcap0,rx_pcap=$T_DIR/in.pcap" \
-	--vdev "net_pcap2,tx_pcap=$T_DIR/out-kor.pcap" \
-	--vdev "net_pcap3,tx_pcap=$T_DIR/out-jpn.pcap" \
-	--vdev "net_pcap4,tx_pcap=$T_DIR/out-usa.pcap" \
-	-- --bpffs "$T_BPFFS" --audit "$T_DIR/audit.jsonl" --exit-when-idle 1500 \
-	> trackgate.log 2>&1
-}
-expect_rc 0 "trackgate runs the capture and exits 0" run_trackgate
+	--vdev "net_pcap0,rx_pcap=$T_DIR/in.pcap" $(demo_peer_vdevs out) \
+	-- --bpffs "$T_BPFFS" --audit "$T_DIR/audit.jsonl" --exit-when-idle 1500
 
 $PY - "$T_DIR" <<'EOF' && ok "every crafted message got its designed verdict" || not_ok "every crafted message got its designed verdict"
 import json, sys
