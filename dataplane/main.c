@@ -256,6 +256,20 @@ idle_watch(void *arg)
 	return NULL;
 }
 
+/* The main lcore has nothing to poll once the workers run: it sleeps until
+ * told to stop (workers leave their loop only then), then collects them.
+ * rte_eal_mp_wait_lcore() alone would spin its CPU, which the control and
+ * audit threads, and with --lcores a worker, share. */
+static void
+main_lcore_wait(void)
+{
+	struct timespec tick = {0, 10 * 1000000};
+
+	while (!__atomic_load_n(&dp_quit, __ATOMIC_RELAXED))
+		nanosleep(&tick, NULL);
+	rte_eal_mp_wait_lcore();
+}
+
 /* After ports are closed and reassembly tables destroyed, every mbuf must
  * be back in its pool: anything else is a leak, and trackgate says so. */
 static int
@@ -342,7 +356,7 @@ main(int argc, char **argv)
 	if (rte_lcore_count() > 1) {
 		for (unsigned i = 0; i < dp_n_workers; i++)
 			rte_eal_remote_launch(dp_worker_main, dp_workers[i], dp_workers[i]->lcore_id);
-		rte_eal_mp_wait_lcore();
+		main_lcore_wait();
 	} else {
 		dp_worker_main(dp_workers[0]);
 	}
