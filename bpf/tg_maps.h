@@ -264,6 +264,10 @@ struct tg_stats {
 		char dev[TG_DEV_MAX];
 		uint64_t ipackets, opackets, ibytes, obytes, imissed, ierrors, oerrors;
 	} port[TG_STATS_MAX_PORTS];
+	/* Per scope with a prefiltered database (release.md §4): messages for
+	 * which it ran, and for which the payload scan let it be skipped. */
+	uint64_t prefilter_scanned[TG_SCOPE_COUNT];
+	uint64_t prefilter_skipped[TG_SCOPE_COUNT];
 };
 
 /* mmaped array elements are strided by round_up(value_size, 8): keep every

@@ -447,6 +447,16 @@ cmd_stats(const struct opts *o)
 				 (json_int_t)st->audit_lost, "dropped",
 				 reasons_json(st->reason, TG_R_NOT_TRACK, TG_R_CHECK_MISMATCH),
 				 "peers", peers, "ports", ports, "rule_hits", rule_hits_json(&ms));
+		json_t *pf = json_object();
+
+		for (unsigned s = 0; s < TG_SCOPE_COUNT; s++)
+			if (st->prefilter_scanned[s] || st->prefilter_skipped[s])
+				json_object_set_new(
+					pf, tg_scope_name(s),
+					json_pack("{s:I, s:I}", "scanned",
+						  (json_int_t)st->prefilter_scanned[s], "skipped",
+						  (json_int_t)st->prefilter_skipped[s]));
+		json_object_set_new(root, "prefilter", pf);
 		if (have_xdp) {
 			json_t *x = json_object();
 
@@ -477,6 +487,17 @@ cmd_stats(const struct opts *o)
 					printf(" %s=%" PRIu64, tg_reason_name(r),
 					       st->peer[i].withheld[r]);
 			printf("\n");
+		}
+		for (unsigned s = 0, first = 1; s < TG_SCOPE_COUNT; s++) {
+			uint64_t a = st->prefilter_scanned[s], b = st->prefilter_skipped[s];
+
+			if (!a && !b)
+				continue;
+			if (first)
+				printf("\nprefiltered field rules (docs/release.md §4)\n");
+			first = 0;
+			printf("  %-16s scanned %12" PRIu64 "  skipped %12" PRIu64 " (%.1f %%)\n",
+			       tg_scope_name(s), a, b, 100.0 * (double)b / (double)(a + b));
 		}
 		if (have_xdp) {
 			uint64_t any = 0;

@@ -92,9 +92,15 @@ dp_classify(struct dp_worker *w, const struct dp_policy *pol, const uint8_t *pay
 		c.first = pol->scope_first[s];
 		c.n = pol->scope_n[s];
 		for (unsigned d = s; d < TG_HSDB_REFS; d += TG_SCOPE_COUNT) {
-			if (pol->db[d] == NULL ||
-			    (d != s && !prefilter_must_scan(c.seen, s, data, dlen, payload, len)))
+			if (pol->db[d] == NULL)
 				continue;
+			if (d != s) {
+				if (!prefilter_must_scan(c.seen, s, data, dlen, payload, len)) {
+					w->cnt.prefilter_skipped[s]++;
+					continue;
+				}
+				w->cnt.prefilter_scanned[s]++;
+			}
 			rc = hs_scan(pol->db[d], data, (unsigned)dlen, 0, scratch, on_match, &c);
 			if (rc == HS_SCAN_TERMINATED)
 				return TG_R_BLOCKED;

@@ -104,6 +104,8 @@ struct dp_counters {
 	uint64_t audit_lost;
 	uint64_t reason[TG_R_COUNT];
 	uint64_t parse_err[COT_E_COUNT];
+	uint64_t prefilter_scanned[TG_SCOPE_COUNT]; /* see tg_stats */
+	uint64_t prefilter_skipped[TG_SCOPE_COUNT];
 	uint64_t cycles[5]; /* parse, scan, decide, forward, second check */
 	uint64_t cycles_msgs;
 } __rte_cache_aligned;

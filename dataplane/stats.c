@@ -133,6 +133,10 @@ stats_collect(struct tg_stats *st)
 		st->audit_lost += c->audit_lost;
 		for (unsigned r = 0; r < TG_R_COUNT; r++)
 			st->reason[r] += c->reason[r];
+		for (unsigned s = 0; s < TG_SCOPE_COUNT; s++) {
+			st->prefilter_scanned[s] += c->prefilter_scanned[s];
+			st->prefilter_skipped[s] += c->prefilter_skipped[s];
+		}
 		for (unsigned i = 0; i < 5; i++)
 			cyc[i] += c->cycles[i];
 		cyc[5] += c->cycles_msgs;
@@ -228,6 +232,11 @@ dp_stats_print(FILE *f)
 	}
 	if (last.audit_lost)
 		fprintf(f, "  audit records lost %" PRIu64 "\n", last.audit_lost);
+	for (unsigned s = 0; s < TG_SCOPE_COUNT; s++)
+		if (last.prefilter_scanned[s] || last.prefilter_skipped[s])
+			fprintf(f, "  prefiltered %-8s scanned %" PRIu64 " skipped %" PRIu64 "\n",
+				tg_scope_name(s), last.prefilter_scanned[s],
+				last.prefilter_skipped[s]);
 	if (last_cycles[5])
 		fprintf(f, "  cycles/message: parse %.0f scan %.0f check %.0f decide %.0f forward %.0f\n",
 			(double)last_cycles[0] / last_cycles[5],
@@ -244,13 +253,15 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	struct rte_tel_data *dropped = rte_tel_data_alloc();
 	struct rte_tel_data *peers = rte_tel_data_alloc();
 	struct rte_tel_data *cycles = rte_tel_data_alloc();
+	struct rte_tel_data *pf = rte_tel_data_alloc();
 
 	(void)cmd;
 	(void)params;
-	if (!dropped || !peers || !cycles) {
+	if (!dropped || !peers || !cycles || !pf) {
 		rte_tel_data_free(dropped);
 		rte_tel_data_free(peers);
 		rte_tel_data_free(cycles);
+		rte_tel_data_free(pf);
 		return -ENOMEM;
 	}
 	pthread_mutex_lock(&last_lock);
@@ -276,6 +287,20 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(cycles, "decide", last_cycles[2]);
 	rte_tel_data_add_dict_u64(cycles, "forward", last_cycles[3]);
 	rte_tel_data_add_dict_container(d, "stage_cycles", cycles, 0);
+	/* "remarks_scanned", "remarks_skipped", ...: flat, as telemetry dicts
+	 * nest only one level below a container */
+	rte_tel_data_start_dict(pf);
+	for (unsigned s = 0; s < TG_SCOPE_COUNT; s++) {
+		char k[40];
+
+		if (!last.prefilter_scanned[s] && !last.prefilter_skipped[s])
+			continue;
+		snprintf(k, sizeof(k), "%s_scanned", tg_scope_name(s));
+		rte_tel_data_add_dict_u64(pf, k, last.prefilter_scanned[s]);
+		snprintf(k, sizeof(k), "%s_skipped", tg_scope_name(s));
+		rte_tel_data_add_dict_u64(pf, k, last.prefilter_skipped[s]);
+	}
+	rte_tel_data_add_dict_container(d, "prefilter", pf, 0);
 	pthread_mutex_unlock(&last_lock);
 	return 0;
 }

@@ -116,6 +116,21 @@ for b in bad:
 sys.exit(1 if bad else 0)
 EOF
 
+# The prefilter counters: "SILVER HAWK" (any case) is the only detail
+# candidate, in 7 crafted messages (3 callsign, 3 remarks, 1 uid), each of
+# which reaches the detail scan; every other message skips it.
+"$TGCTL" stats --bpffs "$T_BPFFS" --json > stats.json
+"$TGCTL" stats --bpffs "$T_BPFFS" > stats.txt
+$PY - stats.json <<'EOF' && ok "prefilter counters: detail scanned exactly for its 7 candidates" || not_ok "prefilter counters: detail scanned exactly for its 7 candidates ($(grep -A3 prefilter stats.txt))"
+import json, sys
+pf = json.load(open(sys.argv[1]))["prefilter"]
+det, rem = pf["detail"], pf["remarks"]
+print("# prefilter:", pf)
+sys.exit(0 if det["scanned"] == 7 and det["skipped"] > 100 and rem["scanned"] > 0
+         and rem["skipped"] > 100 else 1)
+EOF
+check "tgctl stats prints the prefilter table" grep -q "^  detail  *scanned  *7  skipped" stats.txt
+
 $PY "$TG_SRC/tests/oracle/oracle.py" --policy "$T_DIR/policy.yaml" \
 	--link kor-us=in.pcap --out expected > oracle.json
 check "every peer got exactly the oracle's releases" \
