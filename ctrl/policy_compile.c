@@ -15,6 +15,7 @@
 #include <hs.h>
 
 #include "policy.h"
+#include "rule_find.h"
 #include "tg_names.h"
 
 static unsigned int
@@ -245,19 +246,47 @@ combination_true_without_operands(const char *e)
 	return c.bad || *c.s != '\0' || v;
 }
 
+/* The next rule id in combination text at q, or NULL after the last. */
+static const char *
+next_operand(const char *q, uint32_t *id)
+{
+	uint64_t v = 0;
+
+	while (*q && (*q < '0' || *q > '9'))
+		q++;
+	if (*q == '\0')
+		return NULL;
+	for (; *q >= '0' && *q <= '9'; q++)
+		if (v < UINT32_MAX)
+			v = v * 10 + (uint64_t)(*q - '0');
+	*id = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+	return q;
+}
+
+static bool
+set_true(bool *b)
+{
+	bool was = *b;
+
+	*b = true;
+	return !was;
+}
+
 /*
  * Split the rules [from, to) of one field scope: always[] for those scanned
  * on every message, the rest prefiltered.  A combination and its operands
  * stay on one side (one database), so an operand that cannot be prefiltered
  * keeps every combination naming it, and their other operands, on the
- * always side.
+ * always side: repeated until nothing changes.
  */
 static void
 split_scope(const struct pol_policy *p, uint32_t from, uint32_t to, bool *always)
 {
 	const struct tg_rule *r = p->rules + from;
-	uint32_t n = to - from;
+	uint32_t n = to - from, id;
 	bool changed = true;
+	const char *q;
+	int32_t k;
 
 	for (uint32_t i = 0; i < n; i++)
 		always[i] = (r[i].flags & TG_RF_COMBINATION)
@@ -271,49 +300,16 @@ split_scope(const struct pol_policy *p, uint32_t from, uint32_t to, bool *always
 
 			if (!(r[i].flags & TG_RF_COMBINATION))
 				continue;
-			/* pass 1: is any operand always?  pass 2: make them all so */
-			for (int pass = 0; pass < 2; pass++) {
-				for (const char *q = e; *q;) {
-					if (*q < '0' || *q > '9') {
-						q++;
-						continue;
-					}
-					uint64_t id = 0;
-
-					for (; *q >= '0' && *q <= '9'; q++)
-						if (id < UINT32_MAX)
-							id = id * 10 + (uint64_t)(*q - '0');
-					int32_t k = -1;
-
-					for (uint32_t lo = 0, hi = n; lo < hi;) {
-						uint32_t mid = (lo + hi) / 2;
-
-						if (r[mid].id < id) {
-							lo = mid + 1;
-						} else {
-							if (r[mid].id == id)
-								k = (int32_t)mid;
-							hi = mid;
-						}
-					}
-					if (k < 0) { /* cannot happen after pol_load */
-						any = true;
-						continue;
-					}
-					if (pass == 0 && always[k])
-						any = true;
-					if (pass == 1 && !always[k]) {
-						always[k] = true;
-						changed = true;
-					}
-				}
-				if (!any)
-					break;
-				if (pass == 0 && !always[i]) {
-					always[i] = true;
-					changed = true;
-				}
+			for (q = e; !any && (q = next_operand(q, &id)) != NULL;) {
+				k = rule_find(r, n, id);
+				any = k < 0 || always[k]; /* k < 0: cannot happen after pol_load */
 			}
+			if (!any)
+				continue;
+			changed |= set_true(&always[i]);
+			for (q = e; (q = next_operand(q, &id)) != NULL;)
+				if ((k = rule_find(r, n, id)) >= 0)
+					changed |= set_true(&always[k]);
 		}
 	}
 }

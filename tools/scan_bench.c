@@ -33,7 +33,7 @@
 #include <hs/hs.h>
 
 #include "dataplane/cot_parse.h"
-#include "dataplane/rule_find.h"
+#include "rule_find.h"
 #include "dataplane/scan_prefilter.h"
 #include "dataplane/scope_text.h"
 #include "marking.h"

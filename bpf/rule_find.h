@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * rule_find.h - map a Hyperscan match id back to its rule: binary search in
- * one scope's id-sorted range of the published rules.  Shared by the
- * dataplane's match callback and tools/scan_bench, so the scan-only limit
- * measures the same work.
+ * rule_find.h - find a rule by id: binary search in one scope's id-sorted
+ * range of the published rules.  Shared by the dataplane's match callback,
+ * tools/scan_bench (so the scan-only limit measures the same work) and
+ * tgctl's compiler (combination operands).
  */
 #ifndef DP_RULE_FIND_H
 #define DP_RULE_FIND_H
