@@ -194,17 +194,18 @@ int
 tg_mapset_open(struct tg_mapset *ms, const char *dir, char *err, size_t errlen)
 {
 	struct statfs sfs;
+	size_t dlen = strlen(dir);
 	int rc;
 
 	memset(ms, 0, sizeof(*ms));
 	ms->dir_fd = -1;
 	for (size_t i = 0; i < N_MAPS; i++)
 		*fd_slot(ms, &map_defs[i]) = -1;
-	if (strlen(dir) >= sizeof(ms->dir)) {
+	if (dlen >= sizeof(ms->dir)) {
 		seterr(err, errlen, "bpffs directory path too long: %s", dir);
 		return -1;
 	}
-	snprintf(ms->dir, sizeof(ms->dir), "%s", dir);
+	memcpy(ms->dir, dir, dlen + 1);
 
 	rc = mkdir_p(dir);
 	if (rc < 0) {

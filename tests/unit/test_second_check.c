@@ -147,8 +147,8 @@ test_agrees_with_parser(void **state)
 static void
 test_disagrees_when_smuggled(void **state)
 {
-	uint8_t l1, l2;
-	uint64_t r1, r2;
+	uint8_t l1 = 0, l2 = 0;
+	uint64_t r1 = 0, r2 = 0;
 	const char *d;
 
 	(void)state;
