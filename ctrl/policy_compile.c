@@ -108,8 +108,7 @@ compile_set(struct pol_policy *p, struct pol_errors *errs, bool report, const ui
 
 		exprs[n + i] = p->exprs[cix[i]];
 		/* Reported at most once, never quiet: only "seen somewhere" matters. */
-		flags[n + i] = (hs_flags_of(r) & ~(HS_FLAG_QUIET | HS_FLAG_SINGLEMATCH)) |
-			       HS_FLAG_SINGLEMATCH;
+		flags[n + i] = (hs_flags_of(r) & ~HS_FLAG_QUIET) | HS_FLAG_SINGLEMATCH;
 		ids[n + i] = TG_CAND_ID(r->scope, i);
 	}
 	if (hs_compile_multi(exprs, flags, ids, total, HS_MODE_BLOCK, NULL, db, &ce) ==

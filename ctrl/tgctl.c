@@ -127,11 +127,11 @@ cmd_check(const struct opts *o)
 
 	if (rc != EXIT_OK)
 		return rc;
-	if (!o->quiet)
+	if (!o->quiet) {
 		printf("%s: ok: %u links, %u peers, %u rules, %zu bytes of compiled rules\n",
 		       o->file, p->hdr.n_links, p->hdr.n_peers, p->hdr.n_rules, p->hsdb_len);
-	if (!o->quiet)
 		print_prefilter(p);
+	}
 	pol_free(p);
 	return EXIT_OK;
 }

@@ -23,6 +23,7 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@
 #include "dataplane/scope_text.h"
 #include "marking.h"
 #include "tg_mapset.h"
+#include "tg_names.h"
 
 struct msg {
 	const char *data[TG_SCOPE_COUNT];
@@ -424,8 +426,6 @@ main(int argc, char **argv)
 	uint64_t *hits = calloc(snap.hdr.n_rules + 1, sizeof(uint64_t));
 	uint64_t passes = 0, scanned = 0, blocked = 0, scan_errors = 0;
 	uint64_t scope_cyc[TG_SCOPE_COUNT] = {0}, scope_scans[TG_HSDB_REFS] = {0};
-	static const char *const scope_name[TG_SCOPE_COUNT] = {
-		"payload", "type", "how", "uid", "callsign", "remarks", "detail", "marking"};
 	uint64_t t_start = now_ns(), t_end = t_start + (uint64_t)(seconds * 1e9), t_now;
 	uint64_t c_start = __rdtsc(), c_total;
 	struct timespec cpu0, cpu1;
@@ -436,7 +436,9 @@ main(int argc, char **argv)
 		for (size_t i = 0; i < n_msgs; i++) {
 			struct scan_ctx sctx = {.rules = snap.rules, .hits = hits};
 
-			for (unsigned s = 0; s < TG_SCOPE_COUNT && !sctx.blocked; s++) {
+			bool stop = false; /* blocked, or a scan error */
+
+			for (unsigned s = 0; s < TG_SCOPE_COUNT && !stop; s++) {
 				const struct msg *m = &msgs[i];
 
 				sctx.first = scope_first[s];
@@ -456,11 +458,9 @@ main(int argc, char **argv)
 						     &sctx);
 					scope_cyc[s] += __rdtsc() - ts;
 					scope_scans[d]++;
-					if (rc == HS_SCAN_TERMINATED)
-						break;
 					if (rc != HS_SUCCESS) {
-						scan_errors++;
-						sctx.blocked = 1; /* stop this message */
+						scan_errors += rc != HS_SCAN_TERMINATED;
+						stop = true;
 						break;
 					}
 				}
@@ -504,7 +504,7 @@ main(int argc, char **argv)
 				continue;
 			printf("%s\"%s\":{\"rules\":%u,\"db_bytes\":%u,\"cycles_per_msg\":%.1f,"
 			       "\"prefiltered_db_bytes\":%u,\"prefiltered_scan_share\":%.4f}",
-			       first ? "" : ",", scope_name[s], scope_n[s], snap.hdr.hsdb[s].len,
+			       first ? "" : ",", tg_scope_name(s), scope_n[s], snap.hdr.hsdb[s].len,
 			       (double)scope_cyc[s] / (double)scanned,
 			       snap.hdr.hsdb[TG_HSDB_PF(s)].len,
 			       (double)scope_scans[TG_HSDB_PF(s)] / (double)scanned);
@@ -528,7 +528,7 @@ main(int argc, char **argv)
 			if (!db[s] && !db[TG_HSDB_PF(s)])
 				continue;
 			printf("  scope %-8s %5u rules, database %8u B: %8.1f cycles/message",
-			       scope_name[s], scope_n[s], snap.hdr.hsdb[s].len,
+			       tg_scope_name(s), scope_n[s], snap.hdr.hsdb[s].len,
 			       (double)scope_cyc[s] / (double)scanned);
 			if (db[TG_HSDB_PF(s)])
 				printf(" (prefiltered %u B, scanned for %.1f %% of messages)",
