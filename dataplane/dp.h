@@ -10,6 +10,7 @@
  *   classify.c    Hyperscan scans of one message (payload, then fields)
  *   release.h     the per-peer decision (docs/release.md §5), pure
  *   second_check.c the independent re-derivation of releasability
+ *   marking_cache.c per-worker marking resolutions (exact keys)
  *   hdr_build.c   a peer's Ethernet/VLAN/IP/UDP header and checksums
  *   forward.c     payload clones, fragmentation, buffered TX
  *   stats.c       per-lcore counters -> stats map and telemetry
@@ -33,6 +34,7 @@
 
 #include "cot_parse.h"
 #include "forward.h"
+#include "marking_cache.h"
 #include "tg_maps.h"
 
 #define DP_MAX_WORKERS 64
@@ -41,6 +43,7 @@
 #define DP_BURST 32
 #define DP_TX_BURST 32
 #define DP_MAX_FRAGS 8 /* fragments per released datagram per peer */
+#define DP_MK_CACHE_ENTRIES 1024 /* marking resolutions per worker */
 
 enum dp_audit_level { DP_AUDIT_OFF = 0, DP_AUDIT_DROPS, DP_AUDIT_ALL };
 
@@ -138,6 +141,7 @@ struct dp_worker {
 	struct dp_rxq rxq[DP_MAX_RXQ_PER_WORKER];
 	struct dp_txbuf tx[DP_MAX_PORTS];
 	struct rte_ip_frag_tbl *frag_tbl;
+	struct mk_cache *mk_cache;
 	struct rte_ip_frag_death_row death_row;
 	uint64_t last_rx_tsc;
 	uint64_t rx_tsc;    /* TSC right after the current RX burst */

@@ -18,6 +18,7 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_hash.h>
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
@@ -197,13 +198,37 @@ workers_create(void)
 	return 0;
 }
 
+static void
+mk_cache_print(FILE *f)
+{
+	struct mk_cache_stats t = {0};
+
+	for (unsigned i = 0; i < dp_n_workers; i++) {
+		const struct mk_cache_stats *st;
+
+		if (dp_workers[i] == NULL || dp_workers[i]->mk_cache == NULL)
+			continue;
+		st = mk_cache_stats(dp_workers[i]->mk_cache);
+		t.hits += st->hits;
+		t.misses += st->misses;
+		t.uncacheable += st->uncacheable;
+		t.resets += st->resets;
+	}
+	if (t.hits + t.misses + t.uncacheable)
+		fprintf(f, "  marking cache: hits %" PRIu64 " misses %" PRIu64
+			   " uncacheable %" PRIu64 " resets %" PRIu64 "\n",
+			t.hits, t.misses, t.uncacheable, t.resets);
+}
+
+/* Each worker's own reassembly table and marking cache. */
 static int
-frag_tables_create(void)
+worker_tables_create(void)
 {
 	uint64_t cycles = (rte_get_tsc_hz() + 999) / 1000 * dp_cfg.frag_timeout_ms;
 
 	for (unsigned i = 0; i < dp_n_workers; i++) {
 		struct dp_worker *w = dp_workers[i];
+		char name[RTE_HASH_NAMESIZE];
 
 		w->frag_tbl = rte_ip_frag_table_create(dp_cfg.frag_max_flows, 8,
 						       dp_cfg.frag_max_flows, cycles,
@@ -211,6 +236,14 @@ frag_tables_create(void)
 		if (w->frag_tbl == NULL) {
 			RTE_LOG(ERR, USER1, "cannot create reassembly table of %u flows\n",
 				dp_cfg.frag_max_flows);
+			return -1;
+		}
+		snprintf(name, sizeof(name), "tg_mkc_%u", w->idx);
+		w->mk_cache = mk_cache_create(name, DP_MK_CACHE_ENTRIES,
+					      (int)rte_lcore_to_socket_id(w->lcore_id));
+		if (w->mk_cache == NULL) {
+			RTE_LOG(ERR, USER1, "cannot create the marking cache of worker %u: %s\n",
+				w->idx, rte_strerror(rte_errno));
 			return -1;
 		}
 	}
@@ -336,7 +369,7 @@ main(int argc, char **argv)
 		RTE_LOG(ERR, USER1, "out of memory for %u workers\n", rte_lcore_count());
 		goto out;
 	}
-	if (dp_ports_init(dp_n_workers) < 0 || frag_tables_create() < 0)
+	if (dp_ports_init(dp_n_workers) < 0 || worker_tables_create() < 0)
 		goto out_ports;
 	dp_ports_assign_rxq();
 	dp_stats_init();
@@ -367,6 +400,7 @@ main(int argc, char **argv)
 	dp_ports_stop();
 	dp_control_stop(); /* final counters into the stats map */
 	dp_stats_print(stdout);
+	mk_cache_print(stdout);
 	dp_audit_stop();
 out_ports:
 	dp_ports_close();
@@ -375,6 +409,8 @@ out_ports:
 			rte_ip_frag_table_destroy(dp_workers[i]->frag_tbl);
 			rte_ip_frag_free_death_row(&dp_workers[i]->death_row, 0);
 		}
+		if (dp_workers[i])
+			mk_cache_free(dp_workers[i]->mk_cache);
 		rte_free(dp_workers[i]);
 	}
 	rte_pdump_uninit();

@@ -17,7 +17,7 @@
 #include "audit.h"
 #include "classify.h"
 #include "dp.h"
-#include "marking.h"
+#include "marking_cache.h"
 #include "pkt_parse.h"
 #include "release.h"
 #include "second_check.h"
@@ -98,8 +98,10 @@ stage_tsc(void)
 }
 
 /* Everything from a received frame to its release or its counted drop.
- * Frees (or hands over) `m` on every path. */
-static void
+ * Frees (or hands over) `m` on every path.  Not inlined: one call per frame
+ * costs nothing measurable, and it keeps the per-frame work one unit for
+ * `valgrind --tool=callgrind --toggle-collect=process_frame`. */
+static __rte_noinline void
 process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id,
 	      struct rte_mbuf *m, uint64_t tsc, int64_t now_ms)
 {
@@ -157,10 +159,11 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 		rc = TG_R_STALE;
 		goto drop_message;
 	}
-	if (tg_marking_resolve(ev->access.p, ev->access.len, ev->caveat.p, ev->caveat.len,
-			       ev->releasable_to.p, ev->releasable_to.len,
-			       link->has_default_marking ? &link->default_marking : NULL,
-			       &pol->hdr, &mk) < 0) {
+	if (mk_cache_resolve(w->mk_cache, pol, pol->generation, (unsigned)li, ev->access.p,
+			     ev->access.len, ev->caveat.p, ev->caveat.len, ev->releasable_to.p,
+			     ev->releasable_to.len,
+			     link->has_default_marking ? &link->default_marking : NULL, &pol->hdr,
+			     &mk) < 0) {
 		rc = TG_R_BAD_MARKING;
 		goto drop_message;
 	}
