@@ -56,6 +56,7 @@ struct dp_config {
 	unsigned frag_timeout_ms;
 	unsigned frag_max_flows;
 	unsigned nb_rxd, nb_txd;
+	unsigned tx_drain_us;     /* flush TX once the oldest buffered release is this old */
 	bool stage_cycles;        /* keep per-stage TSC counters */
 	bool exit_when_idle;      /* pcap replays: quit once input is drained */
 	unsigned idle_exit_ms;
@@ -145,6 +146,8 @@ struct dp_worker {
 	struct rte_ip_frag_death_row death_row;
 	uint64_t last_rx_tsc;
 	uint64_t rx_tsc;    /* TSC right after the current RX burst */
+	uint64_t tx_oldest_tsc; /* rx_tsc of the oldest frame buffered for TX */
+	bool tx_pending;        /* some tx[].n != 0 */
 	uint16_t ip_id;
 	uint32_t frag_id;
 	struct dp_counters cnt;
@@ -165,6 +168,7 @@ extern struct dp_policy *dp_active; /* RCU-protected: __atomic loads */
 extern struct rte_rcu_qsbr *dp_qsbr;
 extern struct rte_mempool *dp_pool_rx, *dp_pool_hdr, *dp_pool_indirect, *dp_pool_linear;
 extern uint64_t dp_lat_cycles_per_bucket;
+extern uint64_t dp_tx_drain_cycles;
 
 /* ports.c */
 int dp_ports_init(unsigned n_workers);
@@ -186,6 +190,7 @@ int dp_worker_main(void *arg);
 
 /* forward.c */
 void fwd_flush_port(struct dp_worker *w, const struct dp_policy *pol, unsigned pidx);
+void fwd_flush_all(struct dp_worker *w, const struct dp_policy *pol);
 
 /* stats.c */
 void dp_stats_init(void);

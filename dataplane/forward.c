@@ -98,8 +98,21 @@ txbuf_add(struct dp_worker *w, const struct dp_policy *pol, unsigned pidx,
 	b->peer[b->n] = tag;
 	b->bytes[b->n] = bytes;
 	b->rx_tsc[b->n] = w->rx_tsc;
+	if (!w->tx_pending) {
+		w->tx_pending = true;
+		w->tx_oldest_tsc = w->rx_tsc;
+	}
 	if (++b->n == DP_TX_BURST)
 		fwd_flush_port(w, pol, pidx);
+}
+
+void
+fwd_flush_all(struct dp_worker *w, const struct dp_policy *pol)
+{
+	for (unsigned p = 0; p < dp_n_ports; p++)
+		if (w->tx[p].n)
+			fwd_flush_port(w, pol, p);
+	w->tx_pending = false;
 }
 
 int

@@ -34,6 +34,7 @@ struct dp_config dp_cfg = {
 	.second_check = true,
 	.stats_interval_ms = 500,
 	.frag_timeout_ms = 2000,
+	.tx_drain_us = 10,
 	.frag_max_flows = 4096,
 	.nb_rxd = 1024,
 	.nb_txd = 1024,
@@ -47,6 +48,7 @@ struct dp_policy *dp_active;
 struct rte_rcu_qsbr *dp_qsbr;
 struct rte_mempool *dp_pool_rx, *dp_pool_hdr, *dp_pool_indirect, *dp_pool_linear;
 uint64_t dp_lat_cycles_per_bucket = 1;
+uint64_t dp_tx_drain_cycles;
 
 static const char usage_text[] =
 	"usage: trackgate [EAL options] -- [options]\n"
@@ -58,6 +60,9 @@ static const char usage_text[] =
 	"  --frag-timeout MS     reassembly timeout (default 2000)\n"
 	"  --frag-flows N        reassembly table size per worker (default 4096)\n"
 	"  --rxd N, --txd N      descriptors per queue (default 1024)\n"
+	"  --tx-drain-us US      send buffered releases once the oldest has been in the\n"
+	"                        guard this long, not only at the end of the RX burst\n"
+	"                        (default 10; 0: after every message)\n"
 	"  --stage-cycles        count TSC cycles per pipeline stage (benchmarks)\n"
 	"  --no-second-check     do not re-derive releasability independently before TX\n"
 	"                        (on by default; AC-4(27) redundancy)\n"
@@ -101,6 +106,7 @@ parse_args(int argc, char **argv)
 		{"frag-flows", required_argument, NULL, 'F'},
 		{"rxd", required_argument, NULL, 'r'},
 		{"txd", required_argument, NULL, 't'},
+		{"tx-drain-us", required_argument, NULL, 'D'},
 		{"stage-cycles", no_argument, NULL, 'c'},
 		{"no-second-check", no_argument, NULL, 'n'},
 		{"exit-when-idle", required_argument, NULL, 'i'},
@@ -145,6 +151,10 @@ parse_args(int argc, char **argv)
 			break;
 		case 't':
 			if (parse_uint("--txd", optarg, 64, 16384, &dp_cfg.nb_txd) < 0)
+				return -1;
+			break;
+		case 'D':
+			if (parse_uint("--tx-drain-us", optarg, 0, 1000000, &dp_cfg.tx_drain_us) < 0)
 				return -1;
 			break;
 		case 'c': dp_cfg.stage_cycles = true; break;
@@ -362,6 +372,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	dp_lat_cycles_per_bucket = RTE_MAX(rte_get_tsc_hz() / (1000000000ull / DP_LAT_BUCKET_NS), 1ull);
+	dp_tx_drain_cycles = rte_get_tsc_hz() / 1000000ull * dp_cfg.tx_drain_us;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 

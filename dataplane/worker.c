@@ -290,12 +290,18 @@ dp_worker_main(void *arg)
 					rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_OFFSET],
 								       void *));
 				process_frame(w, pol, port_id, pkts[i], tsc, now_ms);
+				/* A backlog burst would hold every release until its
+				 * last message is decided: past the drain budget, send
+				 * each as it is decided (l3fwd's drain timer, per
+				 * message instead of per poll). */
+				if (w->tx_pending &&
+				    rte_rdtsc() - w->tx_oldest_tsc >= dp_tx_drain_cycles)
+					fwd_flush_all(w, pol);
 			}
 			/* Send what this burst released before polling the next
 			 * queue: latency is one burst, not one pass over all queues. */
-			for (unsigned p = 0; p < dp_n_ports; p++)
-				if (w->tx[p].n)
-					fwd_flush_port(w, pol, p);
+			if (w->tx_pending)
+				fwd_flush_all(w, pol);
 		}
 		if ((++iter & 1023) == 0)
 			rte_ip_frag_table_del_expired_entries(w->frag_tbl, &w->death_row, tsc);
