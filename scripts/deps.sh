@@ -11,6 +11,7 @@ PKGS=(
 	libxml2-dev                        # the differential fuzz target
 	python3-scapy python3-yaml tshark  # test traffic and its oracle
 	iproute2 util-linux procps
+	rt-tests                           # oslat: tools/bench --memif measures the CPU jitter floor
 )
 
 missing=()

@@ -3,17 +3,18 @@
  * pace_gen - replay a pcap into one DPDK port at a fixed packet rate.
  *
  *   pace_gen [EAL options] -- --pcap FILE --rate PPS [--seconds S] [--port N]
- *                               [--sink-port M]
+ *                               [--sink-port M] [--max-burst B]
  *
  * The frames are loaded once into mbufs; each is sent again and again by
  * taking a reference before rte_eth_tx_burst (the PMD drops it after the
- * copy or DMA).  Bursts of up to 32 frames leave when the TSC says the
- * schedule is due, so the offered load is --rate on average with bursts of at
- * most 32 back to back.  Frames the port does not take are counted as
- * `dropped`, not retried: the offered rate stays the offered rate.  When the
- * generator itself falls behind (descheduled on a shared CPU) it does not
- * catch up with a burst of the backlog, which would measure its own stall as
- * the guard's latency: the missed slots are counted as `late` and skipped.
+ * copy or DMA).  Frame i is due at t0 + i / --rate; each poll sends what is
+ * due, at most --max-burst frames back to back (default 1: evenly spaced
+ * frames, the arrival pattern of many independent track sources).  Frames
+ * the port does not take are counted as `dropped`, not retried: the offered
+ * rate stays the offered rate.  When the generator itself falls behind
+ * (descheduled on a shared CPU) it does not catch up with a burst of the
+ * backlog, which would measure its own stall as the guard's latency: slots
+ * more than --max-burst behind are counted as `late` and skipped.
  * With --sink-port it also drains a second port (trackgate's output) and
  * counts what arrives there, so one busy-polling process is both generator
  * and sink: on a 2-CPU machine, generator+sink on one CPU, trackgate's worker
@@ -56,12 +57,15 @@ main(int argc, char **argv)
 		{"pcap", required_argument, NULL, 'p'}, {"rate", required_argument, NULL, 'r'},
 		{"seconds", required_argument, NULL, 's'}, {"port", required_argument, NULL, 'P'},
 		{"sink-port", required_argument, NULL, 'S'},
+		{"max-burst", required_argument, NULL, 'B'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *file = NULL;
 	double rate = 0, seconds = 10;
 	uint16_t port = 0;
 	int sink = -1;
+	long max_burst = 1;
+	char *end;
 	int c, n = rte_eal_init(argc, argv);
 
 	if (n < 0) {
@@ -78,9 +82,16 @@ main(int argc, char **argv)
 		case 's': seconds = atof(optarg); break;
 		case 'P': port = (uint16_t)atoi(optarg); break;
 		case 'S': sink = atoi(optarg); break;
+		case 'B':
+			max_burst = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || max_burst < 1 || max_burst > BURST) {
+				fprintf(stderr, "pace_gen: --max-burst must be 1..%d\n", BURST);
+				return 2;
+			}
+			break;
 		default:
 			fprintf(stderr, "usage: pace_gen [EAL] -- --pcap FILE --rate PPS "
-					"[--seconds S] [--port N]\n");
+					"[--seconds S] [--port N] [--sink-port M] [--max-burst B]\n");
 			return 2;
 		}
 	}
@@ -166,11 +177,11 @@ main(int argc, char **argv)
 		/* frames due by now, at most a burst */
 		uint64_t should = (uint64_t)((double)(now - t0) / per_pkt) + 1;
 
-		if (should > due + BURST) { /* we stalled: skip, do not burst */
-			late += should - due - 1;
-			due = should - 1;
+		if (should > due + (uint64_t)max_burst) { /* we stalled: skip, do not burst */
+			late += should - due - (uint64_t)max_burst;
+			due = should - (uint64_t)max_burst;
 		}
-		k = (uint16_t)RTE_MIN(should > due ? should - due : 0, (uint64_t)BURST);
+		k = (uint16_t)RTE_MIN(should > due ? should - due : 0, (uint64_t)max_burst);
 		/* a memif server must drain what the peer sends it */
 		ok = rte_eth_rx_burst(port, 0, rx, BURST);
 		if (ok)
@@ -207,8 +218,8 @@ main(int argc, char **argv)
 	double secs = (double)(rte_rdtsc() - t0) / (double)hz;
 
 	printf("pace_gen: sent %" PRIu64 " dropped %" PRIu64 " late %" PRIu64 " in %.2f s "
-	       "(%.0f pps, asked %.0f); sink received %" PRIu64 "\n",
-	       sent, dropped, late, secs, (double)sent / secs, rate, sunk);
+	       "(%.0f pps, asked %.0f, max burst %ld); sink received %" PRIu64 "\n",
+	       sent, dropped, late, secs, (double)sent / secs, rate, max_burst, sunk);
 	rte_eth_dev_stop(port);
 	rte_eth_dev_close(port);
 	if (sink >= 0) {
