@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define TG_MAPS_MAGIC 0x54524b47u /* "TRKG" */
-#define TG_MAPS_ABI 2
+#define TG_MAPS_ABI 3
 
 #define TG_DEFAULT_BPFFS "/sys/fs/bpf/trackgate"
 
@@ -165,10 +165,16 @@ struct tg_hsdb_ref {
  *   hsdb[TG_HSDB_PF(s)] the prefiltered rules of field scope s: scanned over
  *                       the field only when the payload scan reported one of
  *                       their candidates, or when the field's text is not a
- *                       byte range of the payload (entities decoded).
+ *                       byte range of the payload (entities decoded) and
+ *                       the decoding may have made a match: it joined text
+ *                       across removed markup, or produced a byte that is
+ *                       in pf_match_bytes[s].
  * tgctl only prefilters rules whose verdict on a field implies a match of
  * their candidate on any text containing the field (no anchors, no word
  * boundaries; combinations false when no operand matched).
+ * pf_match_bytes[s] holds every byte a match of a prefiltered rule of scope
+ * s can contain (ctrl/pattern_bytes.c, a superset; all 256 bits when the
+ * scope is not split).
  */
 #define TG_HSDB_REFS (2 * TG_SCOPE_COUNT)
 #define TG_HSDB_PF(s) (TG_SCOPE_COUNT + (s))
@@ -191,6 +197,7 @@ struct tg_slot_hdr {
 	char nations[TG_MAX_NATIONS][4];
 	char classes[TG_MAX_CLASSES][TG_NAME_MAX];
 	struct tg_group groups[TG_MAX_GROUPS];
+	uint64_t pf_match_bytes[TG_SCOPE_COUNT][4]; /* bit b of [b / 64]: byte b */
 	struct tg_hsdb_ref hsdb[TG_HSDB_REFS];
 };
 

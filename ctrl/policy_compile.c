@@ -14,6 +14,7 @@
 
 #include <hs.h>
 
+#include "pattern_bytes.h"
 #include "policy.h"
 #include "rule_find.h"
 #include "tg_names.h"
@@ -344,9 +345,15 @@ compile_all(struct pol_policy *p, struct pol_errors *errs, bool prefilter, bool 
 			pay_n = i - from;
 			continue;
 		}
-		if (prefilter && (POL_PREFILTER_SCOPES & (1u << s)))
+		if (prefilter && (POL_PREFILTER_SCOPES & (1u << s))) {
 			split_scope(p, from, i, always + from);
-		else
+			/* The bytes their matches can contain (tg_maps.h). */
+			memset(p->hdr.pf_match_bytes[s], 0, sizeof(p->hdr.pf_match_bytes[s]));
+			for (k = from; k < i; k++)
+				if (!always[k] && !(p->rules[k].flags & TG_RF_COMBINATION))
+					pattern_bytes(p->exprs[k], p->rules[k].flags & TG_RF_CASELESS,
+						      p->hdr.pf_match_bytes[s]);
+		} else
 			for (k = from; k < i; k++)
 				always[k] = true;
 		na = nf = 0;
@@ -400,6 +407,7 @@ pol_compile_layout(struct pol_policy *p, struct pol_errors *errs, bool prefilter
 	p->hsdb_len = 0;
 	memset(p->hdr.hsdb, 0, sizeof(p->hdr.hsdb));
 	memset(p->n_prefiltered, 0, sizeof(p->n_prefiltered));
+	memset(p->hdr.pf_match_bytes, 0xff, sizeof(p->hdr.pf_match_bytes));
 
 	/* The prefiltered layout first; if Hyperscan refuses any of its
 	 * databases, the plain one, which reports every bad rule. */
@@ -409,6 +417,7 @@ pol_compile_layout(struct pol_policy *p, struct pol_errors *errs, bool prefilter
 			db[s] = NULL;
 		}
 		memset(p->n_prefiltered, 0, sizeof(p->n_prefiltered));
+		memset(p->hdr.pf_match_bytes, 0xff, sizeof(p->hdr.pf_match_bytes));
 		if (compile_all(p, errs, false, true, db) < 0)
 			goto out;
 	}

@@ -113,10 +113,26 @@ print_prefilter(const struct pol_policy *p)
 
 	for (uint32_t i = 0; i < p->hdr.n_rules; i++)
 		n[p->rules[i].scope]++;
-	for (unsigned s = 0; s < TG_SCOPE_COUNT; s++)
-		if ((POL_PREFILTER_SCOPES & (1u << s)) && n[s])
-			printf("  %s: %u of %u rules prefiltered by the payload scan, %u scanned on every message\n",
-			       tg_scope_name(s), p->n_prefiltered[s], n[s], n[s] - p->n_prefiltered[s]);
+	for (unsigned s = 0; s < TG_SCOPE_COUNT; s++) {
+		unsigned nb = 0;
+
+		if (!(POL_PREFILTER_SCOPES & (1u << s)) || n[s] == 0)
+			continue;
+		printf("  %s: %u of %u rules prefiltered by the payload scan, %u scanned on every message\n",
+		       tg_scope_name(s), p->n_prefiltered[s], n[s], n[s] - p->n_prefiltered[s]);
+		if (p->n_prefiltered[s] == 0 || s == TG_SCOPE_DETAIL)
+			continue; /* detail is never decoded */
+		for (unsigned w = 0; w < 4; w++)
+			nb += (unsigned)__builtin_popcountll(p->hdr.pf_match_bytes[s][w]);
+		if (nb == 256)
+			printf("  %s: a prefiltered rule can match any byte: decoded %s text is scanned "
+			       "whatever it holds (release.md section 4)\n",
+			       tg_scope_name(s), tg_scope_name(s));
+		else
+			printf("  %s: prefiltered rules match %u of 256 byte values: decoded text "
+			       "whose references produced none of them needs no field scan\n",
+			       tg_scope_name(s), nb);
+	}
 }
 
 static int

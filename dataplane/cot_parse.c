@@ -50,10 +50,13 @@ enum elem_kind {
 struct sbuild {
 	const uint8_t *raw;
 	char *dst;
+	const uint8_t *adj; /* once copied: end of the last raw piece, NULL after
+			     * decoded bytes */
 	uint16_t len;
 	uint16_t cap; /* room in dst */
 	uint16_t max; /* field bound */
 	uint8_t copied;
+	uint8_t joined; /* raw pieces met that are not adjacent in the payload */
 };
 
 struct parser {
@@ -399,6 +402,8 @@ sb_init(struct sbuild *sb, struct cot_event *ev, const uint8_t *at, uint16_t max
 	sb->max = max;
 	sb->len = 0;
 	sb->copied = 0;
+	sb->adj = NULL;
+	sb->joined = 0;
 }
 
 /* A scalar (number, time) decodes into caller storage, not the event buffer. */
@@ -411,6 +416,8 @@ sb_init_local(struct sbuild *sb, char *dst, uint16_t cap, const uint8_t *at)
 	sb->max = cap;
 	sb->len = 0;
 	sb->copied = 0;
+	sb->adj = NULL;
+	sb->joined = 0;
 }
 
 static enum cot_err
@@ -428,9 +435,15 @@ sb_to_copy(struct parser *px, struct sbuild *sb, size_t extra)
 static enum cot_err
 sb_raw_slow(struct parser *px, struct sbuild *sb, const uint8_t *p, size_t n)
 {
+	/* Raw bytes right after raw bytes they do not follow in the payload:
+	 * markup between them was removed (sb_raw's fast path took every
+	 * adjacent piece of a string not yet copied). */
+	if (sb->copied ? sb->adj != NULL && sb->adj != p : sb->len != 0)
+		sb->joined = 1;
 	TRY(sb_to_copy(px, sb, n));
 	memcpy(sb->dst + sb->len, p, n);
 	sb->len = (uint16_t)(sb->len + n);
+	sb->adj = p + n;
 	return COT_OK;
 }
 
@@ -464,6 +477,11 @@ sb_put(struct parser *px, struct sbuild *sb, const char *p, size_t n)
 	TRY(sb_to_copy(px, sb, n));
 	memcpy(sb->dst + sb->len, p, n);
 	sb->len = (uint16_t)(sb->len + n);
+	sb->adj = NULL;
+	if (sb == &px->remarks)
+		for (size_t i = 0; i < n; i++)
+			px->ev->remarks_produced[(uint8_t)p[i] >> 6] |=
+				UINT64_C(1) << ((uint8_t)p[i] & 63);
 	return COT_OK;
 }
 
@@ -1500,6 +1518,7 @@ parse_tree(struct parser *px)
 				ev->detail.len = (uint16_t)(at - px->detail_start);
 			} else if (top->kind == EK_REMARKS) {
 				sb_commit(ev, &px->remarks, &ev->remarks);
+				ev->remarks_joined = px->remarks.joined;
 			} else if (top->kind == EK_EVENT && !(px->seen & (1u << EK_POINT))) {
 				return fail(px, at, COT_E_MISSING);
 			}

@@ -90,6 +90,13 @@ struct cot_event {
 	struct cot_str detail;   /* raw bytes between <detail> and </detail>, not decoded */
 	struct cot_str callsign; /* <contact callsign=...> */
 	struct cot_str remarks;  /* text of <remarks>, entities decoded, CDATA included */
+	/* How remarks was decoded, for the scan prefilter (tg_maps.h
+	 * pf_match_bytes): the bytes references and line-end handling produced
+	 * (bit b of [b / 64]), and whether payload text was joined across
+	 * removed markup (CDATA delimiters, comments).  Both zero when remarks
+	 * is a byte range of the payload. */
+	uint64_t remarks_produced[4];
+	uint8_t remarks_joined;
 	uint8_t has_track;
 	uint8_t n_links;
 	uint16_t err_off;        /* on error: offset in the payload where it was found */

@@ -25,13 +25,22 @@ prefilter_note(uint32_t id, uint32_t *seen)
 
 /*
  * Whether the prefiltered database of scope `s` must scan the field text
- * (p, len): the payload scan saw one of its candidates, or the text is not
- * a byte range of the payload (entities were decoded into the event), so
- * the payload scan proves nothing about it.  An empty field cannot match.
+ * (p, len) (docs/release.md §4):
+ *   - the payload scan saw one of its candidates: yes;
+ *   - the text is a byte range of the payload: no, the payload scan saw
+ *     every byte of it;
+ *   - the text was decoded: a match inside one run of payload bytes would
+ *     have shown as a candidate, so only a match that contains a byte the
+ *     decoding produced, or that spans two runs joined across removed
+ *     markup, can be missing.  Yes if text was `joined`, or if a `produced`
+ *     byte is one a prefiltered rule's match can contain (`match_bytes`,
+ *     tg_slot_hdr.pf_match_bytes[s]); yes if `produced` is NULL (unknown).
+ * An empty field cannot match.
  */
 static inline bool
 prefilter_must_scan(uint32_t seen, unsigned s, const char *p, size_t len, const uint8_t *payload,
-		    size_t payload_len)
+		    size_t payload_len, const uint64_t *produced, bool joined,
+		    const uint64_t *match_bytes)
 {
 	uintptr_t a = (uintptr_t)p, b = (uintptr_t)payload;
 
@@ -39,7 +48,12 @@ prefilter_must_scan(uint32_t seen, unsigned s, const char *p, size_t len, const 
 		return false;
 	if (seen & (1u << s))
 		return true;
-	return !(a >= b && a + len <= b + payload_len);
+	if (a >= b && a + len <= b + payload_len)
+		return false;
+	if (produced == NULL || joined)
+		return true;
+	return ((produced[0] & match_bytes[0]) | (produced[1] & match_bytes[1]) |
+		(produced[2] & match_bytes[2]) | (produced[3] & match_bytes[3])) != 0;
 }
 
 #endif /* DP_SCAN_PREFILTER_H */

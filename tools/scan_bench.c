@@ -44,6 +44,8 @@
 struct msg {
 	const char *data[TG_SCOPE_COUNT];
 	uint32_t len[TG_SCOPE_COUNT];
+	uint64_t remarks_produced[4]; /* cot_event's, for prefilter_must_scan() */
+	uint8_t remarks_joined;
 };
 
 struct frag_buf {
@@ -138,6 +140,8 @@ on_message(const uint8_t *pl, size_t len)
 		[TG_SCOPE_UID] = &ev.uid,           [TG_SCOPE_CALLSIGN] = &ev.callsign,
 		[TG_SCOPE_REMARKS] = &ev.remarks,   [TG_SCOPE_DETAIL] = &ev.detail,
 	};
+	memcpy(m->remarks_produced, ev.remarks_produced, sizeof(m->remarks_produced));
+	m->remarks_joined = ev.remarks_joined;
 	m->data[TG_SCOPE_PAYLOAD] = dup_bytes(pl, len);
 	m->len[TG_SCOPE_PAYLOAD] = (uint32_t)len;
 	for (unsigned s = TG_SCOPE_TYPE; s < TG_SCOPE_MARKING; s++) {
@@ -449,9 +453,11 @@ main(int argc, char **argv)
 
 					if (!db[d] ||
 					    (d != s &&
-					     !prefilter_must_scan(sctx.seen, s, m->data[s], m->len[s],
-								  (const uint8_t *)m->data[0],
-								  m->len[0])))
+					     !prefilter_must_scan(
+						     sctx.seen, s, m->data[s], m->len[s],
+						     (const uint8_t *)m->data[0], m->len[0],
+						     s == TG_SCOPE_REMARKS ? m->remarks_produced : NULL,
+						     m->remarks_joined, snap.hdr.pf_match_bytes[s])))
 						continue;
 					ts = __rdtsc();
 					rc = hs_scan(db[d], m->data[s], m->len[s], 0, scratch, on_match,

@@ -3,8 +3,10 @@
 # dataplane: a policy with prefiltered and always-scanned remarks and detail
 # rules, and crafted messages that put each trigger inside its field, outside
 # it (elsewhere in the payload, where only the candidate matches), behind an
-# entity reference (decoded text the payload scan cannot see), and split
-# between the field and the rest.  Every message's verdict in the audit log
+# entity reference (decoded text the payload scan cannot see), joined across
+# a comment or CDATA, next to references that produce bytes no prefiltered
+# rule can match (the field scan is then skipped), and split between the
+# field and the rest.  Every message's verdict in the audit log
 # must be the designed one, and every peer's output must equal the
 # independent oracle's, which scans each scope on its own text.
 . "$(dirname "$0")/lib.sh"
@@ -52,6 +54,19 @@ CASES = [
     ("iron-anvil", "T1", "IRON and ANVIL", "blocked"),
     ("iron-only", "ANVIL", "IRON alone", None),
     ("clean", "T1", "track steady", None),
+    # decoded remarks that the payload scan cannot vouch for: a trigger only
+    # after joining across removed markup, or through a produced byte that a
+    # prefiltered rule can match
+    ("gold-comment", "T1", "seen GOLD<!-- x --> FALCON", "blocked"),
+    ("gold-cdata", "T1", "seen GOLD <![CDATA[FALCON]]> now", "blocked"),
+    ("gold-lf", "T1", "GOLD&#10;FALCON", "blocked"),
+    ("iron-letter", "T1", "IR&#79;N and ANVIL", "blocked"),
+    # decoded, but only bytes no prefiltered rule can match were produced:
+    # the payload scan's candidates decide (the field scan is skipped)
+    ("gold-amp", "T1", "GOLD &amp; FALCON", None),
+    ("gold-amp-real", "T1", "GOLD FALCON &amp; more", "blocked"),
+    ("iron-amp-anvil", "T1", "IRON &lt;&amp;&gt; ANVIL", "blocked"),
+    ("amp-clean", "T1", "track &amp; steady", None),
 ]
 tmpl = next(p for p in rdpcap(d + "/background.pcap")
             if IP in p and UDP in p and p[UDP].dport in (6969, 4242) and not p[IP].flags.MF

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -213,6 +214,60 @@ test_entities_cdata_comments(void **state)
 	assert_str(ev.remarks, "EXERCISE <raw> & ]] AB\xf0\x9f\x98\x80\"'> caf\xc3\xa9");
 	assert_true(ev.flags & COT_F_HAS_CAVEAT);
 	assert_true(ev.flags & COT_F_HAS_OPEX);
+}
+
+/* The bytes decoding produced in <remarks>, as a string of distinct bytes. */
+static void
+assert_produced(const char *want)
+{
+	for (unsigned c = 0; c < 256; c++) {
+		bool got = ev.remarks_produced[c >> 6] >> (c & 63) & 1;
+		bool in = c != 0 && strchr(want, (int)c) != NULL;
+
+		if (got != in)
+			fail_msg("remarks_produced: byte 0x%02x %s", c, got ? "unexpected" : "missing");
+	}
+}
+
+/* What the scan prefilter relies on (tg_maps.h pf_match_bytes): which
+ * bytes of decoded remarks are not payload bytes, and whether payload runs
+ * were joined across removed markup. */
+static void
+test_remarks_decoding_report(void **state)
+{
+	static const struct {
+		const char *remarks, *decoded, *produced;
+		bool joined;
+	} cases[] = {
+		{"plain text", "plain text", "", false},
+		{"<![CDATA[only cdata]]>", "only cdata", "", false},
+		{"a &amp; b", "a & b", "&", false},
+		{"&lt;x&gt;", "<x>", "<>", false},
+		{"&#65;BC", "ABC", "A", false},
+		{"l1\r\nl2\rl3", "l1\nl2\nl3", "\n", false},
+		{"SEC<!-- x -->RET", "SECRET", "", true},
+		{"SEC<![CDATA[RET]]>", "SECRET", "", true},
+		{"SEC<![CDATA[]]>RET", "SECRET", "", true},
+		{"<![CDATA[a]]><![CDATA[b]]>", "ab", "", true},
+		{"SEC&amp;<!-- x -->RET", "SEC&RET", "&", false},
+		{"SEC<!-- x -->&amp;RET", "SEC&RET", "&", false},
+		{"&amp;SEC<!-- x -->RET", "&SECRET", "&", true},
+		{"a&amp;b<![CDATA[c]]>", "a&bc", "&", true},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char doc[512];
+
+		snprintf(doc, sizeof(doc), EV("", "<detail><remarks>%s</remarks></detail>"),
+			 cases[i].remarks);
+		assert_err(parse_keep(doc), COT_OK);
+		assert_str(ev.remarks, cases[i].decoded);
+		assert_produced(cases[i].produced);
+		if (ev.remarks_joined != cases[i].joined)
+			fail_msg("%s: joined %u, want %u", cases[i].remarks, ev.remarks_joined,
+				 cases[i].joined);
+	}
 }
 
 static void
@@ -848,6 +903,7 @@ main(void)
 		cmocka_unit_test(test_launch_and_impact),
 		cmocka_unit_test(test_entities_cdata_comments),
 		cmocka_unit_test(test_whitespace_normalisation),
+		cmocka_unit_test(test_remarks_decoding_report),
 		cmocka_unit_test(test_quotes_order_decl),
 		cmocka_unit_test(test_releasability),
 		cmocka_unit_test(test_tak_header),

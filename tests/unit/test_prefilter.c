@@ -11,7 +11,11 @@
  * second database scanned only when scan_prefilter.h says so).  Thousands of
  * generated messages, with the trigger words inside the field, outside it,
  * at its edges, straddling its boundary and in decoded (copied) field text,
- * must report exactly the same set of rule ids under both.
+ * must report exactly the same set of rule ids under both.  Decoded remarks
+ * are made as cot_parse makes them: runs of payload text, bytes produced by
+ * references (one of them produces a letter) and line ends, and runs joined
+ * across removed comments and CDATA delimiters, with the parser's report of
+ * which bytes were produced and whether runs were joined.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -65,6 +69,10 @@ static const char *const WORDS[] = {
 	"callsign", "casesign", "<contact", " ", " ", " ", "-", "\n", "ail>", "<con", "x",
 };
 #define N_WORDS (sizeof(WORDS) / sizeof(WORDS[0]))
+
+/* Around decoded remarks: words that trigger no prefiltered rule. */
+static const char *const SAFE[] = {"x", " ", "-", "ab", "codes", "calm", "\n", "<con"};
+#define N_SAFE (sizeof(SAFE) / sizeof(SAFE[0]))
 
 struct layout {
 	struct pol_policy *p;
@@ -129,10 +137,16 @@ unbuild(struct layout *l)
 	pol_free(l->p);
 }
 
+/* What cot_parse reports of decoded remarks (cot_event.remarks_*). */
+struct decoded {
+	uint64_t produced[4];
+	bool joined;
+};
+
 /* The scans dataplane/classify.c does, for the payload and two fields. */
 static void
 classify(const struct layout *l, const char *payload, size_t plen, const char *const *field,
-	 const size_t *flen, struct hits *h)
+	 const size_t *flen, const struct decoded *dec, struct hits *h)
 {
 	memset(h, 0, sizeof(*h));
 	for (unsigned s = 0; s < TG_SCOPE_COUNT; s++) {
@@ -143,8 +157,11 @@ classify(const struct layout *l, const char *payload, size_t plen, const char *c
 			continue;
 		for (unsigned d = s; d < TG_HSDB_REFS; d += TG_SCOPE_COUNT) {
 			if (l->db[d] == NULL ||
-			    (d != s && !prefilter_must_scan(h->seen, s, data, len,
-							    (const uint8_t *)payload, plen)))
+			    (d != s &&
+			     !prefilter_must_scan(h->seen, s, data, len, (const uint8_t *)payload,
+						  plen,
+						  s == TG_SCOPE_REMARKS ? dec->produced : NULL,
+						  dec->joined, l->p->hdr.pf_match_bytes[s])))
 				continue;
 			assert_int_equal(hs_scan(l->db[d], data, (unsigned)len, 0, l->scratch,
 						 on_match, h),
@@ -175,7 +192,8 @@ test_layout(void **state)
 }
 
 static size_t
-words(char *dst, size_t cap, unsigned n, uint64_t *rng)
+words_from(const char *const *list, size_t n_list, char *dst, size_t cap, unsigned n,
+	   uint64_t *rng)
 {
 	size_t o = 0;
 
@@ -183,7 +201,7 @@ words(char *dst, size_t cap, unsigned n, uint64_t *rng)
 		const char *w;
 
 		*rng = *rng * 6364136223846793005ull + 1442695040888963407ull;
-		w = WORDS[(*rng >> 33) % N_WORDS];
+		w = list[(*rng >> 33) % n_list];
 		if (o + strlen(w) >= cap)
 			break;
 		memcpy(dst + o, w, strlen(w));
@@ -192,54 +210,142 @@ words(char *dst, size_t cap, unsigned n, uint64_t *rng)
 	return o;
 }
 
+static size_t
+words(char *dst, size_t cap, unsigned n, uint64_t *rng)
+{
+	return words_from(WORDS, N_WORDS, dst, cap, n, rng);
+}
+
+/*
+ * Decoded remarks are made of constructions: payload text (raw == NULL),
+ * references and line ends that produce bytes, and markup that decoding
+ * removes.  Some make a trigger only once decoded (a produced space, 'S' or
+ * line end, text joined across a comment or CDATA), some make none (a
+ * produced '&' or '<' no prefiltered rule can match), some carry a trigger
+ * the payload scan sees anyway.
+ */
+struct tok {
+	const char *raw, *decoded; /* raw NULL: payload text, the same decoded */
+	bool markup;               /* removed: text on both sides joins */
+};
+static const struct tok CONS[][4] = {
+	{{NULL, "SECRET"}, {"&#32;", " "}, {NULL, "WORD"}},
+	{{"&#x53;", "S"}, {NULL, "ECRET WORD"}},
+	{{NULL, "SECRET "}, {"<!-- c -->", "", true}, {NULL, "WORD"}},
+	{{NULL, "BLUE"}, {"&#10;", "\n"}, {NULL, "LANTERN"}},
+	{{NULL, "BLUE"}, {"\r\n", "\n"}, {NULL, "LANTERN"}},
+	{{NULL, "BLUE "}, {"<![CDATA[", "", true}, {NULL, "LANTERN"}, {"]]>", "", true}},
+	{{NULL, "SECRET"}, {"&amp;", "&"}, {NULL, "WORD"}},
+	{{NULL, "BLUE"}, {"&lt;", "<"}, {NULL, "LANTERN"}},
+	{{NULL, "BLUE"}, {"&quot;", "\""}, {"&gt;", ">"}, {NULL, "LANTERN"}},
+	{{NULL, "SECRET WORD"}, {"&amp;", "&"}},
+	{{NULL, "x"}},
+	{{NULL, "calm"}, {"<!-- c -->", "", true}},
+};
+#define N_CONS (sizeof(CONS) / sizeof(CONS[0]))
+
+/* n constructions, raw into the payload at *o, decoded into dec_text; *dec
+ * as cot_parse reports it. */
+static size_t
+decoded_remarks(char *payload, size_t *o, size_t cap, char *dec_text, size_t dcap,
+		unsigned n, uint64_t *rng, struct decoded *dec)
+{
+	size_t d = 0;
+	int last = 0; /* 0 nothing, 1 payload text, 2 produced bytes; markup keeps it */
+	bool gap = false;
+
+	memset(dec, 0, sizeof(*dec));
+	for (unsigned i = 0; i < n && *o + 64 < cap && d + 64 < dcap; i++) {
+		*rng = *rng * 6364136223846793005ull + 1442695040888963407ull;
+		const struct tok *c = CONS[(*rng >> 33) % N_CONS];
+
+		for (unsigned t = 0; t < 4 && c[t].decoded; t++) {
+			const char *raw = c[t].raw ? c[t].raw : c[t].decoded;
+			size_t dl = strlen(c[t].decoded);
+
+			memcpy(payload + *o, raw, strlen(raw));
+			*o += strlen(raw);
+			memcpy(dec_text + d, c[t].decoded, dl);
+			d += dl;
+			if (c[t].raw == NULL) {
+				if (last == 1 && gap)
+					dec->joined = true;
+				last = 1;
+				gap = false;
+			} else if (c[t].markup) {
+				gap = true;
+			} else {
+				for (size_t j = 0; j < dl; j++)
+					dec->produced[(uint8_t)c[t].decoded[j] >> 6] |=
+						1ull << ((uint8_t)c[t].decoded[j] & 63);
+				last = 2;
+			}
+		}
+	}
+	return d;
+}
+
 static void
 test_same_verdicts(void **state)
 {
 	struct layout ref, pf;
 	uint64_t rng = 12345;
-	unsigned skipped_scans = 0, cases = 20000, matched = 0;
+	unsigned skipped_scans = 0, cases = 20000, matched = 0, decoded_skipped = 0;
+	unsigned decoded_cases = 0, decoded_matched = 0, decoded_only = 0;
 
 	(void)state;
 	build(&ref, false);
 	build(&pf, true);
 	for (unsigned k = 0; k < cases; k++) {
-		char payload[1024], decoded[256];
+		char payload[1024], decoded[512];
 		const char *field[TG_SCOPE_COUNT] = {0};
 		size_t flen[TG_SCOPE_COUNT] = {0};
-		size_t o = 0, r0, r1, d0, d1;
+		size_t o = 0, r0, r1, d0, d1, dlen = 0;
+		struct decoded dec = {0};
+		bool is_decoded = k % 5 == 4;
 		struct hits a, b;
 
-		/* <event PREFIX><detail DETAIL-PRE><remarks>REMARKS</remarks>DETAIL-POST</detail>SUFFIX */
-		o += words(payload + o, 100, 1 + k % 4, &rng);
+		/* <event PREFIX><detail DETAIL-PRE><remarks>REMARKS</remarks>DETAIL-POST</detail>SUFFIX;
+		 * around decoded remarks only SAFE words, so that a match the
+		 * decoding makes is the only one. */
+		const char *const *wl = is_decoded ? SAFE : WORDS;
+		size_t nwl = is_decoded ? N_SAFE : N_WORDS;
+
+		o += words_from(wl, nwl, payload + o, 100, 1 + k % 4, &rng);
 		memcpy(payload + o, "<detail>", 8);
 		o += 8;
 		d0 = o;
-		o += words(payload + o, 100, k % 3, &rng);
+		o += words_from(wl, nwl, payload + o, 100, k % 3, &rng);
 		memcpy(payload + o, "<remarks>", 9);
 		o += 9;
 		r0 = o;
-		o += words(payload + o, 300, 1 + k % 6, &rng);
+		if (is_decoded)
+			dlen = decoded_remarks(payload, &o, o + 400, decoded, sizeof(decoded),
+					       1 + k % 3, &rng, &dec);
+		else
+			o += words(payload + o, 300, 1 + k % 6, &rng);
 		r1 = o;
 		memcpy(payload + o, "</remarks>", 10);
 		o += 10;
-		o += words(payload + o, 100, k % 2, &rng);
+		o += words_from(wl, nwl, payload + o, 100, k % 2, &rng);
 		d1 = o;
 		memcpy(payload + o, "</detail>", 9);
 		o += 9;
-		o += words(payload + o, 100, k % 3, &rng);
+		o += words_from(wl, nwl, payload + o, 100, k % 3, &rng);
 
 		field[TG_SCOPE_DETAIL] = payload + d0;
 		flen[TG_SCOPE_DETAIL] = d1 - d0;
-		if (k % 5 == 4) {
+		if (is_decoded) {
 			/* decoded: the text the rules see is not in the payload */
-			flen[TG_SCOPE_REMARKS] = words(decoded, sizeof(decoded), 1 + k % 4, &rng);
+			flen[TG_SCOPE_REMARKS] = dlen;
 			field[TG_SCOPE_REMARKS] = decoded;
 		} else {
 			field[TG_SCOPE_REMARKS] = payload + r0;
 			flen[TG_SCOPE_REMARKS] = r1 - r0;
 		}
-		classify(&ref, payload, o, field, flen, &a);
-		classify(&pf, payload, o, field, flen, &b);
+		(void)r1;
+		classify(&ref, payload, o, field, flen, &dec, &a);
+		classify(&pf, payload, o, field, flen, &dec, &b);
 		if (a.ids[0] != b.ids[0] || a.ids[1] != b.ids[1]) {
 			print_error("case %u: reference %#lx, prefiltered %#lx\npayload: %.*s\n"
 				    "remarks: %.*s\n",
@@ -248,15 +354,34 @@ test_same_verdicts(void **state)
 			fail();
 		}
 		matched += (a.ids[0] & ~2ull) != 0;
-		for (unsigned s = TG_SCOPE_REMARKS; s <= TG_SCOPE_DETAIL; s++)
-			skipped_scans += !prefilter_must_scan(b.seen, s, field[s], flen[s],
-							      (const uint8_t *)payload, o);
+		for (unsigned s = TG_SCOPE_REMARKS; s <= TG_SCOPE_DETAIL; s++) {
+			bool skip = !prefilter_must_scan(
+				b.seen, s, field[s], flen[s], (const uint8_t *)payload, o,
+				s == TG_SCOPE_REMARKS ? dec.produced : NULL, dec.joined,
+				pf.p->hdr.pf_match_bytes[s]);
+
+			skipped_scans += skip;
+			if (is_decoded && s == TG_SCOPE_REMARKS)
+				decoded_skipped += skip;
+		}
+		if (is_decoded) {
+			decoded_cases++;
+			decoded_matched += (a.ids[0] & ~2ull) != 0;
+			/* a prefiltered remarks rule (ids 10-17) matched, and the
+			 * payload scan saw none of their candidates */
+			decoded_only += (a.ids[0] & 0x3fc00ull) && !(b.seen & (1u << TG_SCOPE_REMARKS));
+		}
 	}
-	print_message("%u messages, %u with field-rule matches, %u prefiltered scans skipped\n",
-		      cases, matched, skipped_scans);
-	/* The test means something only if both happen often. */
+	print_message("%u messages, %u with field-rule matches, %u prefiltered scans skipped; "
+		      "decoded remarks: %u, %u with matches (%u only through decoding), "
+		      "%u scans skipped\n",
+		      cases, matched, skipped_scans, decoded_cases, decoded_matched, decoded_only,
+		      decoded_skipped);
+	/* The test means something only if each of these happens often. */
 	assert_true(matched > cases / 4);
 	assert_true(skipped_scans > cases / 10);
+	assert_true(decoded_only > decoded_cases / 10);
+	assert_true(decoded_skipped > decoded_cases / 10);
 	unbuild(&ref);
 	unbuild(&pf);
 }
