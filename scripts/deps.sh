@@ -12,6 +12,7 @@ PKGS=(
 	python3-scapy python3-yaml tshark  # test traffic and its oracle
 	iproute2 util-linux procps
 	rt-tests                           # oslat: tools/bench --memif measures the CPU jitter floor
+	lua5.4                             # runs tools/pktgen/trackgate-rate.lua against a pktgen stub
 )
 
 missing=()

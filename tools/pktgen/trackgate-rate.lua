@@ -14,10 +14,12 @@
 -- Written against pktgen's documented Lua API (pktgen.pcap, pktgen.set,
 -- pktgen.start/stop, pktgen.clr, pktgen.delay, pktgen.portStats(..., "rate")
 -- with pkts_rx/pkts_tx/mbits_rx/mbits_tx and (..., "port") with
--- ipackets/opackets/imissed/ierrors).  UNTESTED here: pktgen-dpdk is not
--- installable on the development machine.  Override the defaults by setting
--- the globals before loading this file, e.g. in a wrapper script:
+-- ipackets/opackets/imissed/ierrors).  Not run against a real pktgen here
+-- (pktgen-dpdk is not packaged in Debian 12); tests/unit/test_pktgen_script.lua
+-- runs it against a stub of that API.  Override the defaults by setting the
+-- globals before loading this file, e.g. in a wrapper script:
 --     TX_PORT = "0"; RX_PORT = "1"; RATES = {10, 50, 90, 100}; SECONDS = 10
+--     BURST = 1   -- for latency: frames evenly spaced, not in line-rate bursts
 --     dofile("tools/pktgen/trackgate-rate.lua")
 
 package.path = package.path .. ";?.lua;test/?.lua;app/?.lua;"
@@ -28,6 +30,7 @@ local rx_port = RX_PORT or "1"
 local rates   = RATES or {10, 50, 90, 100}
 local seconds = SECONDS or 10
 local settle_ms = SETTLE_MS or 2000
+local burst   = BURST   -- nil: pktgen's own TX burst size
 
 local function num(port_tbl, key)
     local v = port_tbl and port_tbl[key]
@@ -49,6 +52,12 @@ pktgen.stop("all")
 -- Replay the pcap given with -s TX_PORT:file, forever, at the set rate.
 pktgen.pcap(tx_port, "on")
 pktgen.set(tx_port, "count", 0)
+if burst then
+    -- pktgen sends `burst` frames back to back at line rate; at a fractional
+    -- rate the guard then sees bursts, and a burst's last frame waits for
+    -- the others to be decided.  1 measures per-message transit latency.
+    pktgen.set(tx_port, "burst", burst)
+end
 
 printf("trackgate-rate: pcap replay on port %s, trackgate's releases on port %s\n",
        tx_port, rx_port)
