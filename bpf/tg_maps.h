@@ -224,6 +224,7 @@ enum tg_reason {
 	TG_R_NOT_TRACK,      /* not UDP to a link port: ARP, TCP, other ports */
 	TG_R_NO_LINK,        /* arrived on a port no link names */
 	TG_R_BAD_L2L3,       /* truncated or bad Ethernet/IP/UDP */
+	TG_R_BAD_CHECKSUM,   /* UDP checksum wrong (or absent over IPv6) */
 	TG_R_FRAG_TIMEOUT,   /* fragments never completed */
 	TG_R_FRAG_ERROR,     /* reassembly failed or table full */
 	TG_R_TOO_BIG,        /* datagram over max_message_bytes */

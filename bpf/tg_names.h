@@ -17,6 +17,7 @@ tg_reason_name(unsigned r)
 		[TG_R_NOT_TRACK] = "not_track",
 		[TG_R_NO_LINK] = "no_link",
 		[TG_R_BAD_L2L3] = "bad_l2l3",
+		[TG_R_BAD_CHECKSUM] = "bad_checksum",
 		[TG_R_FRAG_TIMEOUT] = "frag_timeout",
 		[TG_R_FRAG_ERROR] = "frag_error",
 		[TG_R_TOO_BIG] = "too_big",

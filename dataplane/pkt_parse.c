@@ -3,7 +3,8 @@
  * pkt_parse.c - from a received frame to a message: Ethernet with at most one
  * 802.1Q tag, IPv4 (options allowed) or IPv6 (fragment header only), UDP to
  * one of the arrival link's ports; IP fragments reassembled in the worker's
- * bounded table.  Anything else is a counted drop (docs/release.md §1).
+ * bounded table; the UDP checksum verified.  Anything else is a counted drop
+ * (docs/release.md §1).
  */
 #include "pkt_parse.h"
 
@@ -13,6 +14,49 @@
 #include <rte_udp.h>
 
 #include "dp.h"
+
+/*
+ * The UDP checksum of the datagram at l4_off of m (one segment or a
+ * reassembled chain).  A payload damaged on its way in must not be passed
+ * on under a fresh checksum of trackgate's own: one flipped bit turns an
+ * access level "S" (0x53) into "U" (0x55).  A NIC's verdict is taken for
+ * frames it saw whole; reassembled datagrams are always summed here.
+ * 0 over IPv4 means the sender computed none (RFC 768): nothing to check;
+ * over IPv6 it is not allowed (RFC 8200 §8.1).
+ */
+static bool
+udp_checksum_ok(const struct rte_mbuf *m, const void *ip, uint8_t ipv, uint32_t l4_off,
+		const struct rte_udp_hdr *udp, bool reassembled)
+{
+	uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+
+	if (udp->dgram_cksum == 0)
+		return ipv == 4;
+	if (!reassembled && l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
+		return true;
+	if (!reassembled && l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD)
+		return false;
+	if (ipv == 4)
+		return rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, (uint16_t)l4_off) == 0;
+	return rte_ipv6_udptcp_cksum_mbuf_verify(m, ip, (uint16_t)l4_off) == 0;
+}
+
+/*
+ * The payload's own one's-complement sum, from a UDP checksum known to be
+ * right: pseudo header + UDP header + payload sum to 0xffff, so the payload
+ * is the complement of the other two.  Saves summing the payload again for
+ * the peers' checksums (forward.c).
+ */
+static int32_t
+payload_sum_of(const void *ip, uint8_t ipv, const struct rte_udp_hdr *udp)
+{
+	uint32_t s = ipv == 4 ? rte_ipv4_phdr_cksum(ip, 0) : rte_ipv6_phdr_cksum(ip, 0);
+
+	s += rte_raw_cksum(udp, sizeof(*udp));
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (int32_t)(~s & 0xffff);
+}
 
 static bool
 link_has_port(const struct tg_link *l, uint16_t port)
@@ -32,6 +76,7 @@ dp_pkt_parse(struct dp_worker *w, const struct tg_link *link, struct rte_mbuf **
 	uint32_t seg = m->data_len; /* headers must sit in the first segment */
 	uint32_t off = sizeof(struct rte_ether_hdr);
 	uint32_t l3_off, l4_off, ip_payload_end;
+	const void *ip_hdr;
 	uint16_t etype;
 	const struct rte_udp_hdr *udp;
 	uint16_t udp_len;
@@ -79,6 +124,7 @@ dp_pkt_parse(struct dp_worker *w, const struct tg_link *link, struct rte_mbuf **
 		}
 		l4_off = off + ihl;
 		ip_payload_end = off + tot;
+		ip_hdr = ip;
 		out->ipv = 4;
 	} else if (etype == RTE_ETHER_TYPE_IPV6) {
 		const struct rte_ipv6_hdr *ip6 = (const struct rte_ipv6_hdr *)(p + off);
@@ -117,6 +163,7 @@ dp_pkt_parse(struct dp_worker *w, const struct tg_link *link, struct rte_mbuf **
 			return TG_R_NOT_TRACK;
 		l4_off = off + sizeof(*ip6);
 		ip_payload_end = l4_off + plen;
+		ip_hdr = ip6;
 		out->ipv = 6;
 	} else {
 		return TG_R_NOT_TRACK;
@@ -128,8 +175,13 @@ dp_pkt_parse(struct dp_worker *w, const struct tg_link *link, struct rte_mbuf **
 	if (!link_has_port(link, rte_be_to_cpu_16(udp->dst_port)))
 		return TG_R_NOT_TRACK;
 	udp_len = rte_be_to_cpu_16(udp->dgram_len);
-	if (udp_len < sizeof(*udp) || l4_off + udp_len > ip_payload_end)
+	/* The UDP datagram fills the IP payload exactly: the checksum's pseudo
+	 * header, and DPDK's sum, take the length from IP. */
+	if (udp_len < sizeof(*udp) || l4_off + udp_len != ip_payload_end)
 		return TG_R_BAD_L2L3;
+	if (!udp_checksum_ok(m, ip_hdr, out->ipv, l4_off, udp, !may_reassemble))
+		return TG_R_BAD_CHECKSUM;
+	out->payload_sum = udp->dgram_cksum != 0 ? payload_sum_of(ip_hdr, out->ipv, udp) : -1;
 	out->l3_off = (uint16_t)l3_off;
 	out->payload_off = l4_off + (uint32_t)sizeof(*udp);
 	out->payload_len = udp_len - (uint32_t)sizeof(*udp);

@@ -17,6 +17,7 @@ struct dp_pkt {
 	uint32_t payload_len; /* the UDP payload */
 	uint16_t l3_off;
 	uint8_t ipv;
+	int32_t payload_sum;  /* rte_raw_cksum() of the payload, -1: not known */
 };
 
 struct dp_worker;

@@ -77,6 +77,10 @@ port_configure(struct dp_port *dp, unsigned n_workers)
 	}
 	if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)
 		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+	/* The NIC's UDP checksum verdict where it has one (pkt_parse.c sums
+	 * the rest, and every reassembled datagram, itself). */
+	if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_UDP_CKSUM)
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
 	dp->multiseg_tx = (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
 	if (dp->multiseg_tx)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;

@@ -8,6 +8,10 @@
  * Input: a sequence of frames, each
  *     len_hi len_lo seg  <len bytes>
  * len is masked to 14 bits (the last frame may be shorter than announced);
+ * unless len's top bit is set, an IPv4 UDP frame's checksum is zeroed
+ * ("none", RFC 768) before parsing, so that mutated payloads still get past
+ * pkt_parse.c's checksum check to the parser behind it (with the bit set,
+ * the checksum is left as it is and verified);
  * seg = 0 puts the frame in one mbuf, else the first segment holds `seg`
  * bytes and the rest follows in segments of FRAG_SEG bytes.  Frame i
  * arrives at "TSC" i; the reassembly table times a datagram out after
@@ -226,6 +230,34 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* An IPv4 UDP frame (whole or a first fragment) with its UDP checksum
+ * zeroed in buf; any other frame as it is. */
+static const uint8_t *
+checksum_none(const uint8_t *p, size_t n, uint8_t *buf)
+{
+	size_t off = 14, ihl;
+	unsigned etype;
+
+	if (n < 14)
+		return p;
+	etype = (unsigned)p[12] << 8 | p[13];
+	if (etype == 0x8100) {
+		if (n < 18)
+			return p;
+		etype = (unsigned)p[16] << 8 | p[17];
+		off = 18;
+	}
+	if (etype != 0x0800 || n < off + 20 || (p[off] >> 4) != 4 || p[off + 9] != 17)
+		return p;
+	ihl = (size_t)(p[off] & 0x0f) * 4;
+	if (ihl < 20 || n < off + ihl + 8 || (p[off + 6] & 0x1f) != 0 || p[off + 7] != 0)
+		return p; /* not a first fragment: no UDP header here */
+	memcpy(buf, p, n);
+	buf[off + ihl + 6] = 0;
+	buf[off + ihl + 7] = 0;
+	return buf;
+}
+
 /* After a message: what worker.c process_frame() does up to classification. */
 static void
 message(struct rte_mbuf *m, const struct dp_pkt *pk)
@@ -275,7 +307,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	while (e - p >= 3) {
 		size_t n = (((size_t)p[0] << 8) | p[1]) & MAX_FRAME;
+		bool verify = (p[0] & 0x80) != 0;
 		size_t first = p[2];
+		static uint8_t fixed[MAX_FRAME + 1];
 		struct rte_mbuf *m, *m0;
 		struct dp_pkt pk;
 		int rc;
@@ -283,7 +317,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p += 3;
 		if (n > (size_t)(e - p))
 			n = (size_t)(e - p);
-		m = frame_new(p, n, first);
+		m = frame_new(verify ? p : checksum_none(p, n, fixed), n, first);
 		p += n;
 		if (m == NULL)
 			break; /* pool exhausted: the input ends here */

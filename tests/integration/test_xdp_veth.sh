@@ -75,6 +75,11 @@ in_hub ip addr add 198.51.100.1/24 dev "$HIF"
 in_hub ip link set "$HIF" up
 in_hub sysctl -qw net.ipv4.ip_forward=0
 in_snd ip link set lo up
+# A local UDP socket on a veth leaves the checksum to "hardware" (a partial
+# sum in the frame); AF_XDP hands trackgate those bytes, and it drops them as
+# bad_checksum (docs/release.md §1).  A NIC's wire frames carry the whole
+# checksum: make the sender's veth compute it too (docs/deploy.md §4).
+in_snd ethtool -K "$SIF" tx off >/dev/null
 for a in 198.51.100.10/24 198.51.100.20/24 198.51.100.66/24 203.0.113.7/24; do
 	in_snd ip addr add "$a" dev "$SIF"
 done

@@ -494,9 +494,12 @@ class Oracle:
     def message(self, link_name, dgram):
         p = self.p
         link = p.links[link_name]
-        src, _, _, dport, payload = dgram
+        src, _, _, dport, payload, checksum_ok = dgram
         if dport not in link["udp_ports"]:
             self._count(self.msg_reasons, "not_track")
+            return
+        if not checksum_ok:
+            self._count(self.msg_reasons, "bad_checksum")
             return
         self.messages += 1
         try:

@@ -92,13 +92,36 @@ class Reassembler:
         return n
 
 
+def _sum16(data):
+    """One's-complement sum of 16-bit big-endian words, folded."""
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return s
+
+
+def udp_checksum_ok(src, dst, l4):
+    """RFC 768 / RFC 8200 §8.1: the sum over the pseudo header and the whole
+    datagram is 0xffff; a zero checksum is "none" over IPv4, invalid over
+    IPv6 (docs/release.md §1)."""
+    if struct.unpack("!H", l4[6:8])[0] == 0:
+        return len(src) == 4
+    if len(src) == 4:
+        ph = src + dst + struct.pack("!BBH", 0, 17, len(l4))
+    else:
+        ph = src + dst + struct.pack("!IxxxB", len(l4), 17)
+    return _sum16(ph + l4) == 0xFFFF
+
+
 def _udp(src, dst, l4):
     if len(l4) < 8:
         return ("drop", "bad_l2l3")
     sport, dport, ulen = struct.unpack("!HHH", l4[:6])
     if ulen != len(l4):
         return ("drop", "bad_l2l3")
-    return ("udp", (src, dst, sport, dport, l4[8:]))
+    return ("udp", (src, dst, sport, dport, l4[8:], udp_checksum_ok(src, dst, l4)))
 
 
 def decode(frame, reasm):
