@@ -96,9 +96,7 @@ dp_classify(struct dp_worker *w, const struct dp_policy *pol, const uint8_t *pay
 				continue;
 			if (d != s) {
 				if (!prefilter_must_scan(c.seen, s, data, dlen, payload, len,
-							 s == TG_SCOPE_REMARKS ? ev->remarks_produced
-									       : NULL,
-							 ev->remarks_joined,
+							 s == TG_SCOPE_REMARKS ? &ev->remarks_dec : NULL,
 							 pol->hdr.pf_match_bytes[s])) {
 					w->cnt.prefilter_skipped[s]++;
 					continue;

@@ -52,6 +52,7 @@ struct sbuild {
 	char *dst;
 	const uint8_t *adj; /* once copied: end of the last raw piece, NULL after
 			     * decoded bytes */
+	uint64_t *produced; /* bytes sb_put() added, if the string keeps them */
 	uint16_t len;
 	uint16_t cap; /* room in dst */
 	uint16_t max; /* field bound */
@@ -403,6 +404,7 @@ sb_init(struct sbuild *sb, struct cot_event *ev, const uint8_t *at, uint16_t max
 	sb->len = 0;
 	sb->copied = 0;
 	sb->adj = NULL;
+	sb->produced = NULL;
 	sb->joined = 0;
 }
 
@@ -417,6 +419,7 @@ sb_init_local(struct sbuild *sb, char *dst, uint16_t cap, const uint8_t *at)
 	sb->len = 0;
 	sb->copied = 0;
 	sb->adj = NULL;
+	sb->produced = NULL;
 	sb->joined = 0;
 }
 
@@ -478,10 +481,9 @@ sb_put(struct parser *px, struct sbuild *sb, const char *p, size_t n)
 	memcpy(sb->dst + sb->len, p, n);
 	sb->len = (uint16_t)(sb->len + n);
 	sb->adj = NULL;
-	if (sb == &px->remarks)
+	if (sb->produced != NULL)
 		for (size_t i = 0; i < n; i++)
-			px->ev->remarks_produced[(uint8_t)p[i] >> 6] |=
-				UINT64_C(1) << ((uint8_t)p[i] & 63);
+			sb->produced[(uint8_t)p[i] >> 6] |= UINT64_C(1) << ((uint8_t)p[i] & 63);
 	return COT_OK;
 }
 
@@ -1518,7 +1520,7 @@ parse_tree(struct parser *px)
 				ev->detail.len = (uint16_t)(at - px->detail_start);
 			} else if (top->kind == EK_REMARKS) {
 				sb_commit(ev, &px->remarks, &ev->remarks);
-				ev->remarks_joined = px->remarks.joined;
+				ev->remarks_dec.joined = px->remarks.joined;
 			} else if (top->kind == EK_EVENT && !(px->seen & (1u << EK_POINT))) {
 				return fail(px, at, COT_E_MISSING);
 			}
@@ -1581,8 +1583,10 @@ parse_tree(struct parser *px)
 			}
 			if (k == EK_DETAIL)
 				px->detail_start = px->s;
-			else if (k == EK_REMARKS)
+			else if (k == EK_REMARKS) {
 				sb_init(&px->remarks, ev, px->s, COT_MAX_REMARKS);
+				px->remarks.produced = ev->remarks_dec.produced;
+			}
 			stk[depth].name = name;
 			stk[depth].len = len;
 			stk[depth].kind = (uint8_t)k;

@@ -76,6 +76,18 @@ struct cot_str {
 #define COT_F_XML_DECL (1u << 12)
 #define COT_F_REL_BOTH (1u << 13)    /* both spellings, same value */
 
+/*
+ * How a decoded string came about, for the scan prefilter (tg_maps.h
+ * pf_match_bytes): the bytes that references and line-end handling produced
+ * (bit b of produced[b / 64]), and whether runs of payload text were joined
+ * across removed markup (CDATA delimiters, comments).  All zero for a string
+ * that is a byte range of the payload.
+ */
+struct cot_decoded {
+	uint64_t produced[4];
+	uint8_t joined;
+};
+
 struct cot_link {
 	struct cot_str uid, relation, type;
 };
@@ -90,13 +102,7 @@ struct cot_event {
 	struct cot_str detail;   /* raw bytes between <detail> and </detail>, not decoded */
 	struct cot_str callsign; /* <contact callsign=...> */
 	struct cot_str remarks;  /* text of <remarks>, entities decoded, CDATA included */
-	/* How remarks was decoded, for the scan prefilter (tg_maps.h
-	 * pf_match_bytes): the bytes references and line-end handling produced
-	 * (bit b of [b / 64]), and whether payload text was joined across
-	 * removed markup (CDATA delimiters, comments).  Both zero when remarks
-	 * is a byte range of the payload. */
-	uint64_t remarks_produced[4];
-	uint8_t remarks_joined;
+	struct cot_decoded remarks_dec; /* how remarks was decoded */
 	uint8_t has_track;
 	uint8_t n_links;
 	uint16_t err_off;        /* on error: offset in the payload where it was found */

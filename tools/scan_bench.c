@@ -44,8 +44,7 @@
 struct msg {
 	const char *data[TG_SCOPE_COUNT];
 	uint32_t len[TG_SCOPE_COUNT];
-	uint64_t remarks_produced[4]; /* cot_event's, for prefilter_must_scan() */
-	uint8_t remarks_joined;
+	struct cot_decoded remarks_dec; /* cot_event's, for prefilter_must_scan() */
 };
 
 struct frag_buf {
@@ -140,8 +139,7 @@ on_message(const uint8_t *pl, size_t len)
 		[TG_SCOPE_UID] = &ev.uid,           [TG_SCOPE_CALLSIGN] = &ev.callsign,
 		[TG_SCOPE_REMARKS] = &ev.remarks,   [TG_SCOPE_DETAIL] = &ev.detail,
 	};
-	memcpy(m->remarks_produced, ev.remarks_produced, sizeof(m->remarks_produced));
-	m->remarks_joined = ev.remarks_joined;
+	m->remarks_dec = ev.remarks_dec;
 	m->data[TG_SCOPE_PAYLOAD] = dup_bytes(pl, len);
 	m->len[TG_SCOPE_PAYLOAD] = (uint32_t)len;
 	for (unsigned s = TG_SCOPE_TYPE; s < TG_SCOPE_MARKING; s++) {
@@ -456,8 +454,8 @@ main(int argc, char **argv)
 					     !prefilter_must_scan(
 						     sctx.seen, s, m->data[s], m->len[s],
 						     (const uint8_t *)m->data[0], m->len[0],
-						     s == TG_SCOPE_REMARKS ? m->remarks_produced : NULL,
-						     m->remarks_joined, snap.hdr.pf_match_bytes[s])))
+						     s == TG_SCOPE_REMARKS ? &m->remarks_dec : NULL,
+						     snap.hdr.pf_match_bytes[s])))
 						continue;
 					ts = __rdtsc();
 					rc = hs_scan(db[d], m->data[s], m->len[s], 0, scratch, on_match,

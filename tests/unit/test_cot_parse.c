@@ -221,7 +221,7 @@ static void
 assert_produced(const char *want)
 {
 	for (unsigned c = 0; c < 256; c++) {
-		bool got = ev.remarks_produced[c >> 6] >> (c & 63) & 1;
+		bool got = ev.remarks_dec.produced[c >> 6] >> (c & 63) & 1;
 		bool in = c != 0 && strchr(want, (int)c) != NULL;
 
 		if (got != in)
@@ -264,8 +264,8 @@ test_remarks_decoding_report(void **state)
 		assert_err(parse_keep(doc), COT_OK);
 		assert_str(ev.remarks, cases[i].decoded);
 		assert_produced(cases[i].produced);
-		if (ev.remarks_joined != cases[i].joined)
-			fail_msg("%s: joined %u, want %u", cases[i].remarks, ev.remarks_joined,
+		if (ev.remarks_dec.joined != cases[i].joined)
+			fail_msg("%s: joined %u, want %u", cases[i].remarks, ev.remarks_dec.joined,
 				 cases[i].joined);
 	}
 }

@@ -137,16 +137,10 @@ unbuild(struct layout *l)
 	pol_free(l->p);
 }
 
-/* What cot_parse reports of decoded remarks (cot_event.remarks_*). */
-struct decoded {
-	uint64_t produced[4];
-	bool joined;
-};
-
 /* The scans dataplane/classify.c does, for the payload and two fields. */
 static void
 classify(const struct layout *l, const char *payload, size_t plen, const char *const *field,
-	 const size_t *flen, const struct decoded *dec, struct hits *h)
+	 const size_t *flen, const struct cot_decoded *dec, struct hits *h)
 {
 	memset(h, 0, sizeof(*h));
 	for (unsigned s = 0; s < TG_SCOPE_COUNT; s++) {
@@ -160,8 +154,8 @@ classify(const struct layout *l, const char *payload, size_t plen, const char *c
 			    (d != s &&
 			     !prefilter_must_scan(h->seen, s, data, len, (const uint8_t *)payload,
 						  plen,
-						  s == TG_SCOPE_REMARKS ? dec->produced : NULL,
-						  dec->joined, l->p->hdr.pf_match_bytes[s])))
+						  s == TG_SCOPE_REMARKS ? dec : NULL,
+						  l->p->hdr.pf_match_bytes[s])))
 				continue;
 			assert_int_equal(hs_scan(l->db[d], data, (unsigned)len, 0, l->scratch,
 						 on_match, h),
@@ -248,7 +242,7 @@ static const struct tok CONS[][4] = {
  * as cot_parse reports it. */
 static size_t
 decoded_remarks(char *payload, size_t *o, size_t cap, char *dec_text, size_t dcap,
-		unsigned n, uint64_t *rng, struct decoded *dec)
+		unsigned n, uint64_t *rng, struct cot_decoded *dec)
 {
 	size_t d = 0;
 	int last = 0; /* 0 nothing, 1 payload text, 2 produced bytes; markup keeps it */
@@ -301,7 +295,7 @@ test_same_verdicts(void **state)
 		const char *field[TG_SCOPE_COUNT] = {0};
 		size_t flen[TG_SCOPE_COUNT] = {0};
 		size_t o = 0, r0, r1, d0, d1, dlen = 0;
-		struct decoded dec = {0};
+		struct cot_decoded dec = {0};
 		bool is_decoded = k % 5 == 4;
 		struct hits a, b;
 
@@ -357,7 +351,7 @@ test_same_verdicts(void **state)
 		for (unsigned s = TG_SCOPE_REMARKS; s <= TG_SCOPE_DETAIL; s++) {
 			bool skip = !prefilter_must_scan(
 				b.seen, s, field[s], flen[s], (const uint8_t *)payload, o,
-				s == TG_SCOPE_REMARKS ? dec.produced : NULL, dec.joined,
+				s == TG_SCOPE_REMARKS ? &dec : NULL,
 				pf.p->hdr.pf_match_bytes[s]);
 
 			skipped_scans += skip;
