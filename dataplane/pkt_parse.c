@@ -41,21 +41,22 @@ udp_checksum_ok(const struct rte_mbuf *m, const void *ip, uint8_t ipv, uint32_t 
 	return rte_ipv6_udptcp_cksum_mbuf_verify(m, ip, (uint16_t)l4_off) == 0;
 }
 
-/*
- * The payload's own one's-complement sum, from a UDP checksum known to be
- * right: pseudo header + UDP header + payload sum to 0xffff, so the payload
- * is the complement of the other two.  Saves summing the payload again for
- * the peers' checksums (forward.c).
- */
-static int32_t
-payload_sum_of(const void *ip, uint8_t ipv, const struct rte_udp_hdr *udp)
+uint16_t
+dp_pkt_payload_sum(const struct rte_mbuf *m, const struct dp_pkt *pk, const uint8_t *payload)
 {
-	uint32_t s = ipv == 4 ? rte_ipv4_phdr_cksum(ip, 0) : rte_ipv6_phdr_cksum(ip, 0);
+	const void *ip = rte_pktmbuf_mtod_offset(m, const void *, pk->l3_off);
+	const struct rte_udp_hdr *udp = rte_pktmbuf_mtod_offset(
+		m, const struct rte_udp_hdr *, pk->payload_off - sizeof(struct rte_udp_hdr));
+	uint32_t s;
 
+	if (udp->dgram_cksum == 0)
+		return rte_raw_cksum(payload, pk->payload_len);
+	/* pseudo header + UDP header + payload sum to 0xffff (verified) */
+	s = pk->ipv == 4 ? rte_ipv4_phdr_cksum(ip, 0) : rte_ipv6_phdr_cksum(ip, 0);
 	s += rte_raw_cksum(udp, sizeof(*udp));
 	s = (s & 0xffff) + (s >> 16);
 	s = (s & 0xffff) + (s >> 16);
-	return (int32_t)(~s & 0xffff);
+	return (uint16_t)~s;
 }
 
 static bool
@@ -181,7 +182,6 @@ dp_pkt_parse(struct dp_worker *w, const struct tg_link *link, struct rte_mbuf **
 		return TG_R_BAD_L2L3;
 	if (!udp_checksum_ok(m, ip_hdr, out->ipv, l4_off, udp, !may_reassemble))
 		return TG_R_BAD_CHECKSUM;
-	out->payload_sum = udp->dgram_cksum != 0 ? payload_sum_of(ip_hdr, out->ipv, udp) : -1;
 	out->l3_off = (uint16_t)l3_off;
 	out->payload_off = l4_off + (uint32_t)sizeof(*udp);
 	out->payload_len = udp_len - (uint32_t)sizeof(*udp);

@@ -17,7 +17,6 @@ struct dp_pkt {
 	uint32_t payload_len; /* the UDP payload */
 	uint16_t l3_off;
 	uint8_t ipv;
-	int32_t payload_sum;  /* rte_raw_cksum() of the payload, -1: not known */
 };
 
 struct dp_worker;
@@ -30,5 +29,13 @@ struct rte_mbuf;
  */
 int dp_pkt_parse(struct dp_worker *w, const struct tg_link *link, struct rte_mbuf **mp,
 		 uint64_t tsc, bool may_reassemble, struct dp_pkt *out);
+
+/*
+ * rte_raw_cksum() of the payload of a message dp_pkt_parse() accepted, for
+ * the peers' UDP checksums (forward.c).  Its checksum was verified, so when
+ * it is not 0 the payload's sum follows from it without summing the payload.
+ */
+uint16_t dp_pkt_payload_sum(const struct rte_mbuf *m, const struct dp_pkt *pk,
+			    const uint8_t *payload);
 
 #endif /* DP_PKT_PARSE_H */

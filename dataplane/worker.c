@@ -210,7 +210,7 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 		.level = mk.level,
 		.rel_mask = mk.rel_mask,
 	};
-	int32_t payload_sum = pk.payload_sum; /* from the verified checksum, or -1 */
+	int32_t payload_sum = -1;
 
 	for (unsigned pi = 0; pi < pol->hdr.n_peers; pi++) {
 		enum tg_reason r = release_decide(&pol->peers[pi], pol->peer_port[pi], &msg);
@@ -219,7 +219,7 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 			uint64_t f0 = stage_tsc();
 
 			if (payload_sum < 0)
-				payload_sum = rte_raw_cksum(pl, pk.payload_len);
+				payload_sum = dp_pkt_payload_sum(m, &pk, pl);
 			r = fwd_to_peer(w, pol, pi, m, pk.payload_off, pk.payload_len,
 					(uint16_t)payload_sum);
 			tfwd += stage_tsc() - f0;
