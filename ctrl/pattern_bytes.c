@@ -131,7 +131,6 @@ char_class(struct pb *b)
 		return false; /* negated: nearly every byte anyway */
 	for (;;) {
 		unsigned lo, hi;
-		enum item k = IT_BYTE;
 		char c = *b->s;
 
 		if (c == '\0')
@@ -144,6 +143,8 @@ char_class(struct pb *b)
 		if (c == '[' && (b->s[1] == ':' || b->s[1] == '.' || b->s[1] == '='))
 			return false; /* POSIX classes, collating elements */
 		if (c == '\\') {
+			enum item k;
+
 			b->s++;
 			k = escape(b, &lo);
 			if (k == IT_ALL)

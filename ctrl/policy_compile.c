@@ -334,6 +334,8 @@ compile_all(struct pol_policy *p, struct pol_errors *errs, bool prefilter, bool 
 		rc = -1;
 		goto out;
 	}
+	/* Every byte, unless a split scope below says which (tg_maps.h). */
+	memset(p->hdr.pf_match_bytes, 0xff, sizeof(p->hdr.pf_match_bytes));
 	/* Rules are sorted by scope: each scope is one contiguous run. */
 	for (from = 0; from < nr; from = i) {
 		unsigned s = p->rules[from].scope;
@@ -407,7 +409,6 @@ pol_compile_layout(struct pol_policy *p, struct pol_errors *errs, bool prefilter
 	p->hsdb_len = 0;
 	memset(p->hdr.hsdb, 0, sizeof(p->hdr.hsdb));
 	memset(p->n_prefiltered, 0, sizeof(p->n_prefiltered));
-	memset(p->hdr.pf_match_bytes, 0xff, sizeof(p->hdr.pf_match_bytes));
 
 	/* The prefiltered layout first; if Hyperscan refuses any of its
 	 * databases, the plain one, which reports every bad rule. */
@@ -417,7 +418,6 @@ pol_compile_layout(struct pol_policy *p, struct pol_errors *errs, bool prefilter
 			db[s] = NULL;
 		}
 		memset(p->n_prefiltered, 0, sizeof(p->n_prefiltered));
-		memset(p->hdr.pf_match_bytes, 0xff, sizeof(p->hdr.pf_match_bytes));
 		if (compile_all(p, errs, false, true, db) < 0)
 			goto out;
 	}

@@ -208,28 +208,6 @@ workers_create(void)
 	return 0;
 }
 
-static void
-mk_cache_print(FILE *f)
-{
-	struct mk_cache_stats t = {0};
-
-	for (unsigned i = 0; i < dp_n_workers; i++) {
-		const struct mk_cache_stats *st;
-
-		if (dp_workers[i] == NULL || dp_workers[i]->mk_cache == NULL)
-			continue;
-		st = mk_cache_stats(dp_workers[i]->mk_cache);
-		t.hits += st->hits;
-		t.misses += st->misses;
-		t.uncacheable += st->uncacheable;
-		t.resets += st->resets;
-	}
-	if (t.hits + t.misses + t.uncacheable)
-		fprintf(f, "  marking cache: hits %" PRIu64 " misses %" PRIu64
-			   " uncacheable %" PRIu64 " resets %" PRIu64 "\n",
-			t.hits, t.misses, t.uncacheable, t.resets);
-}
-
 /* Each worker's own reassembly table and marking cache. */
 static int
 worker_tables_create(void)
@@ -411,7 +389,6 @@ main(int argc, char **argv)
 	dp_ports_stop();
 	dp_control_stop(); /* final counters into the stats map */
 	dp_stats_print(stdout);
-	mk_cache_print(stdout);
 	dp_audit_stop();
 out_ports:
 	dp_ports_close();

@@ -39,8 +39,7 @@ struct mk_cache {
 	const void *pol_id;
 	uint64_t generation;
 	struct mk_cache_stats st;
-	int32_t n_values;
-	struct mk_value *values; /* by rte_hash key position */
+	struct mk_value *values; /* by rte_hash key position, 0..rte_hash_max_key_id() */
 };
 
 struct mk_cache *
@@ -62,8 +61,8 @@ mk_cache_create(const char *name, unsigned entries, int socket_id)
 	c->h = rte_hash_create(&hp);
 	if (c->h == NULL)
 		goto fail;
-	c->n_values = rte_hash_max_key_id(c->h) + 1;
-	c->values = rte_zmalloc_socket("tg_mk_values", sizeof(*c->values) * (size_t)c->n_values,
+	c->values = rte_zmalloc_socket("tg_mk_values",
+				       sizeof(*c->values) * ((size_t)rte_hash_max_key_id(c->h) + 1),
 				       0, socket_id);
 	if (c->values == NULL) {
 		rte_errno = ENOMEM;
@@ -143,7 +142,7 @@ mk_cache_resolve(struct mk_cache *c, const void *pol_id, uint64_t generation,
 					  link_default, hdr, out);
 	}
 	pos = rte_hash_lookup(c->h, &k);
-	if (pos >= 0 && pos < c->n_values) {
+	if (pos >= 0) {
 		c->st.hits++;
 		*out = c->values[pos].mk;
 		return c->values[pos].rc;
@@ -158,11 +157,9 @@ mk_cache_resolve(struct mk_cache *c, const void *pol_id, uint64_t generation,
 		reset(c);
 		pos = rte_hash_add_key(c->h, &k);
 	}
-	if (pos >= 0 && pos < c->n_values) {
+	if (pos >= 0) {
 		c->values[pos].rc = rc;
 		c->values[pos].mk = *out;
-	} else if (pos >= 0) {
-		rte_hash_del_key(c->h, &k);
 	}
 	return rc;
 }

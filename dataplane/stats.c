@@ -211,6 +211,29 @@ dp_stats_publish(struct tg_mapset *ms)
 	pthread_mutex_unlock(&last_lock);
 }
 
+/* The workers' marking caches, summed (read once the workers are done). */
+static void
+mk_cache_print(FILE *f)
+{
+	struct mk_cache_stats t = {0};
+
+	for (unsigned i = 0; i < dp_n_workers; i++) {
+		const struct mk_cache_stats *st;
+
+		if (dp_workers[i] == NULL || dp_workers[i]->mk_cache == NULL)
+			continue;
+		st = mk_cache_stats(dp_workers[i]->mk_cache);
+		t.hits += st->hits;
+		t.misses += st->misses;
+		t.uncacheable += st->uncacheable;
+		t.resets += st->resets;
+	}
+	if (t.hits + t.misses + t.uncacheable)
+		fprintf(f, "  marking cache: hits %" PRIu64 " misses %" PRIu64
+			   " uncacheable %" PRIu64 " resets %" PRIu64 "\n",
+			t.hits, t.misses, t.uncacheable, t.resets);
+}
+
 void
 dp_stats_print(FILE *f)
 {
@@ -245,6 +268,7 @@ dp_stats_print(FILE *f)
 			(double)last_cycles[2] / last_cycles[5],
 			(double)last_cycles[3] / last_cycles[5]);
 	pthread_mutex_unlock(&last_lock);
+	mk_cache_print(f);
 }
 
 static int
