@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define TG_MAPS_MAGIC 0x54524b47u /* "TRKG" */
-#define TG_MAPS_ABI 3
+#define TG_MAPS_ABI 4
 
 #define TG_DEFAULT_BPFFS "/sys/fs/bpf/trackgate"
 
@@ -225,8 +225,12 @@ enum tg_reason {
 	TG_R_NO_LINK,        /* arrived on a port no link names */
 	TG_R_BAD_L2L3,       /* truncated or bad Ethernet/IP/UDP */
 	TG_R_BAD_CHECKSUM,   /* UDP checksum wrong (or absent over IPv6) */
-	TG_R_FRAG_TIMEOUT,   /* fragments never completed */
-	TG_R_FRAG_ERROR,     /* reassembly failed or table full */
+	TG_R_FRAG_TIMEOUT,   /* a datagram's fragments did not all arrive in time */
+	TG_R_FRAG_ERROR,     /* a fragment no datagram can be built from (bad length) */
+	TG_R_FRAG_TABLE_FULL, /* no room for another datagram in the reassembly table */
+	TG_R_FRAG_OVERLAP,   /* overlapping, duplicate or too many fragments */
+	TG_R_FRAG_BAD_LENGTH, /* reassembled over 65,535 bytes, or its lengths disagree */
+	TG_R_FRAG_UNFINISHED, /* a datagram still incomplete when trackgate stopped */
 	TG_R_TOO_BIG,        /* datagram over max_message_bytes */
 	TG_R_NO_POLICY,
 	TG_R_PARSE,          /* CoT parse failure (details in parse counters) */
@@ -245,6 +249,15 @@ enum tg_reason {
 	TG_R_NO_MBUF,        /* header/clone mbuf allocation failed */
 	TG_R_COUNT
 };
+/* The message-level reasons are TG_R_MSG_FIRST..TG_R_MSG_LAST, the peer-level
+ * ones TG_R_PEER_FIRST..TG_R_COUNT - 1. */
+#define TG_R_MSG_FIRST TG_R_NOT_TRACK
+#define TG_R_MSG_LAST TG_R_CHECK_MISMATCH
+#define TG_R_PEER_FIRST TG_R_CLASS
+
+/* Room for the CoT parser's error counters (dataplane/cot_parse.h enum
+ * cot_err) in tg_stats; the dataplane checks that they fit. */
+#define TG_PARSE_ERR_MAX 48
 
 #define TG_STATS_MAX_PORTS 32
 
@@ -276,6 +289,9 @@ struct tg_stats {
 	 * which it ran, and for which the payload scan let it be skipped. */
 	uint64_t prefilter_scanned[TG_SCOPE_COUNT];
 	uint64_t prefilter_skipped[TG_SCOPE_COUNT];
+	/* Parse drops by the parser's error (enum cot_err; names from
+	 * cot_err_name()): their sum is reason[TG_R_PARSE]. */
+	uint64_t parse_err[TG_PARSE_ERR_MAX];
 };
 
 /* mmaped array elements are strided by round_up(value_size, 8): keep every

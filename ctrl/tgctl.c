@@ -444,7 +444,7 @@ cmd_stats(const struct opts *o)
 				peers, json_pack("{s:s, s:I, s:I, s:o}", "name", st->peer[i].name,
 						 "released", (json_int_t)st->peer[i].released, "bytes",
 						 (json_int_t)st->peer[i].bytes, "withheld",
-						 reasons_json(st->peer[i].withheld, TG_R_CLASS,
+						 reasons_json(st->peer[i].withheld, TG_R_PEER_FIRST,
 							      TG_R_COUNT - 1)));
 		for (unsigned i = 0; i < st->n_ports && i < TG_STATS_MAX_PORTS; i++)
 			json_array_append_new(
@@ -461,7 +461,7 @@ cmd_stats(const struct opts *o)
 				 (json_int_t)st->rx_packets, "messages", (json_int_t)st->messages,
 				 "released", (json_int_t)st->released, "audit_lost",
 				 (json_int_t)st->audit_lost, "dropped",
-				 reasons_json(st->reason, TG_R_NOT_TRACK, TG_R_CHECK_MISMATCH),
+				 reasons_json(st->reason, TG_R_MSG_FIRST, TG_R_MSG_LAST),
 				 "peers", peers, "ports", ports, "rule_hits", rule_hits_json(&ms));
 		json_t *pf = json_object();
 
@@ -491,14 +491,14 @@ cmd_stats(const struct opts *o)
 		       "  audit lost %" PRIu64 "\n",
 		       st->rx_packets, st->messages, st->released, st->audit_lost);
 		printf("\ndropped (per message)\n");
-		for (unsigned r = TG_R_NOT_TRACK; r <= TG_R_CHECK_MISMATCH; r++)
+		for (unsigned r = TG_R_MSG_FIRST; r <= TG_R_MSG_LAST; r++)
 			if (st->reason[r])
 				printf("  %-16s %12" PRIu64 "\n", tg_reason_name(r), st->reason[r]);
 		printf("\n%-12s %12s %14s  withheld\n", "peer", "released", "bytes");
 		for (unsigned i = 0; i < st->n_peers && i < TG_MAX_PEERS; i++) {
 			printf("%-12s %12" PRIu64 " %14" PRIu64 " ", st->peer[i].name,
 			       st->peer[i].released, st->peer[i].bytes);
-			for (unsigned r = TG_R_CLASS; r < TG_R_COUNT; r++)
+			for (unsigned r = TG_R_PEER_FIRST; r < TG_R_COUNT; r++)
 				if (st->peer[i].withheld[r])
 					printf(" %s=%" PRIu64, tg_reason_name(r),
 					       st->peer[i].withheld[r]);

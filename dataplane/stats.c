@@ -241,13 +241,13 @@ dp_stats_print(FILE *f)
 	fprintf(f, "trackgate: policy generation %" PRIu64 ", rx %" PRIu64 " packets, %" PRIu64
 		   " messages, %" PRIu64 " releases\n",
 		last.generation, last.rx_packets, last.messages, last.released);
-	for (unsigned r = TG_R_NOT_TRACK; r <= TG_R_CHECK_MISMATCH; r++)
+	for (unsigned r = TG_R_MSG_FIRST; r <= TG_R_MSG_LAST; r++)
 		if (last.reason[r])
 			fprintf(f, "  dropped %-16s %" PRIu64 "\n", tg_reason_name(r), last.reason[r]);
 	for (unsigned i = 0; i < last.n_peers; i++) {
 		fprintf(f, "  peer %-12s released %-8" PRIu64 " bytes %-10" PRIu64,
 			last.peer[i].name, last.peer[i].released, last.peer[i].bytes);
-		for (unsigned r = TG_R_CLASS; r < TG_R_COUNT; r++)
+		for (unsigned r = TG_R_PEER_FIRST; r < TG_R_COUNT; r++)
 			if (last.peer[i].withheld[r])
 				fprintf(f, " %s=%" PRIu64, tg_reason_name(r),
 					last.peer[i].withheld[r]);
@@ -296,7 +296,7 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "released", last.released);
 	rte_tel_data_add_dict_u64(d, "audit_lost", last.audit_lost);
 	rte_tel_data_start_dict(dropped);
-	for (unsigned r = TG_R_NOT_TRACK; r <= TG_R_CHECK_MISMATCH; r++)
+	for (unsigned r = TG_R_MSG_FIRST; r <= TG_R_MSG_LAST; r++)
 		rte_tel_data_add_dict_u64(dropped, tg_reason_name(r), last.reason[r]);
 	rte_tel_data_add_dict_container(d, "dropped", dropped, 0);
 	rte_tel_data_start_dict(peers);
