@@ -92,6 +92,68 @@ dp_audit_note_policy(const struct dp_policy *p)
 	pthread_mutex_unlock(&names_lock);
 }
 
+static void
+copy_str(char *dst, size_t cap, const char *p, size_t len)
+{
+	if (p == NULL)
+		len = 0;
+	if (len >= cap)
+		len = cap - 1;
+	if (len)
+		memcpy(dst, p, len);
+	dst[len] = '\0';
+}
+
+void
+dp_audit_message(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id, int link_idx,
+		 int reason, const struct dp_class_result *cr, uint32_t released,
+		 const uint8_t *peer_reason, const struct cot_event *ev, enum cot_err parse_err,
+		 uint64_t now_ns, const uint32_t *checks)
+{
+	struct dp_audit_rec *r;
+
+	if (!dp_audit_wants(released != 0, reason != TG_R_RELEASED))
+		return;
+	r = dp_audit_get(w);
+	if (r == NULL)
+		return;
+	r->ts_ns = now_ns;
+	r->generation = pol ? pol->generation : 0;
+	r->released = released;
+	r->link_idx = link_idx < 0 ? 0xff : (uint8_t)link_idx;
+	r->port_id = port_id;
+	r->reason = (uint8_t)reason;
+	if (cr) {
+		r->n_ids = cr->n_ids;
+		memcpy(r->ids, cr->ids, sizeof(r->ids));
+	}
+	if (checks) {
+		r->check_parser = checks[0];
+		r->check_independent = checks[1];
+		r->check_failed = (uint8_t)checks[2];
+		r->n_peers = (uint8_t)pol->hdr.n_peers;
+	}
+	if (peer_reason) {
+		r->n_peers = (uint8_t)pol->hdr.n_peers;
+		memcpy(r->peer_reason, peer_reason, pol->hdr.n_peers);
+	}
+	r->parse_err = (uint8_t)parse_err;
+	if (ev && parse_err == COT_OK) {
+		size_t n;
+
+		copy_str(r->uid, sizeof(r->uid), ev->uid.p, ev->uid.len);
+		copy_str(r->type, sizeof(r->type), ev->type.p, ev->type.len);
+		copy_str(r->marking, sizeof(r->marking), ev->access.p, ev->access.len);
+		n = strlen(r->marking);
+		if (ev->releasable_to.p && n + 8 < sizeof(r->marking)) {
+			memcpy(r->marking + n, " | rel: ", 8);
+			copy_str(r->marking + n + 8, sizeof(r->marking) - n - 8,
+				 ev->releasable_to.p, ev->releasable_to.len);
+		}
+	}
+	dp_audit_put(w, r);
+}
+
 /* A JSON string from bytes that came off the wire: not trusted to be UTF-8. */
 static json_t *
 wire_string(const char *s)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "classify.h"
+#include "cot_parse.h"
 #include "tg_maps.h"
 
 struct dp_audit_rec {
@@ -44,6 +45,17 @@ bool dp_audit_wants(bool released_any, bool message_level_drop);
 struct dp_audit_rec *dp_audit_get(struct dp_worker *w);
 /* Hand a filled record to the writer; never blocks. */
 void dp_audit_put(struct dp_worker *w, struct dp_audit_rec *r);
+/*
+ * Record one decision (if the audit level wants it): the message-level
+ * reason or TG_R_RELEASED, the rules that matched, the peers released to and
+ * why the others were not, and what the event says of itself.  `ev` is the
+ * parsed event or NULL when parsing was not reached; on a parse drop
+ * parse_err says why (and ev holds what the parser got to).
+ */
+void dp_audit_message(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id,
+		      int link_idx, int reason, const struct dp_class_result *cr,
+		      uint32_t released, const uint8_t *peer_reason, const struct cot_event *ev,
+		      enum cot_err parse_err, uint64_t now_ns, const uint32_t *checks);
 /* Remember peer/link names of a generation for the writer (control thread). */
 void dp_audit_note_policy(const struct dp_policy *p);
 

@@ -30,67 +30,6 @@ count_drop(struct dp_worker *w, int reason)
 	w->cnt.reason[reason]++;
 }
 
-static void
-copy_str(char *dst, size_t cap, const char *p, size_t len)
-{
-	if (p == NULL)
-		len = 0;
-	if (len >= cap)
-		len = cap - 1;
-	if (len)
-		memcpy(dst, p, len);
-	dst[len] = '\0';
-}
-
-static void
-audit_message(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id, int link_idx,
-	      int reason, const struct dp_class_result *cr, uint32_t released,
-	      const uint8_t *peer_reason, bool parsed, uint64_t now_ns, const uint32_t *checks)
-{
-	struct dp_audit_rec *r;
-	const struct cot_event *ev = &w->ev;
-
-	if (!dp_audit_wants(released != 0, reason != TG_R_RELEASED))
-		return;
-	r = dp_audit_get(w);
-	if (r == NULL)
-		return;
-	r->ts_ns = now_ns;
-	r->generation = pol ? pol->generation : 0;
-	r->released = released;
-	r->link_idx = link_idx < 0 ? 0xff : (uint8_t)link_idx;
-	r->port_id = port_id;
-	r->reason = (uint8_t)reason;
-	if (cr) {
-		r->n_ids = cr->n_ids;
-		memcpy(r->ids, cr->ids, sizeof(r->ids));
-	}
-	if (checks) {
-		r->check_parser = checks[0];
-		r->check_independent = checks[1];
-		r->check_failed = (uint8_t)checks[2];
-		r->n_peers = (uint8_t)pol->hdr.n_peers;
-	}
-	if (peer_reason) {
-		r->n_peers = (uint8_t)pol->hdr.n_peers;
-		memcpy(r->peer_reason, peer_reason, pol->hdr.n_peers);
-	}
-	if (parsed) {
-		size_t n;
-
-		copy_str(r->uid, sizeof(r->uid), ev->uid.p, ev->uid.len);
-		copy_str(r->type, sizeof(r->type), ev->type.p, ev->type.len);
-		copy_str(r->marking, sizeof(r->marking), ev->access.p, ev->access.len);
-		n = strlen(r->marking);
-		if (ev->releasable_to.p && n + 8 < sizeof(r->marking)) {
-			memcpy(r->marking + n, " | rel: ", 8);
-			copy_str(r->marking + n + 8, sizeof(r->marking) - n - 8,
-				 ev->releasable_to.p, ev->releasable_to.len);
-		}
-	}
-	dp_audit_put(w, r);
-}
-
 static inline uint64_t
 stage_tsc(void)
 {
@@ -141,7 +80,8 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 	w->cnt.messages++;
 	if (pk.payload_len > pol->hdr.max_message_bytes) {
 		count_drop(w, TG_R_TOO_BIG);
-		audit_message(w, pol, port_id, li, TG_R_TOO_BIG, NULL, 0, NULL, false, now_ns, NULL);
+		dp_audit_message(w, pol, port_id, li, TG_R_TOO_BIG, NULL, 0, NULL, NULL, COT_OK, now_ns,
+				 NULL);
 		rte_pktmbuf_free(m);
 		return;
 	}
@@ -172,7 +112,7 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 	t2 = stage_tsc();
 	if (rc != TG_R_RELEASED) {
 		count_drop(w, rc);
-		audit_message(w, pol, port_id, li, rc, &cr, 0, NULL, true, now_ns, NULL);
+		dp_audit_message(w, pol, port_id, li, rc, &cr, 0, NULL, ev, COT_OK, now_ns, NULL);
 		rte_pktmbuf_free(m);
 		return;
 	}
@@ -196,8 +136,8 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 		t2 = tc;
 		if (!ok2 || checks[0] != checks[1]) {
 			count_drop(w, TG_R_CHECK_MISMATCH);
-			audit_message(w, pol, port_id, li, TG_R_CHECK_MISMATCH, &cr, 0, NULL, true,
-				      now_ns, checks);
+			dp_audit_message(w, pol, port_id, li, TG_R_CHECK_MISMATCH, &cr, 0, NULL,
+					 ev, COT_OK, now_ns, checks);
 			rte_pktmbuf_free(m);
 			return;
 		}
@@ -238,15 +178,16 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 		w->cnt.cycles[3] += tfwd;
 		w->cnt.cycles_msgs++;
 	}
-	audit_message(w, pol, port_id, li, TG_R_RELEASED, &cr, released, peer_reason, true, now_ns,
-		      NULL);
+	dp_audit_message(w, pol, port_id, li, TG_R_RELEASED, &cr, released, peer_reason, ev, COT_OK,
+			 now_ns, NULL);
 	/* Drop our reference; the clones queued for TX keep the payload alive. */
 	rte_pktmbuf_free(m);
 	return;
 
 drop_message:
 	count_drop(w, rc);
-	audit_message(w, pol, port_id, li, rc, NULL, 0, NULL, rc != TG_R_PARSE, now_ns, NULL);
+	dp_audit_message(w, pol, port_id, li, rc, NULL, 0, NULL, ev, rc == TG_R_PARSE ? ce : COT_OK,
+			 now_ns, NULL);
 	rte_pktmbuf_free(m);
 }
 
