@@ -16,13 +16,15 @@
  *   - processing instructions other than the XML declaration, and an XML
  *     declaration with a version other than 1.0 or an encoding other than
  *     UTF-8;
- *   - element children of <remarks>;
+ *   - element children of <remarks>, and children of <event> other than
+ *     <point> and <detail> (the rules would not see them);
  *   - a second <point>, <detail>, <track>, <contact> or <remarks> where the
  *     release rules read only one (COT_E_DUP_ELEM): matching one and
  *     ignoring the other would let a sender hide text from the rules.
  * Fail closed: whatever cannot be read unambiguously is an error.
  */
 #include "cot_parse.h"
+#include "cot_names.h"
 
 #include <string.h>
 
@@ -971,7 +973,10 @@ parse_datetime(struct parser *px, const uint8_t *at, const char *p, size_t n, in
 	    !digits_at(p + 17, 2, &sec))
 		return fail(px, at, COT_E_BAD_TIME);
 #endif
-	if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59)
+	/* d <= 31 here keeps the day key below one-to-one: with a larger d its
+	 * bits would run into the month's, and 2024-05-33 would take the
+	 * cached day of 2024-05-01 unchecked. */
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59)
 		return fail(px, at, COT_E_BAD_TIME);
 	/* time, start and stale of one event are nearly always on one day. */
 	if ((uint32_t)(y << 9 | mo << 5 | d) == px->day_key) {
@@ -1049,17 +1054,25 @@ static const struct attr_def track_attrs[] = {
 	A("speed", AT_NUM, 0),
 	A("slope", AT_NUM, 0),
 };
-#define TR_REQUIRED 0x3u
+/* No attribute of <track> or <link> is required: nothing trackgate decides
+ * reads them, and real TAK senders omit some (docs/release.md §2).  Those
+ * present are checked and kept. */
 static const struct attr_def link_attrs[] = {
 	A("uid", AT_STR, COT_MAX_FIELD),
 	A("relation", AT_STR, COT_MAX_FIELD),
 	A("type", AT_STR, COT_MAX_FIELD),
 };
-#define LK_REQUIRED 0x7u
 static const struct attr_def contact_attrs[] = {
 	A("callsign", AT_STR, COT_MAX_FIELD),
 };
 #undef A
+
+/* Every string that can be decoded into cot_event.buf by one event: ten
+ * <event> string attributes, uid/relation/type of each <link>, the
+ * callsign and the remarks.  They all fit, so no event within the bounds
+ * of docs/release.md §2 fails for want of room (sb_to_copy still checks). */
+_Static_assert((10 + 3 * COT_MAX_LINKS + 1) * COT_MAX_FIELD + COT_MAX_REMARKS <= COT_DECODE_BUF,
+	       "COT_DECODE_BUF must hold every decoded string of one event");
 
 /* The known attribute of element kind k called name, as an index into its
  * attr_def table, or -1.  A switch on the length, then fixed-size compares. */
@@ -1441,11 +1454,16 @@ open_element(struct parser *px, enum elem_kind k, const uint8_t *at, uint32_t se
 			return fail(px, at, COT_E_RANGE);
 		return COT_OK;
 	case EK_TRACK:
-		if ((seen & TR_REQUIRED) != TR_REQUIRED)
-			return fail(px, at, COT_E_MISSING);
-		if (!is_finite(ev->course) || !is_finite(ev->speed) || ev->course < 0.0 ||
-		    ev->course > 360.0 || ev->speed < 0.0)
-			return fail(px, at, COT_E_RANGE);
+		if (seen & 1u) {
+			if (!is_finite(ev->course) || ev->course < 0.0 || ev->course > 360.0)
+				return fail(px, at, COT_E_RANGE);
+			ev->flags |= COT_F_HAS_COURSE;
+		}
+		if (seen & 2u) {
+			if (!is_finite(ev->speed) || ev->speed < 0.0)
+				return fail(px, at, COT_E_RANGE);
+			ev->flags |= COT_F_HAS_SPEED;
+		}
 		if (seen & 4u) {
 			if (!is_finite(ev->slope))
 				return fail(px, at, COT_E_RANGE);
@@ -1455,8 +1473,7 @@ open_element(struct parser *px, enum elem_kind k, const uint8_t *at, uint32_t se
 		ev->flags |= COT_F_HAS_TRACK;
 		return COT_OK;
 	case EK_LINK:
-		if ((seen & LK_REQUIRED) != LK_REQUIRED)
-			return fail(px, at, COT_E_MISSING);
+		(void)seen;
 		ev->n_links++;
 		return COT_OK;
 	case EK_CONTACT:
@@ -1562,6 +1579,8 @@ parse_tree(struct parser *px)
 				k = EK_EVENT;
 			} else {
 				k = child_kind(parent, name, len);
+				if (k == EK_OTHER && parent == EK_EVENT)
+					return fail(px, at, COT_E_MALFORMED);
 			}
 			if (k != EK_OTHER && k != EK_LINK) {
 				if (px->seen & (1u << k))
@@ -1747,11 +1766,16 @@ cot_parse(const uint8_t *p, size_t len, struct cot_event *ev)
 	struct parser px;
 	enum cot_err err;
 
+	/* Clearing first is what the error contract of cot_parse.h rests on:
+	 * a string is only ever set once its value is complete, so on an error
+	 * every string is this event's or absent, never the previous one's. */
 	memset(ev, 0, offsetof(struct cot_event, buf));
 	if (len == 0 || p == NULL)
 		return COT_E_EMPTY;
-	if (len > COT_MAX_MSG)
+	if (len > COT_MAX_MSG) {
+		ev->err_off = COT_MAX_MSG;
 		return COT_E_OVERSIZE;
+	}
 	memset(&px, 0, sizeof(px));
 	px.base = px.s = p;
 	px.e = p + len;

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #define COT_MAX_LINKS 8       /* <link> children of <detail> */
-#define COT_DECODE_BUF 8192   /* decoded bytes per event (entity-bearing strings) */
+#define COT_DECODE_BUF 16384  /* decoded bytes per event: room for every kept string */
 #define COT_MAX_DEPTH 16      /* element nesting, <event> is depth 1 */
 #define COT_MAX_MSG 65535     /* payload bytes, TAK header included */
 #define COT_MAX_FIELD 256     /* any kept string attribute, decoded bytes */
@@ -75,6 +75,8 @@ struct cot_str {
 #define COT_F_TAK_HDR (1u << 11)     /* a TAK v0 header was skipped */
 #define COT_F_XML_DECL (1u << 12)
 #define COT_F_REL_BOTH (1u << 13)    /* both spellings, same value */
+#define COT_F_HAS_COURSE (1u << 14)  /* <track course>; course 0 without it */
+#define COT_F_HAS_SPEED (1u << 15)   /* <track speed>; speed 0 without it */
 
 /*
  * How a decoded string came about, for the scan prefilter (tg_maps.h
@@ -88,6 +90,8 @@ struct cot_decoded {
 	uint8_t joined;
 };
 
+/* A <link> child of <detail>.  Every attribute is optional (absent: p ==
+ * NULL); real senders write links with only a point or a url. */
 struct cot_link {
 	struct cot_str uid, relation, type;
 };
@@ -107,7 +111,7 @@ struct cot_event {
 	uint8_t n_links;
 	uint16_t err_off;        /* on error: offset in the payload where it was found */
 	uint32_t flags;          /* COT_F_* */
-	double course, speed, slope; /* <track>; slope 0 unless COT_F_HAS_SLOPE */
+	double course, speed, slope; /* <track>; each 0 unless its COT_F_HAS_* flag */
 	struct cot_link link[COT_MAX_LINKS];
 	uint16_t buf_used;
 	/* Last, so that cot_parse() need not clear it. */
@@ -117,9 +121,19 @@ struct cot_event {
 /*
  * Parse `len` bytes at `p` (one UDP payload) into `ev`.  An optional TAK
  * protocol header 0xbf 0x00 0xbf (version 0 = XML) is skipped; 0xbf 0x01 0xbf
- * (version 1, protobuf) returns COT_E_TAK_V1.  On any error the contents of
- * `ev` other than err_off are unspecified.  The strings in `ev` point into
+ * (version 1, protobuf) returns COT_E_TAK_V1.  The strings in `ev` point into
  * `p` and into `ev`: both must outlive their use.
+ *
+ * On an error (anything but COT_OK), for the audit log:
+ *   - err_off is the offset in `p` where the error was found, always
+ *     <= len (0 for len == 0 or p == NULL; COT_MAX_MSG when len is over it);
+ *   - ev->uid and ev->type are each either absent (p == NULL, len == 0) or
+ *     the value of that <event> attribute in this payload, complete and
+ *     decoded, when the parser got past it (a repeated attribute: the first
+ *     one).  Never a value left from an earlier call with the same `ev`.  A
+ *     present value may be empty and is not checked further: it is what the
+ *     sender wrote, for the record, not a field of an accepted event;
+ *   - every other field is unspecified.
  */
 enum cot_err cot_parse(const uint8_t *p, size_t len, struct cot_event *ev);
 
