@@ -5,7 +5,7 @@
 Reads a policy YAML and one input pcap per link and computes, from
 docs/release.md alone, exactly which messages each peer must receive.  It
 shares no code with the C dataplane: its own pcap decoding and reassembly
-(tgpcap.py), Python's expat for CoT (DOCTYPE/ENTITY rejected before parsing),
+(tgpcap.py), Python's expat for CoT (a DOCTYPE refused as expat meets it),
 Python `re` for the rules, and its own evaluator for Hyperscan logical
 combinations.
 
@@ -19,6 +19,7 @@ docs/traffic.md for every option and for the readings of the spec taken here.
 
 import argparse
 import calendar
+import datetime
 import hashlib
 import ipaddress
 import json
@@ -27,7 +28,7 @@ import os
 import re
 import sys
 import time
-import xml.etree.ElementTree as ET
+import xml.parsers.expat as expat
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tgpcap  # noqa: E402
@@ -44,12 +45,9 @@ LEVEL_NAMES = ["UNCLASSIFIED", "CONFIDENTIAL", "SECRET", "TOP SECRET"]
 SCOPES = ("payload", "type", "how", "uid", "callsign", "remarks", "detail", "marking")
 FLAG_RE = {"caseless": re.I, "dotall": re.S, "multiline": re.M}
 KNOWN_FLAGS = set(FLAG_RE) | {"single-match", "combination"}
-EVENT_REQUIRED = ("version", "uid", "type", "time", "start", "stale", "how")
-POINT_REQUIRED = ("lat", "lon", "hae", "ce", "le")
 TOKEN_OK = re.compile(r"[A-Za-z0-9_-]+\Z")
-TIME_RE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})\Z")
-DOCTYPE_RE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.I)
+TIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
+                     r"(?:\.([0-9]+))?(Z|[+-][0-9]{2}:[0-9]{2})\Z")
 REGEX_META = set("\\.^$*+?{}[]|()")
 
 
@@ -306,125 +304,233 @@ class Policy:
 
 # --------------------------------------------------------------------------
 # CoT parsing (release.md section 2)
+#
+# pyexpat itself rather than ElementTree, so that the oracle sees everything
+# section 2 speaks of: the XML declaration, a DOCTYPE declaration (refused as
+# expat reports its start, before any entity is declared), processing
+# instructions, and the byte offsets of the raw <detail> content.
 
-def _epoch(s):
-    m = TIME_RE.match(s.strip())
+TAK_V0 = b"\xbf\x00\xbf"
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9._-]*\Z")
+NUM_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+
+# Bounds from docs/release.md section 2: over any of them the message is
+# `parse`, never truncated.
+MAX_FIELD = 256      # a kept string attribute, decoded UTF-8 bytes
+MAX_SCALAR = 64      # a number or dateTime attribute, decoded bytes
+MAX_REMARKS = 4096   # text of <remarks>, decoded UTF-8 bytes
+MAX_DEPTH = 16
+MAX_ATTRS = 64
+MAX_LINKS = 8
+MAX_NAME = 128
+EVENT_STR = ("version", "uid", "type", "how", "access", "qos", "opex", "caveat",
+             "releasableTo", "releaseableTo")
+EVENT_TIME = ("time", "start", "stale")
+EVENT_NONEMPTY = ("version", "uid", "type", "how")
+POINT_REQUIRED = ("lat", "lon", "hae", "ce", "le")
+TRACK_NUM = ("course", "speed", "slope")
+LINK_STR = ("uid", "relation", "type")
+ONCE_IN_DETAIL = ("track", "contact", "remarks")
+
+
+def _epoch_ms(s):
+    """xs:dateTime with a zone -> ms since the epoch (fraction truncated)."""
+    if len(s.encode()) > MAX_SCALAR:
+        raise Bad("parse")
+    m = TIME_RE.match(s)
     if not m:
         raise Bad("parse")
     y, mo, d, h, mi, se = (int(m.group(i)) for i in range(1, 7))
-    try:
-        t = calendar.timegm((y, mo, d, h, mi, se, 0, 0, 0))
-    except (ValueError, OverflowError):
+    if not (y >= 1 and 1 <= mo <= 12 and h <= 23 and mi <= 59 and se <= 59):
         raise Bad("parse")
-    if not (1 <= mo <= 12 and 1 <= d <= 31 and h <= 23 and mi <= 59 and se <= 60):
+    if not 1 <= d <= calendar.monthrange(y, mo)[1]:
         raise Bad("parse")
-    if m.group(7):
-        t += float(m.group(7))
+    ms = int((m.group(7) + "00")[:3]) if m.group(7) is not None else 0
+    off = 0
     tz = m.group(8)
     if tz != "Z":
-        sign = 1 if tz[0] == "+" else -1
-        t -= sign * (int(tz[1:3]) * 3600 + int(tz[4:6]) * 60)
-    return t
+        oh, om = int(tz[1:3]), int(tz[4:6])
+        if oh > 14 or om > 59 or (oh == 14 and om != 0):
+            raise Bad("parse")
+        off = (oh * 60 + om) * (1 if tz[0] == "+" else -1)
+    days = (datetime.date(y, mo, d) - datetime.date(1970, 1, 1)).days
+    return (days * 86400 + h * 3600 + mi * 60 + se - off * 60) * 1000 + ms
 
 
-def _num(v):
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
+def _num(s):
+    """An xs:double without blanks, finite."""
+    if len(s.encode()) > MAX_SCALAR or not NUM_RE.match(s):
         raise Bad("parse")
+    x = float(s)
     if not math.isfinite(x):
         raise Bad("parse")
     return x
 
 
-# Bounds from docs/release.md section 2: over any of them the message is
-# `parse`, never truncated.
-MAX_ATTR_BYTES = 256
-MAX_REMARKS_BYTES = 4096
-MAX_DEPTH = 16
-MAX_ATTRS = 64
-MAX_LINKS = 8
-MAX_NAME = 128
-ONCE_IN_DETAIL = ("track", "contact", "remarks")
+def _kept(s, bound=MAX_FIELD):
+    if len(s.encode()) > bound:
+        raise Bad("parse")
+    return s
 
 
-def _check_bounds(root):
-    def walk(el, depth):
-        if depth > MAX_DEPTH or len(el.attrib) > MAX_ATTRS or len(el.tag.encode()) > MAX_NAME:
+def _start_tag_end(xml, i):
+    """(offset past the start tag at xml[i], whether it is an empty-element
+    tag).  expat has read the tag, so it is well-formed."""
+    q = None
+    for j in range(i + 1, len(xml)):
+        c = xml[j]
+        if q is not None:
+            if c == q:
+                q = None
+        elif c in (0x22, 0x27):
+            q = c
+        elif c == 0x3e:
+            return j + 1, xml[j - 1] == 0x2f
+    raise Bad("parse")
+
+
+class _CotReader:
+    """expat handlers that build the fields of one event, or raise Bad."""
+
+    def __init__(self, xml, parser):
+        self.xml, self.p = xml, parser
+        self.kinds = []          # open elements: "event", "point", ..., "other"
+        self.seen = set()        # point, detail and the ONCE_IN_DETAIL kinds met
+        self.detail_from = None
+        self.detail_empty = False
+        self.remarks_parts = None
+        self.f = {"callsign": None, "remarks": None, "detail": None, "track": None,
+                  "links": []}
+
+    @staticmethod
+    def _bad(*_):
+        raise Bad("parse")
+
+    def decl(self, version, encoding, standalone):
+        if version != "1.0" or (encoding is not None and encoding.lower() != "utf-8"):
             raise Bad("parse")
-        for k, v in el.attrib.items():
-            if len(k.encode()) > MAX_NAME or len(v.encode()) > MAX_ATTR_BYTES:
+
+    def start(self, name, attrs):
+        if len(self.kinds) == MAX_DEPTH:
+            raise Bad("parse")
+        for n in (name, *attrs):
+            if len(n) > MAX_NAME or not NAME_RE.match(n):
                 raise Bad("parse")
-        for c in el:
-            walk(c, depth + 1)
-    walk(root, 1)
-    for d in root.findall("detail"):
-        if len(d.findall("link")) > MAX_LINKS:
+        if "xmlns" in attrs or len(attrs) > MAX_ATTRS:
             raise Bad("parse")
-        for tag in ONCE_IN_DETAIL:
-            if len(d.findall(tag)) > 1:
+        parent = self.kinds[-1] if self.kinds else None
+        f = self.f
+        kind = "other"
+        if parent is None:
+            if name != "event":
                 raise Bad("parse")
-        r = d.find("remarks")
-        if r is not None and len("".join(r.itertext()).encode()) > MAX_REMARKS_BYTES:
+            kind = "event"
+            self._event(attrs)
+        elif parent == "event":
+            if name not in ("point", "detail"):
+                raise Bad("parse")
+            kind = name
+            if kind in self.seen:
+                raise Bad("parse")
+            if kind == "point":
+                for k in POINT_REQUIRED:
+                    if k not in attrs:
+                        raise Bad("parse")
+                lat, lon, hae, ce, le = (_num(attrs[k]) for k in POINT_REQUIRED)
+                if abs(lat) > 90 or abs(lon) > 180 or ce < 0 or le < 0:
+                    raise Bad("parse")
+                f.update(lat=lat, lon=lon, hae=hae, ce=ce, le=le)
+            else:
+                at = self.p.CurrentByteIndex
+                self.detail_from, self.detail_empty = _start_tag_end(self.xml, at)
+        elif parent == "detail" and name in ONCE_IN_DETAIL + ("link",):
+            kind = name
+            if kind in self.seen:
+                raise Bad("parse")
+            if kind == "track":
+                t = {k: _num(attrs[k]) for k in TRACK_NUM if k in attrs}
+                if not 0 <= t.get("course", 0) <= 360 or t.get("speed", 0) < 0:
+                    raise Bad("parse")
+                f["track"] = t
+            elif kind == "contact":
+                if "callsign" in attrs:
+                    f["callsign"] = _kept(attrs["callsign"])
+            elif kind == "remarks":
+                self.remarks_parts = []
+            else:
+                if len(f["links"]) == MAX_LINKS:
+                    raise Bad("parse")
+                f["links"].append({k: _kept(attrs[k]) for k in LINK_STR if k in attrs})
+        elif parent == "remarks":
+            raise Bad("parse")  # the remarks are text only
+        if kind in ("point", "detail") + ONCE_IN_DETAIL:
+            self.seen.add(kind)
+        self.kinds.append(kind)
+
+    def _event(self, a):
+        f = self.f
+        for k in EVENT_NONEMPTY + EVENT_TIME:
+            if not a.get(k):
+                raise Bad("parse")
+        for k in EVENT_STR:
+            f[k] = _kept(a[k]) if k in a else None
+        f["time_ms"], f["start_ms"], f["stale_ms"] = (_epoch_ms(a[k]) for k in EVENT_TIME)
+        r1, r2 = f["releasableTo"], f["releaseableTo"]
+        if r1 is not None and r2 is not None and r1 != r2:
             raise Bad("parse")
+        f["rel"] = r1 if r1 is not None else r2
+
+    def end(self, name):
+        kind = self.kinds.pop()
+        if kind == "detail":
+            at = self.p.CurrentByteIndex
+            self.f["detail"] = b"" if self.detail_empty else self.xml[self.detail_from:at]
+        elif kind == "remarks":
+            r = "".join(self.remarks_parts)
+            self.f["remarks"] = _kept(r, MAX_REMARKS)
+            self.remarks_parts = None
+        elif kind == "event" and "point" not in self.seen:
+            raise Bad("parse")
+
+    def text(self, data):
+        if self.remarks_parts is not None and self.kinds[-1] == "remarks":
+            self.remarks_parts.append(data)
 
 
 def parse_cot(payload):
-    """Returns the parsed fields of a CoT payload or raises Bad."""
+    """Returns the parsed fields of a CoT payload or raises Bad.
+
+    Strings are str (decoded); callsign, remarks and detail are None when
+    absent; detail is the raw bytes between <detail ...> and </detail>."""
     xml = payload
-    if xml[:3] == b"\xbf\x00\xbf":
+    if xml[:3] == TAK_V0:
         xml = xml[3:]
     elif xml[:1] == b"\xbf":
         raise Bad("parse")  # TAK protocol v1 (protobuf) or unknown version
-    if DOCTYPE_RE.search(xml):
+    # UTF-8 only: expat would honour a UTF-16 byte order mark (or read
+    # "<\0" as UTF-16) whatever encoding it is told; NUL is no XML character.
+    if b"\x00" in xml:
         raise Bad("parse")
     try:
-        root = ET.fromstring(xml)
-    except (ET.ParseError, ValueError, UnicodeError):
+        xml.decode("utf-8")
+    except UnicodeDecodeError:
         raise Bad("parse")
-    if root.tag != "event":
+    p = expat.ParserCreate(encoding="UTF-8")
+    r = _CotReader(xml, p)
+    p.XmlDeclHandler = r.decl
+    p.StartDoctypeDeclHandler = r._bad
+    p.EntityDeclHandler = r._bad
+    p.ProcessingInstructionHandler = r._bad
+    p.StartElementHandler = r.start
+    p.EndElementHandler = r.end
+    p.CharacterDataHandler = r.text
+    try:
+        p.Parse(xml, True)
+    except expat.ExpatError:
         raise Bad("parse")
-    _check_bounds(root)
-    a = root.attrib
-    for k in EVENT_REQUIRED:
-        if k not in a:
-            raise Bad("parse")
-    points = [c for c in root if c.tag == "point"]
-    details = [c for c in root if c.tag == "detail"]
-    if len(points) != 1 or len(details) > 1 or len(points) + len(details) != len(root):
-        raise Bad("parse")
-    pa = points[0].attrib
-    for k in POINT_REQUIRED:
-        if k not in pa:
-            raise Bad("parse")
-    lat, lon, _, ce, le = (_num(pa[k]) for k in POINT_REQUIRED)
-    if abs(lat) > 90 or abs(lon) > 180 or ce < 0 or le < 0:
-        raise Bad("parse")
-    for k in ("time", "start"):
-        _epoch(a[k])
-    stale = _epoch(a["stale"])
-    r1, r2 = a.get("releasableTo"), a.get("releaseableTo")
-    if r1 is not None and r2 is not None and r1 != r2:
-        raise Bad("parse")
-    rel = r1 if r1 is not None else r2
-    callsign, remarks, detail_raw = "", "", b""
-    if details:
-        d = details[0]
-        c = d.find("contact")
-        if c is not None:
-            callsign = c.attrib.get("callsign", "")
-        r = d.find("remarks")
-        if r is not None:
-            remarks = "".join(r.itertext())
-        m = re.search(rb"<detail(?:\s[^>]*)?>", xml)
-        if m and not xml[m.start():m.end()].endswith(b"/>"):
-            e = xml.rfind(b"</detail")
-            detail_raw = xml[m.end():e] if e >= m.end() else b""
-    return {
-        "uid": a["uid"], "type": a["type"], "how": a["how"], "stale": stale,
-        "access": a.get("access"), "caveat": a.get("caveat"), "rel": rel,
-        "callsign": callsign, "remarks": remarks, "detail": detail_raw,
-    }
+    f = r.f
+    f["stale"] = f["stale_ms"] / 1000.0
+    return f
 
 
 # --------------------------------------------------------------------------
@@ -451,8 +557,8 @@ class Oracle:
         enc = lambda s: s.encode("utf-8") if isinstance(s, str) else s  # noqa: E731
         data = {
             "payload": payload, "type": enc(f["type"]), "how": enc(f["how"]),
-            "uid": enc(f["uid"]), "callsign": enc(f["callsign"]), "remarks": enc(f["remarks"]),
-            "detail": f["detail"],
+            "uid": enc(f["uid"]), "callsign": enc(f["callsign"] or ""),
+            "remarks": enc(f["remarks"] or ""), "detail": f["detail"] or b"",
             "marking": enc("\n".join(x or "" for x in (f["access"], f["caveat"], f["rel"]))),
         }
         hits, ends = set(), {}
