@@ -5,7 +5,8 @@
  * cot_parse() on the input; on COT_OK every returned string is read byte by
  * byte (it must lie inside the payload or the event's decode buffer) and the
  * documented bounds of docs/release.md §2 are checked.  On an error, err_off
- * must lie inside the payload.
+ * must lie inside the payload, and uid and type must be this input's or
+ * absent (the error contract of cot_parse.h, which the audit log relies on).
  *
  * release.md §1: a payload is a CoT event or the same preceded by the TAK v0
  * header 0xbf 0x00 0xbf.  So every input not starting with 0xbf is parsed a
@@ -99,7 +100,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK((unsigned)e < COT_E_COUNT);
 	FUZZ_CHECK(cot_err_name(e) != NULL);
 	if (e != COT_OK) {
-		FUZZ_CHECK(size == 0 || size > COT_MAX_MSG || ev.err_off <= size);
+		/* cot_parse.h: err_off is set, and uid/type are this input's or
+		 * absent; a value left from the previous input would point into
+		 * its freed copy, outside this one and outside the buffer */
+		FUZZ_CHECK(size > COT_MAX_MSG ? ev.err_off == COT_MAX_MSG : ev.err_off <= size);
+		check_str(&ev.uid, data, size, COT_MAX_FIELD, 0);
+		check_str(&ev.type, data, size, COT_MAX_FIELD, 0);
 		return 0;
 	}
 	FUZZ_CHECK(size <= COT_MAX_MSG);
@@ -142,9 +148,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(ev.lon >= -180.0 && ev.lon <= 180.0);
 	FUZZ_CHECK(ev.ce >= 0.0 && ev.le >= 0.0);
 	if (ev.flags & COT_F_HAS_TRACK) {
-		FUZZ_CHECK(isfinite(ev.course) && isfinite(ev.speed));
+		FUZZ_CHECK(isfinite(ev.course) && isfinite(ev.speed) && isfinite(ev.slope));
 		FUZZ_CHECK(ev.course >= 0.0 && ev.course <= 360.0 && ev.speed >= 0.0);
+	} else {
+		FUZZ_CHECK(!(ev.flags & (COT_F_HAS_COURSE | COT_F_HAS_SPEED | COT_F_HAS_SLOPE)));
 	}
+	/* an attribute absent reads as 0 (cot_parse.h) */
+	FUZZ_CHECK((ev.flags & COT_F_HAS_COURSE) || ev.course == 0.0);
+	FUZZ_CHECK((ev.flags & COT_F_HAS_SPEED) || ev.speed == 0.0);
+	FUZZ_CHECK((ev.flags & COT_F_HAS_SLOPE) || ev.slope == 0.0);
 	if (ev.flags & COT_F_TAK_HDR)
 		FUZZ_CHECK(size >= 3 && data[0] == 0xbf && data[1] == 0x00 && data[2] == 0xbf);
 	return 0;

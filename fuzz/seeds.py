@@ -3,8 +3,9 @@
 #
 #   seeds.py TOP SEEDS_DIR [PCAP...]
 #
-# fuzz_cot, fuzz_cot_libxml2: tests/data/cot/*.xml + the UDP payloads of the
-#   pcaps' unfragmented datagrams.
+# fuzz_cot, fuzz_cot_libxml2: tests/data/cot/*.xml, the UDP payloads of the
+#   pcaps' unfragmented datagrams, and events as TAK clients write them
+#   (tak_docs(), one of them near the 65,507-byte maximum).
 # fuzz_marking: access/caveat/releasableTo of those events, in the harness's
 #   input format (control byte, then 0xff-separated slices) + a few by hand.
 # fuzz_policy: tests/policies/*.yaml, policy/demo.yaml.
@@ -83,7 +84,60 @@ for frames in frames_by_pcap:
         if pl and pl not in seen and len(seen) < 60:
             seen.add(pl)
             docs.append(pl)
+
+
+def tak_docs():
+    """Events as ATAK, WinTAK and TAK Server write them (release.md section 2),
+    so that fuzz_cot_libxml2 starts from inputs both parsers accept."""
+    t3 = ('time="2024-05-01T12:00:00.000Z" start="2024-05-01T12:00:00.000Z" '
+          'stale="2024-05-01T12:05:00.000Z"')
+    decl = "<?xml version='1.0' encoding='UTF-8' standalone='yes'?>"
+    pt = '<point lat="38.8976763" lon="127.0365181" hae="25000.0" ce="500.0" le="800.0"/>'
+    sa = (decl + '<event version="2.0" uid="ANDROID-352413144358012" type="a-f-G-U-C" '
+          'how="h-e" ' + t3 + '>' + pt + '<detail><takv device="SAMSUNG SM-G998U" '
+          'platform="ATAK-CIV" os="31" version="4.8.1.5"/><contact endpoint="*:-1:stcp" '
+          'callsign="VIPER 1"/><uid Droid="VIPER 1"/><precisionlocation altsrc="GPS" '
+          'geopointsrc="GPS"/><__group role="Team Member" name="Cyan"/>'
+          '<status battery="88"/><track course="274.1" speed="0.0"/></detail></event>')
+    warn = ('<event version="2.0" uid="MW-TRK-0042" type="a-h-A-W-M-S-S" how="m-r" ' + t3 +
+            ' access="SECRET//REL TO USA, KOR" releasableTo="USA KOR">' + pt +
+            '<detail><track course="135.5" speed="1700.0"/>'
+            '<link uid="MW-LP-0042" relation="p-p"/>'
+            '<link uid="MW-IP-0042" relation="p-p" type="b-d-i"/>'
+            '<contact callsign="TRACK-42"/>'
+            '<remarks>Ballistic &lt;SRBM&gt; &amp; rising<![CDATA[ <raw> ]]>'
+            '<!-- c --> caf\u00e9 &#x2192;</remarks>'
+            '<_flow-tags_ TAK-Server-f1a8159ef7804f7a8a32d8efc4b773d0="2024-05-01T12:00:01Z"/>'
+            '</detail></event>')
+    route = ('<event version="2.0" uid="R-1" type="b-m-r" how="h-e" ' + t3 +
+             ' caveat="REL TO USA, JPN" releaseableTo="USA,JPN">' + pt + '<detail>' +
+             ''.join(f'<link uid="wp{i}" callsign="CP{i}" type="b-m-p-w" '
+                     f'point="38.{i},127.{i},0" remarks="" relation="c"/>' for i in range(4)) +
+             '<link point="38.5,127.5"/><track/><__routeinfo><__navcues/></__routeinfo>'
+             '</detail></event>')
+    impact = ('<event version="2.0" uid="MW-IP-0042" type="b-d-i" how="m-p" ' + t3 +
+              ' access="S//NF">' + pt + '<detail><track speed="0"/>'
+              '<remarks>Predicted impact\r\nwindow 30 s</remarks></detail></event>')
+    # as big as a message may be: free-form detail around the fields
+    filler = ''.join(f'<sensor id="s{i}" fov="{i % 360}" range="{i * 7}.5">'
+                     f'<note>&#x{0x41 + i % 26:x};{"x" * (i % 50)}</note></sensor>'
+                     for i in range(630))
+    big = ('<event version="2.0" uid="MW-BIG-1" type="a-h-A-W-M-S-S" how="m-r" ' + t3 +
+           ' access="SECRET//REL TO USA, KOR, JPN" releasableTo="TRILAT">' + pt +
+           '<detail><contact callsign="BIG"/><remarks>' + 'EXERCISE &amp; ' * 250 +
+           '</remarks>' + filler + '</detail></event>')
+    out = [d.encode() for d in (sa, warn, route, impact)]
+    out.append(big.encode())
+    assert 60000 < len(out[-1]) <= 65507, len(out[-1])
+    out.append(b"\xbf\x00\xbf" + out[1])
+    return out
+
+
+tak = tak_docs()
 for d in docs:
+    put('fuzz_cot', d)
+    put('fuzz_cot_libxml2', d)
+for d in tak:
     put('fuzz_cot', d)
     put('fuzz_cot_libxml2', d)
 
