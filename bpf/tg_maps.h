@@ -247,6 +247,8 @@ enum tg_reason {
 	TG_R_PEER_DOWN,      /* peer's device not present in this dataplane */
 	TG_R_TX_FULL,        /* TX queue full: dropped after retry */
 	TG_R_NO_MBUF,        /* header/clone mbuf allocation failed */
+	TG_R_TX_INVALID,     /* a frame for the peer failed the length checks
+			      * before TX (never expected: a fault upstream) */
 	TG_R_COUNT
 };
 /* The message-level reasons are TG_R_MSG_FIRST..TG_R_MSG_LAST, the peer-level

@@ -39,6 +39,7 @@ tg_reason_name(unsigned r)
 		[TG_R_PEER_DOWN] = "peer_down",
 		[TG_R_TX_FULL] = "tx_full",
 		[TG_R_NO_MBUF] = "no_mbuf",
+		[TG_R_TX_INVALID] = "tx_invalid",
 	};
 	return r < TG_R_COUNT && names[r] ? names[r] : "unknown";
 }

@@ -3,10 +3,12 @@
  * dp.h - what the parts of the dataplane offer each other.
  *
  *   main.c        command line, EAL, ports, lcore launch, ordered teardown
+ *   dp_globals.c  the process-wide state below and its defaults
  *   ports.c       port and mempool set-up, RX queue assignment
  *   policy_swap.c control thread: new generation -> runtime policy -> RCU swap
  *   worker.c      the per-lcore loop: rx -> parse -> classify -> decide -> forward
- *   pkt_parse.c   Ethernet/VLAN/IP/UDP, reassembly: frame -> message
+ *   pkt_parse.c   Ethernet/VLAN/IP/UDP: frame -> message
+ *   reassembly.c  IP fragments -> datagram, every drop counted by datagram
  *   classify.c    Hyperscan scans of one message (payload, then fields)
  *   release.h     the per-peer decision (docs/release.md §5), pure
  *   second_check.c the independent re-derivation of releasability
@@ -143,7 +145,9 @@ struct dp_worker {
 	struct dp_txbuf tx[DP_MAX_PORTS];
 	struct rte_ip_frag_tbl *frag_tbl;
 	struct mk_cache *mk_cache;
-	struct rte_ip_frag_death_row death_row;
+	struct rte_ip_frag_death_row death_row; /* empty between calls (reassembly.c) */
+	uint32_t frag_refused[256];  /* datagrams refused for room, by key hash */
+	uint64_t iter;      /* passes of dp_worker_iterate() */
 	uint64_t last_rx_tsc;
 	uint64_t rx_tsc;    /* TSC right after the current RX burst */
 	uint64_t tx_oldest_tsc; /* rx_tsc of the oldest frame buffered for TX */
@@ -157,7 +161,7 @@ struct dp_worker {
 	char fieldbuf[1024];
 } __rte_cache_aligned;
 
-/* ---- global state (main.c) ---- */
+/* ---- global state (dp_globals.c) ---- */
 extern struct dp_config dp_cfg;
 extern struct dp_port dp_ports[DP_MAX_PORTS];
 extern unsigned dp_n_ports;
@@ -187,6 +191,12 @@ void dp_policy_free(struct dp_policy *p);
 
 /* worker.c */
 int dp_worker_main(void *arg);
+/* One pass of the worker loop at time tsc (TSC) / now_ms (wall clock, ms):
+ * every RX queue of the worker polled once, its burst decided and sent,
+ * and from time to time stale fragments expired.  The loop of
+ * dp_worker_main() without its RCU report; fuzz_packet drives it too. */
+void dp_worker_iterate(struct dp_worker *w, const struct dp_policy *pol, uint64_t tsc,
+		       int64_t now_ms);
 
 /* forward.c */
 void fwd_flush_port(struct dp_worker *w, const struct dp_policy *pol, unsigned pidx);

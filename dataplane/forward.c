@@ -77,9 +77,12 @@ txbuf_add(struct dp_worker *w, const struct dp_policy *pol, unsigned pidx,
 	struct dp_txbuf *b = &w->tx[pidx];
 
 	if (m->nb_segs > 1 && !dp_ports[pidx].multiseg_tx) {
-		/* The device cannot gather: copy the frame into one buffer. */
+		/* The device cannot gather: copy the frame into one buffer
+		 * (a peer's frames fit: its MTU bounds them). */
 		struct rte_mbuf *l = rte_pktmbuf_alloc(dp_pool_linear);
-		char *d = l ? rte_pktmbuf_append(l, (uint16_t)m->pkt_len) : NULL;
+		char *d = l && m->pkt_len <= rte_pktmbuf_tailroom(l)
+				  ? rte_pktmbuf_append(l, (uint16_t)m->pkt_len)
+				  : NULL;
 
 		if (d == NULL) {
 			if (l)
@@ -125,6 +128,16 @@ fwd_to_peer(struct dp_worker *w, const struct dp_policy *pol, unsigned pi, struc
 	uint8_t hdr[FWD_HDR_MAX];
 	uint32_t excess;
 
+	/* pkt_parse.c made the datagram exactly hdr_off + payload_len bytes
+	 * (plus Ethernet padding on a frame that was not reassembled) and at
+	 * most 65,535 bytes of IP: check it again where lengths become the
+	 * 16-bit fields of a peer's header, so a fault upstream can never put
+	 * more bytes on a peer link than the header says. */
+	if ((uint64_t)hdr_off + payload_len > m->pkt_len ||
+	    m->pkt_len - hdr_off - payload_len > RTE_ETHER_MIN_LEN ||
+	    (uint32_t)t->l3_len + sizeof(struct rte_udp_hdr) + payload_len > UINT16_MAX ||
+	    hdr_off > m->data_len)
+		return TG_R_TX_INVALID;
 	clone = rte_pktmbuf_clone(m, dp_pool_indirect);
 	if (clone == NULL)
 		return TG_R_NO_MBUF;
@@ -132,7 +145,7 @@ fwd_to_peer(struct dp_worker *w, const struct dp_policy *pol, unsigned pi, struc
 	excess = clone->pkt_len - payload_len;
 	if (excess && rte_pktmbuf_trim(clone, (uint16_t)excess) < 0) {
 		rte_pktmbuf_free(clone);
-		return TG_R_NO_MBUF;
+		return TG_R_TX_INVALID;
 	}
 	h = rte_pktmbuf_alloc(dp_pool_hdr);
 	if (h == NULL) {

@@ -26,29 +26,10 @@
 #include <rte_malloc.h>
 #include <rte_pdump.h>
 
+#include "audit.h"
 #include "dp.h"
+#include "reassembly.h"
 
-struct dp_config dp_cfg = {
-	.bpffs = TG_DEFAULT_BPFFS,
-	.audit_level = DP_AUDIT_ALL,
-	.second_check = true,
-	.stats_interval_ms = 500,
-	.frag_timeout_ms = 2000,
-	.tx_drain_us = 10,
-	.frag_max_flows = 4096,
-	.nb_rxd = 1024,
-	.nb_txd = 1024,
-};
-struct dp_port dp_ports[DP_MAX_PORTS];
-unsigned dp_n_ports;
-struct dp_worker *dp_workers[DP_MAX_WORKERS];
-unsigned dp_n_workers;
-volatile bool dp_quit;
-struct dp_policy *dp_active;
-struct rte_rcu_qsbr *dp_qsbr;
-struct rte_mempool *dp_pool_rx, *dp_pool_hdr, *dp_pool_indirect, *dp_pool_linear;
-uint64_t dp_lat_cycles_per_bucket = 1;
-uint64_t dp_tx_drain_cycles;
 
 static const char usage_text[] =
 	"usage: trackgate [EAL options] -- [options]\n"
@@ -218,12 +199,10 @@ worker_tables_create(void)
 		struct dp_worker *w = dp_workers[i];
 		char name[RTE_HASH_NAMESIZE];
 
-		w->frag_tbl = rte_ip_frag_table_create(dp_cfg.frag_max_flows, 8,
-						       dp_cfg.frag_max_flows, cycles,
-						       (int)rte_lcore_to_socket_id(w->lcore_id));
-		if (w->frag_tbl == NULL) {
-			RTE_LOG(ERR, USER1, "cannot create reassembly table of %u flows\n",
-				dp_cfg.frag_max_flows);
+		if (dp_reasm_create(w, dp_cfg.frag_max_flows, cycles,
+				    (int)rte_lcore_to_socket_id(w->lcore_id)) < 0) {
+			RTE_LOG(ERR, USER1, "cannot create reassembly table of %u flows: %s\n",
+				dp_cfg.frag_max_flows, rte_strerror(rte_errno));
 			return -1;
 		}
 		snprintf(name, sizeof(name), "tg_mkc_%u", w->idx);
@@ -387,18 +366,20 @@ main(int argc, char **argv)
 	rc = 0;
 
 	dp_ports_stop();
+	/* Datagrams still waiting for fragments are counted (frag_unfinished)
+	 * before the final counters are published. */
+	for (unsigned i = 0; i < dp_n_workers; i++)
+		dp_reasm_destroy(dp_workers[i]);
 	dp_control_stop(); /* final counters into the stats map */
 	dp_stats_print(stdout);
 	dp_audit_stop();
 out_ports:
 	dp_ports_close();
 	for (unsigned i = 0; i < dp_n_workers; i++) {
-		if (dp_workers[i] && dp_workers[i]->frag_tbl) {
-			rte_ip_frag_table_destroy(dp_workers[i]->frag_tbl);
-			rte_ip_frag_free_death_row(&dp_workers[i]->death_row, 0);
-		}
-		if (dp_workers[i])
+		if (dp_workers[i]) {
+			dp_reasm_destroy(dp_workers[i]);
 			mk_cache_free(dp_workers[i]->mk_cache);
+		}
 		rte_free(dp_workers[i]);
 	}
 	rte_pdump_uninit();

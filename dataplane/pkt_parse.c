@@ -14,6 +14,7 @@
 #include <rte_udp.h>
 
 #include "dp.h"
+#include "reassembly.h"
 
 /*
  * The UDP checksum of the datagram at l4_off of m (one segment or a
@@ -101,25 +102,40 @@ dp_pkt_parse(struct dp_worker *w, const struct tg_link *link, struct rte_mbuf **
 			return TG_R_BAD_L2L3;
 		ihl = (uint32_t)(ip->version_ihl & 0x0f) * 4;
 		tot = rte_be_to_cpu_16(ip->total_length);
+		/* After reassembly the frame is the datagram, not a byte more:
+		 * rte_ip_frag writes the total length in 16 bits, so fragments
+		 * adding up to more than 65,535 bytes leave a header that
+		 * disagrees with the chain they built. */
+		if (!may_reassemble && off + tot != m->pkt_len)
+			return TG_R_FRAG_BAD_LENGTH;
 		if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(*ip) || seg < off + ihl ||
 		    tot < ihl || off + tot > m->pkt_len)
 			return TG_R_BAD_L2L3;
 		if (ip->next_proto_id != IPPROTO_UDP)
 			return TG_R_NOT_TRACK;
 		if (rte_ipv4_frag_pkt_is_fragmented(ip)) {
+			uint16_t fo = rte_be_to_cpu_16(ip->fragment_offset);
+			uint32_t flen = tot - ihl;
 			struct rte_mbuf *r;
 
+			/* A reassembled datagram is parsed again with
+			 * may_reassemble false: one that still says it is a
+			 * fragment was not made by the table. */
 			if (!may_reassemble)
 				return TG_R_FRAG_ERROR;
+			/* Every fragment but the last carries a multiple of 8
+			 * bytes (RFC 791); an empty one carries nothing. */
+			if (flen == 0 || ((fo & RTE_IPV4_HDR_MF_FLAG) && flen % 8 != 0))
+				return TG_R_FRAG_ERROR;
 			/* Trim Ethernet padding: the table sizes fragments by pkt_len. */
-			if (m->pkt_len > off + tot)
-				rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - off - tot));
+			if (m->pkt_len > off + tot &&
+			    rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - off - tot)) < 0)
+				return TG_R_BAD_L2L3;
 			m->l2_len = off;
 			m->l3_len = ihl;
-			r = rte_ipv4_frag_reassemble_packet(w->frag_tbl, &w->death_row, m, tsc,
-							    (struct rte_ipv4_hdr *)(uintptr_t)ip);
+			r = dp_reasm_ipv4(w, m, tsc, (struct rte_ipv4_hdr *)(uintptr_t)ip);
 			if (r == NULL)
-				return DP_PKT_HELD;
+				return DP_PKT_TAKEN;
 			*mp = r;
 			return dp_pkt_parse(w, link, mp, tsc, false, out);
 		}
@@ -140,26 +156,39 @@ dp_pkt_parse(struct dp_worker *w, const struct tg_link *link, struct rte_mbuf **
 		if (ip6->proto == IPPROTO_FRAGMENT) {
 			struct rte_ipv6_fragment_ext *fh;
 			struct rte_mbuf *r;
+			uint16_t fd;
+			uint32_t flen;
 
-			if (!may_reassemble || seg < off + sizeof(*ip6) + sizeof(*fh))
+			if (!may_reassemble || seg < off + sizeof(*ip6) + sizeof(*fh) ||
+			    plen < sizeof(*fh))
 				return TG_R_FRAG_ERROR;
 			fh = rte_ipv6_frag_get_ipv6_fragment_header(
 				(struct rte_ipv6_hdr *)(uintptr_t)ip6);
 			if (fh == NULL || fh->next_header != IPPROTO_UDP)
 				return TG_R_NOT_TRACK;
-			if (m->pkt_len > off + sizeof(*ip6) + plen)
-				rte_pktmbuf_trim(m,
-						 (uint16_t)(m->pkt_len - off - sizeof(*ip6) - plen));
+			fd = rte_be_to_cpu_16(fh->frag_data);
+			flen = plen - (uint32_t)sizeof(*fh);
+			/* Empty fragments, a non-last fragment that is not a
+			 * multiple of 8 bytes (RFC 8200 §4.5), and "atomic"
+			 * fragments (offset 0, no more: RFC 6946), which the
+			 * table would hold until they time out. */
+			if (flen == 0 || ((fd & 1) && flen % 8 != 0) || (fd & 0xfff9) == 0)
+				return TG_R_FRAG_ERROR;
+			if (m->pkt_len > off + sizeof(*ip6) + plen &&
+			    rte_pktmbuf_trim(m, (uint16_t)(m->pkt_len - off - sizeof(*ip6) - plen)) < 0)
+				return TG_R_BAD_L2L3;
 			m->l2_len = off;
 			m->l3_len = sizeof(*ip6) + sizeof(*fh);
-			r = rte_ipv6_frag_reassemble_packet(w->frag_tbl, &w->death_row, m, tsc,
-							    (struct rte_ipv6_hdr *)(uintptr_t)ip6,
-							    fh);
+			r = dp_reasm_ipv6(w, m, tsc, (struct rte_ipv6_hdr *)(uintptr_t)ip6, fh);
 			if (r == NULL)
-				return DP_PKT_HELD;
+				return DP_PKT_TAKEN;
 			*mp = r;
 			return dp_pkt_parse(w, link, mp, tsc, false, out);
 		}
+		/* As for IPv4: the payload length is 16 bits in the header the
+		 * table wrote, and must describe the whole chain. */
+		if (!may_reassemble && off + sizeof(*ip6) + plen != m->pkt_len)
+			return TG_R_FRAG_BAD_LENGTH;
 		if (ip6->proto != IPPROTO_UDP)
 			return TG_R_NOT_TRACK;
 		l4_off = off + sizeof(*ip6);

@@ -10,7 +10,9 @@
 
 #include "tg_maps.h"
 
-#define DP_PKT_HELD (-1) /* a fragment now owned by the reassembly table */
+/* A fragment that is no longer the caller's: held by the reassembly table,
+ * or freed with its datagram and counted (reassembly.h). */
+#define DP_PKT_TAKEN (-1)
 
 struct dp_pkt {
 	uint32_t payload_off; /* from the start of the frame */
@@ -24,8 +26,8 @@ struct rte_mbuf;
 
 /*
  * Parse the frame *mp that arrived on `link`.  Returns TG_R_RELEASED (0) for
- * a message (then *mp may be a reassembled chain), DP_PKT_HELD for a fragment
- * kept by the table, or the drop reason.
+ * a message (then *mp may be a reassembled chain), DP_PKT_TAKEN for a fragment
+ * the reassembly table took, or the drop reason (the caller frees *mp).
  */
 int dp_pkt_parse(struct dp_worker *w, const struct tg_link *link, struct rte_mbuf **mp,
 		 uint64_t tsc, bool may_reassemble, struct dp_pkt *out);

@@ -19,6 +19,7 @@
 #include "dp.h"
 #include "marking_cache.h"
 #include "pkt_parse.h"
+#include "reassembly.h"
 #include "release.h"
 #include "second_check.h"
 
@@ -70,7 +71,7 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 	}
 	link = &pol->links[li];
 	rc = dp_pkt_parse(w, link, &m, tsc, true, &pk);
-	if (rc == DP_PKT_HELD)
+	if (rc == DP_PKT_TAKEN)
 		return;
 	if (rc != TG_R_RELEASED) {
 		count_drop(w, rc);
@@ -88,7 +89,9 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 
 	t0 = stage_tsc();
 	pl = rte_pktmbuf_read(m, pk.payload_off, pk.payload_len, w->linbuf);
-	ce = pl ? cot_parse(pl, pk.payload_len, &w->ev) : COT_E_EMPTY;
+	/* cot_parse() clears the event first, also for no bytes: the audit
+	 * record of a drop never shows the previous message's uid. */
+	ce = cot_parse(pl ? pl : (const uint8_t *)"", pl ? pk.payload_len : 0, &w->ev);
 	if (ce != COT_OK) {
 		w->cnt.parse_err[ce < COT_E_COUNT ? ce : 0]++;
 		rc = TG_R_PARSE;
@@ -200,57 +203,58 @@ wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void
+dp_worker_iterate(struct dp_worker *w, const struct dp_policy *pol, uint64_t tsc, int64_t now_ms)
+{
+	struct rte_mbuf *pkts[DP_BURST];
+
+	for (unsigned q = 0; q < w->n_rxq; q++) {
+		uint16_t port_id = w->rxq[q].port_id;
+		uint16_t n = rte_eth_rx_burst(port_id, w->rxq[q].queue_id, pkts, DP_BURST);
+
+		if (n == 0)
+			continue;
+		w->rx_tsc = rte_rdtsc();
+		w->last_rx_tsc = tsc;
+		w->cnt.rx_packets += n;
+		for (uint16_t i = 0; i < n && i < PREFETCH_OFFSET; i++)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+		for (uint16_t i = 0; i < n; i++) {
+			if (i + PREFETCH_OFFSET < n)
+				rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_OFFSET], void *));
+			process_frame(w, pol, port_id, pkts[i], tsc, now_ms);
+			/* A backlog burst would hold every release until its
+			 * last message is decided: past the drain budget, send
+			 * each as it is decided (l3fwd's drain timer, per
+			 * message instead of per poll). */
+			if (w->tx_pending && rte_rdtsc() - w->tx_oldest_tsc >= dp_tx_drain_cycles)
+				fwd_flush_all(w, pol);
+		}
+		/* Send what this burst released before polling the next
+		 * queue: latency is one burst, not one pass over all queues. */
+		if (w->tx_pending)
+			fwd_flush_all(w, pol);
+	}
+	/* Datagrams whose fragments stopped coming.  (Everything else the
+	 * reassembly table lets go is accounted for as it happens.) */
+	if ((++w->iter & 1023) == 0)
+		dp_reasm_expire(w, tsc);
+}
+
 int
 dp_worker_main(void *arg)
 {
 	struct dp_worker *w = arg;
-	struct rte_mbuf *pkts[DP_BURST];
-	uint64_t iter = 0;
 
 	rte_rcu_qsbr_thread_register(dp_qsbr, w->idx);
 	rte_rcu_qsbr_thread_online(dp_qsbr, w->idx);
 
 	while (!__atomic_load_n(&dp_quit, __ATOMIC_RELAXED)) {
+		/* One policy for the whole pass: every message of it is
+		 * decided under one whole policy. */
 		const struct dp_policy *pol = __atomic_load_n(&dp_active, __ATOMIC_ACQUIRE);
-		uint64_t tsc = rte_rdtsc();
-		int64_t now_ms = wall_ms();
 
-		for (unsigned q = 0; q < w->n_rxq; q++) {
-			uint16_t port_id = w->rxq[q].port_id;
-			uint16_t n = rte_eth_rx_burst(port_id, w->rxq[q].queue_id, pkts, DP_BURST);
-
-			if (n == 0)
-				continue;
-			w->rx_tsc = rte_rdtsc();
-			w->last_rx_tsc = tsc;
-			w->cnt.rx_packets += n;
-			for (uint16_t i = 0; i < n && i < PREFETCH_OFFSET; i++)
-				rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
-			for (uint16_t i = 0; i < n; i++) {
-				if (i + PREFETCH_OFFSET < n)
-					rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_OFFSET],
-								       void *));
-				process_frame(w, pol, port_id, pkts[i], tsc, now_ms);
-				/* A backlog burst would hold every release until its
-				 * last message is decided: past the drain budget, send
-				 * each as it is decided (l3fwd's drain timer, per
-				 * message instead of per poll). */
-				if (w->tx_pending &&
-				    rte_rdtsc() - w->tx_oldest_tsc >= dp_tx_drain_cycles)
-					fwd_flush_all(w, pol);
-			}
-			/* Send what this burst released before polling the next
-			 * queue: latency is one burst, not one pass over all queues. */
-			if (w->tx_pending)
-				fwd_flush_all(w, pol);
-		}
-		if ((++iter & 1023) == 0)
-			rte_ip_frag_table_del_expired_entries(w->frag_tbl, &w->death_row, tsc);
-		if (w->death_row.cnt) {
-			/* Fragments of datagrams that never completed (or were invalid). */
-			w->cnt.reason[TG_R_FRAG_TIMEOUT] += w->death_row.cnt;
-			rte_ip_frag_free_death_row(&w->death_row, PREFETCH_OFFSET);
-		}
+		dp_worker_iterate(w, pol, rte_rdtsc(), wall_ms());
 		rte_rcu_qsbr_quiescent(dp_qsbr, w->idx);
 	}
 

@@ -7,7 +7,7 @@ capture is read in seconds, not hours.
 
 What it yields per input file: ("udp", datagram) for every complete UDP
 datagram, ("drop", reason) for every frame or datagram that is not one, and,
-at the end, ("drop", "frag_timeout") per datagram whose fragments never
+at the end, ("drop", "frag_unfinished") per datagram whose fragments never
 completed.  A datagram is (src_ip, dst_ip, sport, dport, payload).
 """
 
@@ -48,43 +48,58 @@ def read_pcap(path):
 
 
 class Reassembler:
-    """IPv4/IPv6 fragment reassembly, unbounded (the oracle has no table
-    limit; the dataplane's bounded table may legitimately time out more)."""
+    """IPv4/IPv6 fragment reassembly as docs/release.md §1 says, unbounded
+    (the oracle has no table limit and no clock: the dataplane's bounded
+    table may also count frag_table_full and frag_timeout).
+
+    A datagram is built from at most 8 fragments: one at offset 0, one
+    without "more fragments", 6 between.  It is complete once the lengths
+    of its pieces add up to the last one's end and a first one is there,
+    and then must join exactly; a duplicate first or last piece, a seventh
+    middle one, lengths adding up to more than the end, or pieces that do
+    not join make it inconsistent (frag_overlap), whatever the bytes.  An
+    empty piece, or a piece with more to come whose length is not a
+    multiple of 8, is refused on its own (frag_error)."""
+
+    MIDDLE_MAX = 6
 
     def __init__(self):
         self.pending = {}
 
     def add(self, key, offset, more, data):
         """Returns the whole L4 datagram once complete, None while pending,
-        or the string "frag_error" for overlapping or inconsistent pieces."""
-        ent = self.pending.setdefault(key, {"parts": {}, "total": None})
-        if offset in ent["parts"]:
-            del self.pending[key]
+        or a drop reason: "frag_error" for this piece, "frag_overlap" or
+        "frag_bad_length" for its datagram."""
+        if not data or (more and len(data) % 8):
             return "frag_error"
-        if more and len(data) % 8:
+        ent = self.pending.setdefault(key, {"parts": [], "size": 0, "end": None,
+                                            "first": False, "middles": 0})
+        if offset == 0:
+            bad = ent["first"]
+            ent["first"] = True
+        elif not more:
+            bad = ent["end"] is not None
+            ent["end"] = offset + len(data)
+        else:
+            bad = ent["middles"] == self.MIDDLE_MAX
+            ent["middles"] += 1
+        if bad:
             del self.pending[key]
-            return "frag_error"
-        ent["parts"][offset] = data
-        if not more:
-            if ent["total"] is not None:
-                del self.pending[key]
-                return "frag_error"
-            ent["total"] = offset + len(data)
-        if ent["total"] is None:
+            return "frag_overlap"
+        ent["parts"].append((offset, data))
+        ent["size"] += len(data)
+        if ent["end"] is None or ent["size"] < ent["end"]:
             return None
-        pos = 0
-        for off in sorted(ent["parts"]):
-            if off > pos:
-                return None
-            if off < pos:
-                del self.pending[key]
-                return "frag_error"
-            pos = off + len(ent["parts"][off])
-        if pos != ent["total"]:
-            del self.pending[key]
-            return "frag_error"
         del self.pending[key]
-        return b"".join(ent["parts"][o] for o in sorted(ent["parts"]))
+        if ent["size"] > ent["end"] or not ent["first"]:
+            return "frag_overlap"
+        pos, out = 0, []
+        for off, piece in sorted(ent["parts"], key=lambda x: x[0]):
+            if off != pos:
+                return "frag_overlap"
+            out.append(piece)
+            pos += len(piece)
+        return b"".join(out)
 
     def leftovers(self):
         n = len(self.pending)
@@ -162,6 +177,8 @@ def decode(frame, reasm):
                 return None
             if isinstance(r, str):
                 return ("drop", r)
+            if ihl + len(r) > 65535:  # more than an IPv4 datagram holds
+                return ("drop", "frag_bad_length")
             l4 = r
         return _udp(src, dst, l4)
     if etype == ETH_IPV6:
@@ -174,17 +191,21 @@ def decode(frame, reasm):
         body = ip[40 : 40 + plen]
         if nxt == 44:
             if len(body) < 8:
-                return ("drop", "bad_l2l3")
+                return ("drop", "frag_error")
             inner = body[0]
             if inner != 17:
                 return ("drop", "not_track")
             fo = struct.unpack("!H", body[2:4])[0]
             ident = struct.unpack("!I", body[4:8])[0]
+            if fo >> 3 == 0 and not fo & 1:  # an "atomic" fragment (RFC 6946)
+                return ("drop", "frag_error")
             r = reasm.add((6, src, dst, ident, inner), (fo >> 3) * 8, bool(fo & 1), body[8:])
             if r is None:
                 return None
             if isinstance(r, str):
                 return ("drop", r)
+            if len(r) > 65535:  # more than an IPv6 payload length says
+                return ("drop", "frag_bad_length")
             return _udp(src, dst, r)
         if nxt != 17:
             return ("drop", "not_track")
@@ -199,5 +220,7 @@ def datagrams(path):
         r = decode(frame, reasm)
         if r is not None:
             yield r
+    # never completed within the capture: the dataplane counts these as
+    # frag_timeout, or frag_unfinished if it stops before they time out
     for _ in range(reasm.leftovers()):
-        yield ("drop", "frag_timeout")
+        yield ("drop", "frag_unfinished")
