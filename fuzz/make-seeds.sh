@@ -39,6 +39,11 @@ fi
 
 # shellcheck disable=SC2086
 /usr/bin/python3 "$top/fuzz/seeds.py" "$top" "$seeds" $pcaps
+# fuzz_packet's operations (fuzz/fuzz_packet.c): frames, trains, floods
+rm -rf "$seeds/fuzz_packet"
+# shellcheck disable=SC2086
+/usr/bin/python3 "$top/fuzz/seeds_packet.py" "$seeds/fuzz_packet" $pcaps
+/usr/bin/python3 "$top/fuzz/seeds_packet.py" --trains "$seeds/fuzz_reassembly"
 
 for d in "$seeds"/*/; do
 	printf 'make-seeds: %-18s %4d files\n' "$(basename "$d")" "$(ls "$d" | wc -l)"
