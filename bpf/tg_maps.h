@@ -203,6 +203,34 @@ struct tg_slot_hdr {
 
 #define TG_PF_IGNORE_STALE (1u << 0) /* replayed captures: do not check stale */
 
+enum tg_ack_state {
+	TG_ACK_NONE = 0, /* no dataplane ever attached to these maps */
+	TG_ACK_RUNNING,  /* attached; heartbeat_ns says how recently it looked */
+	TG_ACK_STOPPED,  /* it stopped (cleanly) at heartbeat_ns */
+};
+
+/*
+ * The dataplane's answer to the publisher (docs/tgctl.md, "Acknowledgement").
+ * Written only by the control thread of the dataplane attached to these maps,
+ * under its own seqcount; read by `tgctl load` and `tgctl rollback`, which
+ * wait until `installed` or `refused` reaches the generation they published.
+ * Generations are those of THESE maps: a dataplane that re-attaches to a
+ * replaced directory starts again from installed = refused = 0.
+ */
+struct tg_ack {
+	uint64_t seq;          /* seqcount: odd while the dataplane writes */
+	uint64_t pid;          /* the dataplane attached here, 0 = none ever */
+	uint64_t heartbeat_ns; /* CLOCK_REALTIME of its last look at these maps */
+	uint64_t installed;    /* last generation it installed (RCU swap done), 0 = none */
+	uint64_t refused;      /* last generation it refused, 0 = none */
+	uint64_t foreign_gen;  /* != 0: the policy in force was read from maps since
+				* removed or replaced (its generation there) */
+	uint32_t state;        /* enum tg_ack_state */
+	uint32_t pad;
+	uint8_t digest[32];    /* SHA-256 of the policy in force, all zero = none */
+	char refused_why[256]; /* why `refused` was refused */
+};
+
 /* Value of tg_ctl[0]. */
 struct tg_ctl {
 	uint32_t magic; /* TG_MAPS_MAGIC once initialised */
@@ -212,6 +240,7 @@ struct tg_ctl {
 	uint32_t active_slot;
 	uint32_t pad;
 	struct tg_slot_hdr slot[TG_SLOTS];
+	struct tg_ack ack;     /* written by the dataplane, never by tgctl */
 };
 
 /*

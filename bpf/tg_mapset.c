@@ -57,6 +57,7 @@ static const struct map_def map_defs[] = {
 };
 
 #define N_MAPS (sizeof(map_defs) / sizeof(map_defs[0]))
+_Static_assert(N_MAPS == TG_MAPSET_MAPS, "TG_MAPSET_MAPS is the number of map_defs");
 
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -113,9 +114,11 @@ mkdir_p(const char *dir)
 	return 0;
 }
 
-/* Reuse a pinned map if its definition matches; refuse if it does not. */
+/* Reuse a pinned map if its definition matches; refuse if it does not.
+ * Its kernel id goes to *id. */
 static int
-map_check(int fd, const struct map_def *d, const char *path, char *err, size_t errlen)
+map_check(int fd, const struct map_def *d, const char *path, uint32_t *id, char *err,
+	  size_t errlen)
 {
 	struct bpf_map_info info;
 	uint32_t len = sizeof(info);
@@ -125,6 +128,7 @@ map_check(int fd, const struct map_def *d, const char *path, char *err, size_t e
 		seterr(err, errlen, "%s: cannot query map: %s", path, strerror(errno));
 		return -1;
 	}
+	*id = info.id;
 	if (info.type != d->type || info.key_size != d->key_size ||
 	    info.value_size != d->value_size || info.max_entries != d->max_entries ||
 	    info.map_flags != d->flags) {
@@ -140,19 +144,27 @@ map_check(int fd, const struct map_def *d, const char *path, char *err, size_t e
 	return 0;
 }
 
+/* Open map `i` of the set: reuse the pinned one, or (`create`) create and
+ * pin it if there is none.  *absent: it is not pinned and was not created. */
 static int
-map_open_one(struct tg_mapset *ms, const struct map_def *d, char *err, size_t errlen)
+map_open_one(struct tg_mapset *ms, size_t i, bool create, bool *absent, char *err,
+	     size_t errlen)
 {
+	const struct map_def *d = &map_defs[i];
 	char path[TG_PATH_MAX + 32];
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", ms->dir, d->name);
 	fd = bpf_obj_get(path);
 	if (fd >= 0) {
-		if (map_check(fd, d, path, err, errlen) < 0) {
+		if (map_check(fd, d, path, &ms->map_id[i], err, errlen) < 0) {
 			close(fd);
 			return -1;
 		}
+	} else if ((errno == ENOENT || errno == ENOTDIR) && !create) {
+		seterr(err, errlen, "%s is not pinned", path);
+		*absent = true;
+		return -1;
 	} else if (errno == ENOENT) {
 		LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = d->flags);
 
@@ -173,6 +185,10 @@ map_open_one(struct tg_mapset *ms, const struct map_def *d, char *err, size_t er
 			close(fd);
 			return -1;
 		}
+		if (map_check(fd, d, path, &ms->map_id[i], err, errlen) < 0) {
+			close(fd);
+			return -1;
+		}
 	} else {
 		seterr(err, errlen, "cannot open pinned map %s: %s", path, strerror(errno));
 		return -1;
@@ -190,12 +206,11 @@ map_open_one(struct tg_mapset *ms, const struct map_def *d, char *err, size_t er
 	return 0;
 }
 
-int
-tg_mapset_open(struct tg_mapset *ms, const char *dir, char *err, size_t errlen)
+/* An empty set for `dir`: every fd -1, nothing mapped. */
+static int
+mapset_init(struct tg_mapset *ms, const char *dir, char *err, size_t errlen)
 {
-	struct statfs sfs;
 	size_t dlen = strlen(dir);
-	int rc;
 
 	memset(ms, 0, sizeof(*ms));
 	ms->dir_fd = -1;
@@ -206,6 +221,32 @@ tg_mapset_open(struct tg_mapset *ms, const char *dir, char *err, size_t errlen)
 		return -1;
 	}
 	memcpy(ms->dir, dir, dlen + 1);
+	return 0;
+}
+
+/* The control block of a set just opened: of this ABI? */
+static int
+ctl_check_abi(const struct tg_mapset *ms, char *err, size_t errlen)
+{
+	if (ms->ctl->magic != TG_MAPS_MAGIC || ms->ctl->abi != TG_MAPS_ABI) {
+		seterr(err, errlen,
+		       "%s holds maps of another trackgate version (magic %#x abi %u, expected "
+		       "abi %u); stop the dataplane and remove the directory",
+		       ms->dir, ms->ctl->magic, ms->ctl->abi, TG_MAPS_ABI);
+		return -1;
+	}
+	return 0;
+}
+
+int
+tg_mapset_open(struct tg_mapset *ms, const char *dir, char *err, size_t errlen)
+{
+	struct statfs sfs;
+	bool absent = false;
+	int rc;
+
+	if (mapset_init(ms, dir, err, errlen) < 0)
+		return -1;
 
 	rc = mkdir_p(dir);
 	if (rc < 0) {
@@ -230,7 +271,7 @@ tg_mapset_open(struct tg_mapset *ms, const char *dir, char *err, size_t errlen)
 		goto fail;
 	}
 	for (size_t i = 0; i < N_MAPS; i++) {
-		if (map_open_one(ms, &map_defs[i], err, errlen) < 0) {
+		if (map_open_one(ms, i, true, &absent, err, errlen) < 0) {
 			tg_mapset_unlock(ms);
 			goto fail;
 		}
@@ -238,11 +279,7 @@ tg_mapset_open(struct tg_mapset *ms, const char *dir, char *err, size_t errlen)
 	if (ms->ctl->magic == 0) {
 		ms->ctl->abi = TG_MAPS_ABI;
 		__atomic_store_n(&ms->ctl->magic, TG_MAPS_MAGIC, __ATOMIC_RELEASE);
-	} else if (ms->ctl->magic != TG_MAPS_MAGIC || ms->ctl->abi != TG_MAPS_ABI) {
-		seterr(err, errlen,
-		       "%s holds maps of another trackgate version (magic %#x abi %u, expected "
-		       "abi %u); stop the dataplane and remove the directory",
-		       dir, ms->ctl->magic, ms->ctl->abi, TG_MAPS_ABI);
+	} else if (ctl_check_abi(ms, err, errlen) < 0) {
 		tg_mapset_unlock(ms);
 		goto fail;
 	}
@@ -251,6 +288,71 @@ tg_mapset_open(struct tg_mapset *ms, const char *dir, char *err, size_t errlen)
 fail:
 	tg_mapset_close(ms);
 	return -1;
+}
+
+int
+tg_mapset_attach(struct tg_mapset *ms, const char *dir, bool *absent, char *err,
+		 size_t errlen)
+{
+	*absent = false;
+	if (mapset_init(ms, dir, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; i < N_MAPS; i++)
+		if (map_open_one(ms, i, false, absent, err, errlen) < 0)
+			goto fail;
+	/* tg_mapset_open sets the magic last, under the directory lock. */
+	if (__atomic_load_n(&ms->ctl->magic, __ATOMIC_ACQUIRE) == 0) {
+		seterr(err, errlen, "%s/%s is not initialised yet", dir, TG_MAP_CTL);
+		*absent = true;
+		goto fail;
+	}
+	if (ctl_check_abi(ms, err, errlen) < 0)
+		goto fail;
+	return 0;
+fail:
+	tg_mapset_close(ms);
+	return -1;
+}
+
+void
+tg_mapset_drop_dir(struct tg_mapset *ms)
+{
+	if (ms->dir_fd >= 0)
+		close(ms->dir_fd);
+	ms->dir_fd = -1;
+}
+
+enum tg_pins
+tg_mapset_pins(const struct tg_mapset *ms, char *what, size_t whatlen)
+{
+	enum tg_pins st = TG_PINS_SAME;
+
+	for (size_t i = 0; i < N_MAPS && st != TG_PINS_REPLACED; i++) {
+		char path[TG_PATH_MAX + 32];
+		struct bpf_map_info info;
+		uint32_t len = sizeof(info);
+		int fd, rc;
+
+		snprintf(path, sizeof(path), "%s/%s", ms->dir, map_defs[i].name);
+		fd = bpf_obj_get(path);
+		if (fd < 0) {
+			if (st == TG_PINS_SAME)
+				seterr(what, whatlen, "%s: %s", path, strerror(errno));
+			st = TG_PINS_ABSENT;
+			continue;
+		}
+		memset(&info, 0, sizeof(info));
+		rc = bpf_obj_get_info_by_fd(fd, &info, &len);
+		if (rc < 0)
+			seterr(what, whatlen, "%s: cannot query it: %s", path, strerror(errno));
+		else if (info.id != ms->map_id[i])
+			seterr(what, whatlen, "%s is map id %u, trackgate holds map id %u", path,
+			       info.id, ms->map_id[i]);
+		if (rc < 0 || info.id != ms->map_id[i])
+			st = TG_PINS_REPLACED;
+		close(fd);
+	}
+	return st;
 }
 
 void
@@ -559,6 +661,35 @@ tg_snapshot_read(const struct tg_mapset *ms, uint64_t known_gen, struct tg_snaps
 	}
 	seterr(err, errlen, "policy kept changing while being read");
 	return -1;
+}
+
+/* ---- the dataplane's acknowledgement ---- */
+
+void
+tg_ack_write(struct tg_mapset *ms, const struct tg_ack *src)
+{
+	struct tg_ack *a = &ms->ctl->ack;
+
+	seq_write_begin(&a->seq);
+	memcpy((char *)a + sizeof(a->seq), (const char *)src + sizeof(src->seq),
+	       sizeof(*a) - sizeof(a->seq));
+	seq_write_end(&a->seq);
+}
+
+bool
+tg_ack_read(const struct tg_mapset *ms, struct tg_ack *dst)
+{
+	const struct tg_ack *a = &ms->ctl->ack;
+
+	for (int attempt = 0; attempt < 10000; attempt++) {
+		uint64_t s = seq_read_begin(&a->seq);
+
+		memcpy(dst, a, sizeof(*dst));
+		if (!seq_read_retry(&a->seq, s))
+			return true;
+		sched_yield();
+	}
+	return false;
 }
 
 /* ---- stats ---- */

@@ -17,9 +17,12 @@
 
 #include "tg_maps.h"
 
+#define TG_MAPSET_MAPS 7 /* tg_ctl ... tg_rule_hits */
+
 struct tg_mapset {
-	int dir_fd;
+	int dir_fd;            /* -1 once dropped (tg_mapset_attach, tg_mapset_drop_dir) */
 	int ctl_fd, links_fd, peers_fd, rules_fd, hsdb_fd, stats_fd, hits_fd;
+	uint32_t map_id[TG_MAPSET_MAPS]; /* kernel ids of the maps opened, in pin order */
 	struct tg_ctl *ctl;
 	struct tg_link *links; /* [TG_SLOTS * TG_MAX_LINKS] */
 	struct tg_peer *peers; /* [TG_SLOTS * TG_MAX_PEERS] */
@@ -33,6 +36,29 @@ struct tg_mapset {
  * which must be on a bpf filesystem.  0 or -1 with `err` set. */
 int tg_mapset_open(struct tg_mapset *ms, const char *dir, char *err, size_t errlen);
 void tg_mapset_close(struct tg_mapset *ms);
+
+/*
+ * Open the maps pinned in `dir` as they are: create nothing, take no lock,
+ * and keep no fd on the directory.  For the dataplane re-attaching to a
+ * directory that was removed or replaced under it.  0, or -1 with `err` set
+ * and *absent true if the set is not (yet) there: a map is not pinned, or
+ * tg_ctl was not initialised yet (a tgctl is creating the set).  *absent
+ * false: something is pinned there that this build cannot use.
+ */
+int tg_mapset_attach(struct tg_mapset *ms, const char *dir, bool *absent, char *err,
+		     size_t errlen);
+/* Close the directory fd tg_mapset_open keeps for tg_mapset_lock: a reader
+ * that never locks must not keep the bpffs mount busy. */
+void tg_mapset_drop_dir(struct tg_mapset *ms);
+
+enum tg_pins {
+	TG_PINS_SAME,     /* every map pinned in ms->dir is the one ms holds */
+	TG_PINS_ABSENT,   /* some are not pinned there (any pinned are ms's) */
+	TG_PINS_REPLACED, /* at least one pinned there is another map */
+};
+/* Compare the maps pinned in ms->dir with those ms holds (by kernel map id:
+ * about 3 syscalls per map).  `what` says what differs first. */
+enum tg_pins tg_mapset_pins(const struct tg_mapset *ms, char *what, size_t whatlen);
 
 /* Serialise writers (tgctl runs) on the bpffs directory: flock(LOCK_EX). */
 int tg_mapset_lock(struct tg_mapset *ms, bool wait);
@@ -81,6 +107,11 @@ int tg_snapshot_read(const struct tg_mapset *ms, uint64_t known_gen, struct tg_s
 int tg_snapshot_read_slot(const struct tg_mapset *ms, unsigned slot, struct tg_snapshot *snap,
 			  char *err, size_t errlen);
 void tg_snapshot_free(struct tg_snapshot *snap);
+
+/* --- the dataplane's acknowledgement (tg_ctl.ack: dataplane writes, tgctl reads) --- */
+void tg_ack_write(struct tg_mapset *ms, const struct tg_ack *src);
+/* Consistent copy; false if it kept changing while read. */
+bool tg_ack_read(const struct tg_mapset *ms, struct tg_ack *dst);
 
 /* --- stats (dataplane writes, tgctl reads) --- */
 void tg_stats_write(struct tg_mapset *ms, const struct tg_stats *src);

@@ -22,4 +22,19 @@ uint64_t ctl_publish(struct tg_mapset *ms, const struct pol_policy *p, char *err
  * generation.  Returns the new generation, 0 with err set if there is none. */
 uint64_t ctl_rollback(struct tg_mapset *ms, char *err, size_t errlen);
 
+enum ctl_ack {
+	CTL_ACK_INSTALLED, /* the dataplane installed the generation (or a newer one) */
+	CTL_ACK_REFUSED,   /* it refused it (or the newer one that superseded it) */
+	CTL_ACK_NONE,      /* no dataplane answered in time */
+};
+
+/*
+ * Wait up to `wait_ms` for the dataplane attached to `ms` to install or refuse
+ * generation `gen` (tg_ctl.ack).  A newer generation published meanwhile
+ * answers for it.  `msg` gets one line saying what happened, for stdout on
+ * CTL_ACK_INSTALLED and stderr otherwise.  Call without the lock held.
+ */
+enum ctl_ack ctl_wait_ack(const struct tg_mapset *ms, uint64_t gen, unsigned wait_ms, char *msg,
+			  size_t msglen);
+
 #endif /* CTL_PUBLISH_H */

@@ -3,14 +3,17 @@
  * tgctl - trackgate's control plane.
  *
  *   tgctl check FILE                 validate and compile, publish nothing
- *   tgctl load FILE [--bpffs DIR]    validate, compile, publish atomically
+ *   tgctl load FILE [--bpffs DIR] [--wait-ms N | --no-wait]
+ *                                    validate, compile, publish atomically,
+ *                                    wait for the dataplane to install it
  *   tgctl show [--bpffs DIR] [--json]
  *   tgctl stats [--bpffs DIR] [--json]
- *   tgctl rollback [--bpffs DIR]
+ *   tgctl rollback [--bpffs DIR] [--wait-ms N | --no-wait]
  *
  * This file owns the command line and output formats; policy.h parses and
  * compiles, publish.c writes the maps.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <inttypes.h>
@@ -34,7 +37,12 @@ enum {
 	EXIT_USAGE = 2,   /* wrong command line */
 	EXIT_SYSTEM = 3,  /* bpffs, maps, memory: the environment failed */
 	EXIT_NOTHING = 4, /* nothing published yet / nothing to roll back to */
+	EXIT_NO_ACK = 5,  /* published, but no dataplane installed it in time */
+	EXIT_REFUSED = 6, /* published, but the dataplane refused it */
 };
+
+#define WAIT_MS_DEFAULT 3000u
+#define WAIT_MS_MAX 3600000u
 
 static const char usage_text[] =
 	"usage: tgctl <command> [options]\n"
@@ -49,10 +57,15 @@ static const char usage_text[] =
 	"options:\n"
 	"  --bpffs DIR      pinned map directory (default " TG_DEFAULT_BPFFS ")\n"
 	"  --json           machine-readable output (show, stats)\n"
+	"  --wait-ms N      load, rollback: wait up to N ms for the running trackgate\n"
+	"                   to install the new generation (default 3000)\n"
+	"  --no-wait        load, rollback: publish only (no trackgate running yet)\n"
 	"  -q, --quiet      print only errors\n"
 	"  -h, --help       this text\n"
 	"\n"
-	"exit codes: 0 ok, 1 invalid policy, 2 usage, 3 system error, 4 nothing published\n";
+	"exit codes: 0 ok, 1 invalid policy, 2 usage, 3 system error, 4 nothing published,\n"
+	"            5 published but no trackgate installed it in time,\n"
+	"            6 published but trackgate refused it (it keeps its policy in force)\n";
 
 struct opts {
 	const char *cmd;
@@ -60,6 +73,8 @@ struct opts {
 	const char *bpffs;
 	int json;
 	int quiet;
+	int no_wait;      /* load, rollback: do not wait for the acknowledgement */
+	unsigned wait_ms; /* load, rollback: how long to wait for it */
 };
 
 static void
@@ -164,6 +179,30 @@ open_maps(const struct opts *o, struct tg_mapset *ms)
 	return EXIT_OK;
 }
 
+/* After a publish of `gen` (lock released): did the running dataplane
+ * install it?  docs/tgctl.md, "Acknowledgement". */
+static int
+wait_installed(const struct opts *o, const struct tg_mapset *ms, uint64_t gen)
+{
+	char msg[1024];
+
+	if (o->no_wait)
+		return EXIT_OK;
+	switch (ctl_wait_ack(ms, gen, o->wait_ms, msg, sizeof(msg))) {
+	case CTL_ACK_INSTALLED:
+		if (!o->quiet)
+			printf("%s\n", msg);
+		return EXIT_OK;
+	case CTL_ACK_REFUSED:
+		fprintf(stderr, "tgctl: %s\n", msg);
+		return EXIT_REFUSED;
+	case CTL_ACK_NONE:
+	default:
+		fprintf(stderr, "tgctl: %s\n", msg);
+		return EXIT_NO_ACK;
+	}
+}
+
 /* The XDP pre-filter's view of the policy's links: source prefixes, rate. */
 static int
 publish_xdp(const struct opts *o, const struct pol_policy *p, char *err, size_t errlen)
@@ -237,9 +276,12 @@ cmd_load(const struct opts *o)
 		rc = EXIT_POLICY;
 		goto out;
 	}
-	if (!o->quiet)
+	if (!o->quiet) {
 		printf("%s: published as generation %" PRIu64 " (%u rules, %u peers) in %s\n",
 		       o->file, gen, p->hdr.n_rules, p->hdr.n_peers, o->bpffs);
+		fflush(stdout);
+	}
+	rc = wait_installed(o, &ms, gen);
 out:
 	tg_mapset_close(&ms);
 	pol_free(p);
@@ -320,7 +362,19 @@ cmd_show(const struct opts *o)
 	if (rc != EXIT_OK)
 		return rc;
 	if (!tg_ctl_read(&ms, &v)) {
+		struct tg_ack a;
+
 		fprintf(stderr, "tgctl: no policy has been published in %s\n", o->bpffs);
+		/* The directory was replaced under a running dataplane, which keeps
+		 * the policy it had (docs/tgctl.md): say so. */
+		if (tg_ack_read(&ms, &a) && a.state == TG_ACK_RUNNING && a.foreign_gen != 0)
+			fprintf(stderr,
+				"tgctl: trackgate pid %" PRIu64 " enforces the policy it read "
+				"from maps since removed or replaced (generation %" PRIu64
+				" there, sha256:%02x%02x%02x%02x%02x%02x%02x%02x) until one is "
+				"loaded here\n",
+				a.pid, a.foreign_gen, a.digest[0], a.digest[1], a.digest[2],
+				a.digest[3], a.digest[4], a.digest[5], a.digest[6], a.digest[7]);
 		tg_mapset_close(&ms);
 		return EXIT_NOTHING;
 	}
@@ -365,14 +419,23 @@ cmd_rollback(const struct opts *o)
 
 	if (rc != EXIT_OK)
 		return rc;
-	tg_mapset_lock(&ms, true);
+	if (tg_mapset_lock(&ms, true) < 0) {
+		fprintf(stderr, "tgctl: cannot lock %s\n", o->bpffs);
+		tg_mapset_close(&ms);
+		return EXIT_SYSTEM;
+	}
 	gen = ctl_rollback(&ms, err, sizeof(err));
 	tg_mapset_unlock(&ms);
 	if (gen == 0) {
 		fprintf(stderr, "tgctl: %s\n", err);
 		rc = EXIT_NOTHING;
-	} else if (!o->quiet) {
-		printf("rolled back: previous policy active as generation %" PRIu64 "\n", gen);
+	} else {
+		if (!o->quiet) {
+			printf("rolled back: previous policy active as generation %" PRIu64 "\n",
+			       gen);
+			fflush(stdout);
+		}
+		rc = wait_installed(o, &ms, gen);
 	}
 	tg_mapset_close(&ms);
 	return rc;
@@ -546,11 +609,14 @@ main(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
+		{"wait-ms", required_argument, NULL, 'W'},
+		{"no-wait", no_argument, NULL, 'N'},
 		{NULL, 0, NULL, 0},
 	};
-	struct opts o = {.bpffs = TG_DEFAULT_BPFFS};
+	struct opts o = {.bpffs = TG_DEFAULT_BPFFS, .wait_ms = WAIT_MS_DEFAULT};
 	const char *words[2] = {NULL, NULL}; /* the command, and its FILE */
 	unsigned n_words = 0;
+	bool wait_given = false;
 	int c;
 
 	/* Options may stand anywhere: getopt permutes the words to the end. */
@@ -564,6 +630,28 @@ main(int argc, char **argv)
 			break;
 		case 'q':
 			o.quiet = 1;
+			break;
+		case 'W': {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' || errno != 0 ||
+			    v == 0 || v > WAIT_MS_MAX) {
+				fprintf(stderr,
+					"tgctl: --wait-ms '%s': not a number of milliseconds "
+					"1..%u\n",
+					optarg, WAIT_MS_MAX);
+				fputs(usage_text, stderr);
+				return EXIT_USAGE;
+			}
+			o.wait_ms = (unsigned)v;
+			wait_given = true;
+			break;
+		}
+		case 'N':
+			o.no_wait = 1;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -584,6 +672,11 @@ main(int argc, char **argv)
 	o.cmd = words[0];
 	o.file = words[1];
 	if (o.cmd == NULL) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	if (o.no_wait && wait_given) {
+		fprintf(stderr, "tgctl: --wait-ms and --no-wait exclude each other\n");
 		fputs(usage_text, stderr);
 		return EXIT_USAGE;
 	}

@@ -8,6 +8,13 @@
  * after rte_rcu_qsbr_synchronize(): every worker has then passed a quiescent
  * point and holds no reference to it.  It also pushes counters to the stats
  * map every stats interval.  It never compiles a rule.
+ *
+ * It answers the publisher through tg_ctl.ack (tg_maps.h): the generation it
+ * installed or refused, its pid, and a heartbeat on every pass.  Every
+ * DP_PIN_CHECK_MS it checks that the maps pinned in the bpffs directory are
+ * still the ones it holds; if the directory was removed, emptied, unmounted
+ * or replaced, it says so and attaches to the maps pinned there as soon as a
+ * whole set is (docs/tgctl.md, "The bpffs directory removed or replaced").
  */
 #include <errno.h>
 #include <pthread.h>
@@ -15,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -28,10 +36,80 @@
 #include "tg_mapset.h"
 #include "tg_names.h"
 
+/* How often the maps pinned in the bpffs directory are compared with the
+ * ones held (3 syscalls per map), and how often a directory that holds no
+ * usable maps is reported again. */
+#define DP_PIN_CHECK_MS 500
+#define DP_PIN_WARN_MS 5000
+
 static pthread_t ctl_thread;
+/* The maps attached to.  stats.c remembers this address (dp_stats_publish):
+ * a re-attach replaces the contents, never the object. */
 static struct tg_mapset ctl_maps;
 static volatile bool ctl_stop;
-static uint64_t ctl_known_gen; /* generation installed or refused last */
+static uint64_t ctl_known_gen; /* generation of ctl_maps installed or refused last */
+static struct tg_ack ctl_ack;  /* what this dataplane tells ctl_maps' publishers */
+static uint64_t pins_lost_tsc; /* when the maps held stopped being pinned; 0: they are */
+static uint64_t pins_warn_tsc; /* when to say again that they still are not */
+
+static uint64_t
+ms_cycles(uint64_t ms)
+{
+	return rte_get_tsc_hz() / 1000 * ms;
+}
+
+static uint64_t
+realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* "policy generation 3 (sha256:0123456789abcdef)", or that there is none. */
+static const char *
+policy_desc(char *buf, size_t len)
+{
+	const struct dp_policy *p = __atomic_load_n(&dp_active, __ATOMIC_ACQUIRE);
+	int n;
+
+	if (p == NULL) {
+		snprintf(buf, len, "no policy (every message is dropped as no_policy)");
+		return buf;
+	}
+	n = snprintf(buf, len, "policy generation %lu (sha256:", (unsigned long)p->generation);
+	for (int i = 0; i < 8 && n > 0 && (size_t)n < len; i++)
+		n += snprintf(buf + n, len - (size_t)n, "%02x", p->hdr.digest[i]);
+	if (n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, ")");
+	return buf;
+}
+
+/* The acknowledgement, with a fresh heartbeat, into the maps attached to. */
+static void
+ack_publish(void)
+{
+	ctl_ack.heartbeat_ns = realtime_ns();
+	tg_ack_write(&ctl_maps, &ctl_ack);
+}
+
+/* A fresh acknowledgement for maps just attached to: nothing of theirs
+ * installed or refused yet; the policy in force, if any, is foreign. */
+static void
+ack_attach(void)
+{
+	const struct dp_policy *p = __atomic_load_n(&dp_active, __ATOMIC_ACQUIRE);
+
+	memset(&ctl_ack, 0, sizeof(ctl_ack));
+	ctl_ack.pid = (uint64_t)getpid();
+	ctl_ack.state = TG_ACK_RUNNING;
+	if (p != NULL) {
+		ctl_ack.foreign_gen = p->generation;
+		memcpy(ctl_ack.digest, p->hdr.digest, sizeof(ctl_ack.digest));
+	}
+	ack_publish();
+}
 
 void
 dp_policy_free(struct dp_policy *p)
@@ -186,10 +264,15 @@ policy_poll(uint64_t *known_gen)
 	}
 	np = dp_policy_build(&snap, err, sizeof(err));
 	if (np == NULL) {
-		/* Keep the policy in force; do not retry this generation. */
+		/* Keep the policy in force; do not retry this generation; tell
+		 * the publisher why. */
 		RTE_LOG(ERR, USER1, "policy generation %lu not installed: %s\n",
 			(unsigned long)snap.generation, err);
 		*known_gen = snap.generation;
+		ctl_ack.refused = snap.generation;
+		snprintf(ctl_ack.refused_why, sizeof(ctl_ack.refused_why), "%.*s",
+			 (int)sizeof(ctl_ack.refused_why) - 1, err);
+		ack_publish();
 		tg_snapshot_free(&snap);
 		return;
 	}
@@ -199,22 +282,107 @@ policy_poll(uint64_t *known_gen)
 		snap.hdr.n_rules);
 	tg_snapshot_free(&snap);
 	policy_install(np);
+	/* After the grace period: no worker uses the previous policy any more. */
+	ctl_ack.installed = np->generation;
+	ctl_ack.foreign_gen = 0;
+	memcpy(ctl_ack.digest, np->hdr.digest, sizeof(ctl_ack.digest));
+	ack_publish();
+}
+
+/* Attach to `nm` (the maps now pinned in the bpffs directory) in place of
+ * the ones held: their generations, their acknowledgement, their stats. */
+static void
+maps_switch(struct tg_mapset *nm, const char *what)
+{
+	struct tg_mapset old = ctl_maps;
+	struct tg_ctl_view v;
+	char desc[96];
+
+	ctl_maps = *nm;
+	tg_mapset_close(&old);
+	pins_lost_tsc = 0;
+	RTE_LOG(WARNING, USER1,
+		"bpffs %s: the maps trackgate held were removed or replaced there (%s): "
+		"attached to the maps pinned there now\n",
+		dp_cfg.bpffs, what);
+	ack_attach();
+	/* Generations count again from the new maps' own. */
+	ctl_known_gen = 0;
+	policy_poll(&ctl_known_gen);
+	if (!tg_ctl_read(&ctl_maps, &v))
+		RTE_LOG(WARNING, USER1,
+			"bpffs %s: no policy is published in the new maps: %s stays in force "
+			"until one is (tgctl load)\n",
+			dp_cfg.bpffs, policy_desc(desc, sizeof(desc)));
+	/* `tgctl stats` on the new maps sees this dataplane at once. */
+	dp_stats_publish(&ctl_maps);
+}
+
+/* Are the maps pinned in the bpffs directory still the ones held?  If not,
+ * attach to the ones there; if there are none (or none usable), keep the
+ * policy in force and say so, now and every DP_PIN_WARN_MS. */
+static void
+pins_check(uint64_t now)
+{
+	char what[TG_PATH_MAX + 96], err[512], desc[96];
+	struct tg_mapset nm;
+	bool absent;
+	enum tg_pins st = tg_mapset_pins(&ctl_maps, what, sizeof(what));
+
+	if (st == TG_PINS_SAME) {
+		if (pins_lost_tsc != 0)
+			RTE_LOG(WARNING, USER1,
+				"bpffs %s: the maps trackgate holds are pinned there again\n",
+				dp_cfg.bpffs);
+		pins_lost_tsc = 0;
+		return;
+	}
+	if (tg_mapset_attach(&nm, dp_cfg.bpffs, &absent, err, sizeof(err)) == 0) {
+		maps_switch(&nm, what);
+		return;
+	}
+	if (pins_lost_tsc != 0 && now < pins_warn_tsc)
+		return;
+	policy_desc(desc, sizeof(desc));
+	if (pins_lost_tsc == 0) {
+		pins_lost_tsc = now;
+		RTE_LOG(WARNING, USER1,
+			"bpffs %s: the maps trackgate reads are no longer pinned there (%s); "
+			"%s stays in force until maps are pinned there again (tgctl load "
+			"creates them)\n",
+			dp_cfg.bpffs, what, desc);
+	} else {
+		RTE_LOG(WARNING, USER1,
+			"bpffs %s: still no maps trackgate can attach to, for %lu s; %s stays "
+			"in force\n",
+			dp_cfg.bpffs, (unsigned long)((now - pins_lost_tsc) / rte_get_tsc_hz()),
+			desc);
+	}
+	if (!absent)
+		RTE_LOG(ERR, USER1, "bpffs %s: the maps pinned there cannot be used: %s\n",
+			dp_cfg.bpffs, err);
+	pins_warn_tsc = now + ms_cycles(DP_PIN_WARN_MS);
 }
 
 static void *
 control_main(void *arg)
 {
-	uint64_t next_stats = 0;
+	uint64_t next_stats = 0, next_pins = 0;
 	struct timespec tick = {0, 10 * 1000000}; /* 10 ms: swaps land fast */
 
 	(void)arg;
 	while (!ctl_stop) {
 		uint64_t now = rte_get_tsc_cycles();
 
+		if (now >= next_pins) {
+			pins_check(now);
+			next_pins = now + ms_cycles(DP_PIN_CHECK_MS);
+		}
 		policy_poll(&ctl_known_gen);
+		ack_publish(); /* the heartbeat */
 		if (now >= next_stats) {
 			dp_stats_publish(&ctl_maps);
-			next_stats = now + rte_get_tsc_hz() / 1000 * dp_cfg.stats_interval_ms;
+			next_stats = now + ms_cycles(dp_cfg.stats_interval_ms);
 		}
 		nanosleep(&tick, NULL);
 	}
@@ -231,6 +399,9 @@ dp_control_start(void)
 		RTE_LOG(ERR, USER1, "%s\n", err);
 		return -1;
 	}
+	/* No lock is ever taken here: do not keep the bpffs mount busy. */
+	tg_mapset_drop_dir(&ctl_maps);
+	ack_attach();
 	/* Install whatever is published before any packet is received. */
 	policy_poll(&ctl_known_gen);
 	ctl_stop = false;
@@ -250,6 +421,8 @@ dp_control_stop(void)
 
 	ctl_stop = true;
 	pthread_join(ctl_thread, NULL);
+	ctl_ack.state = TG_ACK_STOPPED;
+	ack_publish();
 	dp_stats_publish(&ctl_maps);
 	p = __atomic_exchange_n(&dp_active, NULL, __ATOMIC_ACQ_REL);
 	if (p) {
