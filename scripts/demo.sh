@@ -31,7 +31,7 @@ echo "== traffic: $count messages per link (tools/tg-gen, mix 'default', seeded)
 
 echo "== policy: policy/demo.yaml"
 "$B/ctrl/tgctl" check "$src/policy/demo.yaml"
-"$B/ctrl/tgctl" load "$src/policy/demo.yaml" --bpffs "$maps"
+"$B/ctrl/tgctl" load "$src/policy/demo.yaml" --bpffs "$maps" --no-wait
 
 echo "== trackgate: kor-us + jpn-us in, kor/jpn/usa out (net_pcap)"
 "$B/dataplane/trackgate" --no-pci --no-huge -m 1024 --file-prefix tg-demo-$$ -l 0 \

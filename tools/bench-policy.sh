@@ -51,7 +51,7 @@ for n in "${COUNTS[@]}"; do
 	# "FILE: ok: 2 links, 3 peers, N rules, B bytes of compiled rules"
 	bytes=$(sed -n 's/.* rules, \([0-9]*\) bytes of compiled rules$/\1/p' "$TMP/out")
 	rules=$(sed -n 's/.* peers, \([0-9]*\) rules, .*/\1/p' "$TMP/out")
-	l=$(secs "$TGCTL" load "$f" --bpffs "$BPFFS")
+	l=$(secs "$TGCTL" load "$f" --bpffs "$BPFFS" --no-wait)
 	gen=$(sed -n 's/.*published as generation \([0-9]*\) .*/\1/p' "$TMP/out")
 	printf '%8s %10s %10s %10s %14s %12s\n' "${rules:-?}" \
 		$(($(stat -c %s "$f") / 1024)) "$c" "$l" "${bytes:-?}" "${gen:-?}"

@@ -25,7 +25,7 @@ EOF
 }
 mergecap_py in-kor-all.pcap in-kor.pcap in-hostile.pcap
 
-expect_rc 0 "tgctl load demo policy" "$TGCTL" load "$TG_SRC/policy/demo.yaml" --bpffs "$T_BPFFS" -q
+expect_rc 0 "tgctl load demo policy" "$TGCTL" load "$TG_SRC/policy/demo.yaml" --bpffs "$T_BPFFS" -q --no-wait
 
 run_trackgate() {
 	"$TRACKGATE" $(eal_common) $(lcores_arg) \

@@ -24,15 +24,15 @@ show_gen_digest() {
 		$PY -c "import json,sys; a=json.load(sys.stdin)['active']; print(a['generation'], a['digest'])"
 }
 
-expect_rc 0 "load the demo policy" "$TGCTL" load "$TG_SRC/policy/demo.yaml" --bpffs "$T_BPFFS" -q
+expect_rc 0 "load the demo policy" "$TGCTL" load "$TG_SRC/policy/demo.yaml" --bpffs "$T_BPFFS" -q --no-wait
 good=$(show_gen_digest)
 
 # 10,000 generated rules: compiles and publishes (time printed, not asserted)
 $PY "$TG_SRC/tools/gen-rules.py" --count 10000 --base "$TG_SRC/policy/demo.yaml" --out big.yaml
 SECONDS=0
-expect_rc 0 "a 10,000-rule policy loads within bounds" bounded big load big.yaml --bpffs "$T_BPFFS"
+expect_rc 0 "a 10,000-rule policy loads within bounds" bounded big load big.yaml --bpffs "$T_BPFFS" --no-wait
 echo "# 10,000 rules: ${SECONDS}s to check, compile and publish: $(cat big.out)"
-expect_rc 0 "back to the demo policy" "$TGCTL" load "$TG_SRC/policy/demo.yaml" --bpffs "$T_BPFFS" -q
+expect_rc 0 "back to the demo policy" "$TGCTL" load "$TG_SRC/policy/demo.yaml" --bpffs "$T_BPFFS" -q --no-wait
 good=$(show_gen_digest)
 
 # Hostile files

@@ -28,7 +28,7 @@ open("B.yaml", "w").write(s)
 EOF
 check "policies A and B differ" bash -c "! cmp -s A.yaml B.yaml"
 
-expect_rc 0 "load A (generation 1)" "$TGCTL" load A.yaml --bpffs "$T_BPFFS" -q
+expect_rc 0 "load A (generation 1)" "$TGCTL" load A.yaml --bpffs "$T_BPFFS" -q --no-wait
 
 "$TRACKGATE" $(eal_common) $(lcores_arg) \
 	--vdev "net_pcap0,rx_pcap=$T_DIR/in-kor.pcap,infinite_rx=1" \

@@ -82,7 +82,7 @@ reader_start "$D3" "$T_DIR/r3" "$DEMO" "$BIG"
 load_loop() { # POLICY TAG
 	local fails=0 n=0 end=$((SECONDS + 25))
 	while [ $n -lt "$LOADS" ] && [ $SECONDS -lt $end ]; do
-		"$TGCTL" -q load "$1" --bpffs "$D3" 2>>"$T_DIR/loop-$2.err" || fails=$((fails + 1))
+		"$TGCTL" -q load "$1" --bpffs "$D3" --no-wait 2>>"$T_DIR/loop-$2.err" || fails=$((fails + 1))
 		n=$((n + 1))
 	done
 	echo "$n $fails" >"$T_DIR/loop-$2.count"
@@ -138,7 +138,7 @@ RC=0
 "$TGCTL" rollback --bpffs "$D4" 2>"$T_DIR/rb.err" || RC=$?
 check "rollback into the half-written slot is refused (exit 4)" test "$RC" = 4
 RC=0
-timeout 30 "$TGCTL" load "$DEMO" --bpffs "$D4" >"$T_DIR/load4.out" 2>&1 || RC=$?
+timeout 30 "$TGCTL" load "$DEMO" --bpffs "$D4" --no-wait >"$T_DIR/load4.out" 2>&1 || RC=$?
 sed "s/^/# /" "$T_DIR/load4.out"
 check "tgctl load after the crash: exit 0 (lock released)" test "$RC" = 0
 check "now generation 6, the demo policy" \
@@ -146,7 +146,7 @@ check "now generation 6, the demo policy" \
 check "reader: generation 6 is demo.yaml byte for byte" \
 	bash -c "'$STRESS' check '$D4' '$DEMO' | grep -q 'last_gen=6 .*real=1'"
 RC=0
-"$TGCTL" rollback --bpffs "$D4" >/dev/null 2>&1 || RC=$?
+"$TGCTL" rollback --bpffs "$D4" --no-wait >/dev/null 2>&1 || RC=$?
 check "rollback: the policy from before the crash is back (generation 7)" \
 	test "$RC:$(show_field generation "$D4"):$(show_field digest "$D4")" = "0:7:$OLD_DIGEST"
 

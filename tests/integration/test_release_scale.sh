@@ -20,7 +20,7 @@ for link in kor-us jpn-us; do
 	rm -f d-$link.pcap h-$link.pcap w-$link.pcap
 done
 
-expect_rc 0 "tgctl load demo policy" "$TGCTL" load "$TG_SRC/policy/demo.yaml" --bpffs "$T_BPFFS" -q
+expect_rc 0 "tgctl load demo policy" "$TGCTL" load "$TG_SRC/policy/demo.yaml" --bpffs "$T_BPFFS" -q --no-wait
 SECONDS=0
 expect_rc 0 "trackgate decides $N messages" \
 	"$TRACKGATE" $(eal_common) -l 0 \

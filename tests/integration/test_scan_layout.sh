@@ -102,7 +102,7 @@ expect_rc 0 "tgctl check the scan policy" logged check.out "$TGCTL" check "$T_DI
 check "tgctl splits remarks: 202 900 903-905 prefiltered; 300-302 (301 anchored) and 902 not" \
 	grep -q "remarks: 5 of 9 rules prefiltered by the payload scan, 4 scanned on every message" check.out
 check "detail fully prefiltered" grep -q "detail: 1 of 1 rules prefiltered" check.out
-expect_rc 0 "tgctl load the scan policy" "$TGCTL" load "$T_DIR/policy.yaml" --bpffs "$T_BPFFS" -q
+expect_rc 0 "tgctl load the scan policy" "$TGCTL" load "$T_DIR/policy.yaml" --bpffs "$T_BPFFS" -q --no-wait
 
 expect_rc 0 "trackgate runs the capture and exits 0" logged trackgate.log \
 	"$TRACKGATE" $(eal_common) $(lcores_arg) \

@@ -16,7 +16,7 @@ sed -e 's/port: net_pcap2/port: net_null0/; s/port: net_pcap3/port: net_null1/; 
 	"$TG_SRC/policy/demo.yaml" > A.yaml
 sed -e 's/receives: \[warning, space\]/receives: [space]/' A.yaml > B.yaml
 
-expect_rc 0 "load A" "$TGCTL" load A.yaml --bpffs "$T_BPFFS" -q
+expect_rc 0 "load A" "$TGCTL" load A.yaml --bpffs "$T_BPFFS" -q --no-wait
 "$TRACKGATE" $(eal_common) -l 0 \
 	--vdev "net_pcap0,rx_pcap=$T_DIR/in-kor.pcap,infinite_rx=1" \
 	--vdev "net_pcap1,rx_pcap=$T_DIR/in-jpn.pcap,infinite_rx=1" \

@@ -36,7 +36,7 @@ alive() { ps -o stat= -p "$1" 2>/dev/null | grep -qv '^Z'; }
 
 cd "$T_DIR"
 "$TG_GEN" --mix default --count 300 --seed 21 --link kor-us --out in-kor.pcap >/dev/null
-expect_rc 0 "tgctl load demo policy" "$TGCTL" load "$TG_SRC/policy/demo.yaml" --bpffs "$T_BPFFS" -q
+expect_rc 0 "tgctl load demo policy" "$TGCTL" load "$TG_SRC/policy/demo.yaml" --bpffs "$T_BPFFS" -q --no-wait
 
 # Hugepages for a pdump-capable primary: ~300 MB at the default sizes.
 free_mb=$(awk '/HugePages_Free/ { f = $2 } /Hugepagesize/ { s = $2 } END { print int(f * s / 1024) }' /proc/meminfo)

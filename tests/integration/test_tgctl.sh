@@ -52,7 +52,7 @@ D2=$(sha "$P2")
 check "second policy differs and is valid" \
 	bash -c "[ '$D1' != '$D2' ] && '$TGCTL' check '$P2' -q"
 
-run "$TGCTL" load "$DEMO" --bpffs "$T_BPFFS"
+run "$TGCTL" load "$DEMO" --bpffs "$T_BPFFS" --no-wait
 [ $RC = 0 ] && out_has "published as generation 1 ($R1 rules, 3 peers)" && ok "load demo: generation 1" ||
 	not_ok "load demo (exit $RC: $(cat "$T_DIR/out" "$T_DIR/err"))"
 check "show: generation 1" test "$(show_field generation)" = 1
@@ -85,7 +85,7 @@ run "$TGCTL" rollback --bpffs "$T_BPFFS"
 	not_ok "rollback with one policy: exit 4 (got $RC)"
 check "failed rollback changed nothing" test "$(show_field generation)" = 1
 
-run "$TGCTL" load "$P2" --bpffs "$T_BPFFS"
+run "$TGCTL" load "$P2" --bpffs "$T_BPFFS" --no-wait
 [ $RC = 0 ] && out_has "published as generation 2 ($R2 rules" && ok "load second policy: generation 2" ||
 	not_ok "load second policy (exit $RC: $(cat "$T_DIR/out" "$T_DIR/err"))"
 check "show: generation 2, second digest" \
@@ -95,12 +95,12 @@ check "show: previous is generation 1" bash -c \
 
 # Rollback makes the previous policy active as a NEW generation, so a second
 # rollback toggles back (docs/tgctl.md).
-run "$TGCTL" rollback --bpffs "$T_BPFFS"
+run "$TGCTL" rollback --bpffs "$T_BPFFS" --no-wait
 [ $RC = 0 ] && out_has "generation 3" && ok "rollback: exit 0, generation 3" ||
 	not_ok "rollback (exit $RC: $(cat "$T_DIR/out" "$T_DIR/err"))"
 check "after rollback: generation 3, first digest" \
 	test "$(show_field generation):$(show_field digest)" = "3:$D1"
-run "$TGCTL" rollback --bpffs "$T_BPFFS"
+run "$TGCTL" rollback --bpffs "$T_BPFFS" --no-wait
 [ $RC = 0 ] && ok "second rollback: exit 0" || not_ok "second rollback (exit $RC)"
 check "after second rollback: generation 4, second digest" \
 	test "$(show_field generation):$(show_field digest)" = "4:$D2"
@@ -112,7 +112,7 @@ assert (j["previous"]["generation"], j["previous"]["rules"], j["previous"]["acti
 	"$T_DIR/show.json" "$R1"
 
 # ---- a broken policy never replaces a working one --------------------------
-run "$TGCTL" load "$DEMO" --bpffs "$T_BPFFS"
+run "$TGCTL" load "$DEMO" --bpffs "$T_BPFFS" --no-wait
 [ $RC = 0 ] && ok "load demo again: exit 0 (generation 5)" || not_ok "load demo again (exit $RC)"
 GOOD="$(show_field generation):$(show_field digest)"
 check "generation 5 with the demo digest" test "$GOOD" = "5:$D1"
@@ -262,11 +262,11 @@ run "$TGCTL" load "$T_DIR/no-such.yaml" --bpffs "$T_BPFFS"
 check "policy unchanged after all that" test "$(show_field generation):$(show_field digest)" = "$GOOD"
 
 # Options may come before the command, or after the file.
-run "$TGCTL" --bpffs "$T_BPFFS" load "$P2"
+run "$TGCTL" --bpffs "$T_BPFFS" load "$P2" --no-wait
 [ $RC = 0 ] && out_has "generation 6" && ok "--bpffs DIR load FILE" || not_ok "--bpffs DIR load FILE (exit $RC)"
-run "$TGCTL" load --bpffs "$T_BPFFS" "$DEMO"
+run "$TGCTL" load --bpffs "$T_BPFFS" "$DEMO" --no-wait
 check "load --bpffs DIR FILE (option between command and file) is accepted" test $RC = 0
-check "-q load prints nothing" bash -c "[ -z \"\$('$TGCTL' -q load '$DEMO' --bpffs '$T_BPFFS')\" ]"
+check "-q load prints nothing" bash -c "[ -z \"\$('$TGCTL' -q load '$DEMO' --bpffs '$T_BPFFS' --no-wait)\" ]"
 
 # ---- bpffs problems ----------------------------------------------------------
 mkdir -p "$T_DIR/plain"

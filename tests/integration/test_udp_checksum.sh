@@ -76,7 +76,7 @@ wrpcap(d + "/in.pcap", out + list(rdpcap(d + "/background.pcap")))
 json.dump(bad, open(d + "/bad.json", "w"))
 PYEOF
 
-expect_rc 0 "tgctl load demo policy" "$TGCTL" load "$TG_SRC/policy/demo.yaml" --bpffs "$T_BPFFS" -q
+expect_rc 0 "tgctl load demo policy" "$TGCTL" load "$TG_SRC/policy/demo.yaml" --bpffs "$T_BPFFS" -q --no-wait
 expect_rc 0 "trackgate runs the capture and exits 0" logged trackgate.log \
 	"$TRACKGATE" $(eal_common) $(lcores_arg) \
 	--vdev "net_pcap0,rx_pcap=$T_DIR/in.pcap" $(demo_peer_vdevs out) \

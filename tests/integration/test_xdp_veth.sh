@@ -108,7 +108,7 @@ mkpolicy "$T_DIR/policy-1.yaml" '["198.51.100.0/24"]'
 mkpolicy "$T_DIR/policy-2.yaml" '["203.0.113.0/24"]'
 
 expect_rc 0 "tgctl load policy-1 in the hub netns (maps + XDP tables)" \
-	in_hub "$TGCTL" load "$T_DIR/policy-1.yaml" --bpffs "$T_BPFFS" -q
+	in_hub "$TGCTL" load "$T_DIR/policy-1.yaml" --bpffs "$T_BPFFS" -q --no-wait
 check "tg_xdp_* links in the pin root point into trackgate's dir" \
 	test "$(readlink "$T_BPFFS_MNT/tg_xdp_ctl")" = trackgate/tg_xdp_ctl
 
