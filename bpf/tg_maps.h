@@ -321,7 +321,8 @@ struct tg_stats {
 	uint64_t prefilter_scanned[TG_SCOPE_COUNT];
 	uint64_t prefilter_skipped[TG_SCOPE_COUNT];
 	/* Parse drops by the parser's error (enum cot_err; names from
-	 * cot_err_name()): their sum is reason[TG_R_PARSE]. */
+	 * dataplane/cot_names.h, [0] counts codes out of range): their sum
+	 * is reason[TG_R_PARSE]. */
 	uint64_t parse_err[TG_PARSE_ERR_MAX];
 };
 

@@ -25,6 +25,7 @@
 #include <bpf/bpf.h>
 #include <jansson.h>
 
+#include "dataplane/cot_names.h"
 #include "policy.h"
 #include "publish.h"
 #include "tg_mapset.h"
@@ -526,6 +527,13 @@ cmd_stats(const struct opts *o)
 				 (json_int_t)st->audit_lost, "dropped",
 				 reasons_json(st->reason, TG_R_MSG_FIRST, TG_R_MSG_LAST),
 				 "peers", peers, "ports", ports, "rule_hits", rule_hits_json(&ms));
+		json_t *perr = json_object();
+
+		/* dropped.parse by the parser's error: they add up to it */
+		for (unsigned e = 0; e < COT_E_COUNT; e++)
+			json_object_set_new(perr, cot_err_counter_name(e),
+					    json_integer((json_int_t)st->parse_err[e]));
+		json_object_set_new(root, "parse_err", perr);
 		json_t *pf = json_object();
 
 		for (unsigned s = 0; s < TG_SCOPE_COUNT; s++)
@@ -554,9 +562,15 @@ cmd_stats(const struct opts *o)
 		       "  audit lost %" PRIu64 "\n",
 		       st->rx_packets, st->messages, st->released, st->audit_lost);
 		printf("\ndropped (per message)\n");
-		for (unsigned r = TG_R_MSG_FIRST; r <= TG_R_MSG_LAST; r++)
-			if (st->reason[r])
-				printf("  %-16s %12" PRIu64 "\n", tg_reason_name(r), st->reason[r]);
+		for (unsigned r = TG_R_MSG_FIRST; r <= TG_R_MSG_LAST; r++) {
+			if (!st->reason[r])
+				continue;
+			printf("  %-16s %12" PRIu64 "\n", tg_reason_name(r), st->reason[r]);
+			for (unsigned e = 0; r == TG_R_PARSE && e < COT_E_COUNT; e++)
+				if (st->parse_err[e])
+					printf("    %-14s %12" PRIu64 "\n",
+					       cot_err_counter_name(e), st->parse_err[e]);
+		}
 		printf("\n%-12s %12s %14s  withheld\n", "peer", "released", "bytes");
 		for (unsigned i = 0; i < st->n_peers && i < TG_MAX_PEERS; i++) {
 			printf("%-12s %12" PRIu64 " %14" PRIu64 " ", st->peer[i].name,

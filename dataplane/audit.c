@@ -5,14 +5,27 @@
  * formatted as JSON lines by a writer thread that workers never wait for.
  * The writer resolves peer and link names through a small table of recent
  * policy generations, kept by the control thread.
+ *
+ * Every record that does not reach the file whole is counted: a worker
+ * counts a record it could not get or enqueue (its audit_lost), the writer
+ * counts what it could not write (audit_writer_lost, added by stats.c).
+ * The writer formats records into a batch of whole lines and writes the
+ * batch with write(2); when the file takes only part of it (a full disk),
+ * the lines it took whole stay, the partial line is cut off with ftruncate,
+ * and the rest are lost.  So after a clean exit the log ends with a whole
+ * line.  The first failure is logged with its cause, later ones at most
+ * every AUDIT_LOG_EVERY_S with the count since.
  */
 #include "audit.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <rte_errno.h>
@@ -21,18 +34,31 @@
 #include <rte_ring.h>
 #include <rte_thread.h>
 
+#include "cot_names.h"
 #include "dp.h"
 #include "tg_names.h"
 
 #define AUDIT_RING_SIZE 16384
 #define AUDIT_DEQ_BURST 64
 #define AUDIT_GENS 8
+#define AUDIT_BATCH (64 * 1024)   /* bytes written per write(2), at most */
+#define AUDIT_BATCH_LINES 1024
+#define AUDIT_FLUSH_NS (50ull * 1000000) /* a busy writer still writes this often */
+#define AUDIT_LOG_EVERY_S 10      /* write failures: one log line per this, at most */
+#define AUDIT_SUMMARIES 16        /* summary records waiting for the writer */
+#define SEC_NS UINT64_C(1000000000)
 
 static struct rte_ring *audit_ring;
 static struct rte_mempool *audit_pool;
-static FILE *audit_file;
+static int audit_fd = -1;
+static bool audit_stdout;       /* "-": fd 1, never reopened or closed */
 static pthread_t audit_thread;
 static volatile bool audit_stop;
+
+/* Between threads: __atomic only. */
+static uint64_t audit_writer_lost;  /* records not written, summaries not queued */
+static int audit_reopen_req;        /* set by the SIGHUP handler */
+static uint64_t audit_sync_req, audit_sync_done;
 
 /* Names of recent generations, for the writer. */
 static pthread_mutex_t names_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -42,6 +68,37 @@ static struct {
 	char peer[TG_MAX_PEERS][TG_NAME_MAX];
 	char link[TG_MAX_LINKS][TG_NAME_MAX];
 } names[AUDIT_GENS];
+
+/* Summary records from the control thread, for the writer. */
+static pthread_mutex_t sum_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct dp_audit_rec sum_q[AUDIT_SUMMARIES];
+static unsigned sum_n;
+
+/* The writer's own state. */
+static struct {
+	char buf[AUDIT_BATCH];
+	size_t len;
+	unsigned n;                        /* lines in buf */
+	uint32_t end[AUDIT_BATCH_LINES];   /* offset just past each line's '\n' */
+	uint64_t last_flush_ns;
+	bool tail_broken;      /* a partial line could not be cut off */
+	int open_errno;        /* why audit_fd is -1 after a failed reopen */
+	/* failures */
+	bool failing;          /* the last write lost records */
+	bool logged;           /* a failure was logged in this run */
+	uint64_t last_log_ns;
+	uint64_t unreported;   /* lost since the last log line */
+	uint64_t streak;       /* lost since writing last worked */
+} wr;
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * SEC_NS + (uint64_t)ts.tv_nsec;
+}
 
 bool
 dp_audit_wants(bool released_any, bool message_level_drop)
@@ -63,7 +120,8 @@ dp_audit_get(struct dp_worker *w)
 		w->cnt.audit_lost++;
 		return NULL;
 	}
-	memset(r, 0, sizeof(struct dp_audit_rec));
+	/* The strings are not cleared: str[] says how much of them is valid. */
+	memset(r, 0, offsetof(struct dp_audit_rec, uid));
 	return r;
 }
 
@@ -92,16 +150,25 @@ dp_audit_note_policy(const struct dp_policy *p)
 	pthread_mutex_unlock(&names_lock);
 }
 
+/* Keep at most cap bytes of a wire string, cut before a UTF-8 character
+ * rather than inside it; remember its presence and its whole length. */
 static void
-copy_str(char *dst, size_t cap, const char *p, size_t len)
+copy_wire(char *dst, size_t cap, struct dp_audit_strlen *m, const struct cot_str *s)
 {
-	if (p == NULL)
-		len = 0;
-	if (len >= cap)
-		len = cap - 1;
-	if (len)
-		memcpy(dst, p, len);
-	dst[len] = '\0';
+	size_t len;
+
+	if (s->p == NULL)
+		return; /* m is zero: absent */
+	len = s->len;
+	m->present = 1;
+	m->wire = s->len;
+	if (len > cap) {
+		len = cap;
+		for (unsigned k = 0; k < 3 && len > 0 && ((uint8_t)s->p[len] & 0xc0) == 0x80; k++)
+			len--;
+	}
+	memcpy(dst, s->p, len);
+	m->len = (uint8_t)len;
 }
 
 void
@@ -117,6 +184,7 @@ dp_audit_message(struct dp_worker *w, const struct dp_policy *pol, uint16_t port
 	r = dp_audit_get(w);
 	if (r == NULL)
 		return;
+	r->kind = DP_AUDIT_DECISION;
 	r->ts_ns = now_ns;
 	r->generation = pol ? pol->generation : 0;
 	r->released = released;
@@ -138,52 +206,198 @@ dp_audit_message(struct dp_worker *w, const struct dp_policy *pol, uint16_t port
 		memcpy(r->peer_reason, peer_reason, pol->hdr.n_peers);
 	}
 	r->parse_err = (uint8_t)parse_err;
-	if (ev && parse_err == COT_OK) {
-		size_t n;
-
-		copy_str(r->uid, sizeof(r->uid), ev->uid.p, ev->uid.len);
-		copy_str(r->type, sizeof(r->type), ev->type.p, ev->type.len);
-		copy_str(r->marking, sizeof(r->marking), ev->access.p, ev->access.len);
-		n = strlen(r->marking);
-		if (ev->releasable_to.p && n + 8 < sizeof(r->marking)) {
-			memcpy(r->marking + n, " | rel: ", 8);
-			copy_str(r->marking + n + 8, sizeof(r->marking) - n - 8,
-				 ev->releasable_to.p, ev->releasable_to.len);
-		}
+	if (ev == NULL)
+		;
+	else if (parse_err != COT_OK) {
+		/* What the parser got to before the error (cot_parse.h: uid and
+		 * type are the values parsed, or absent); the marking is not
+		 * known. */
+		r->err_off = ev->err_off;
+		copy_wire(r->uid, sizeof(r->uid), &r->str[DP_AS_UID], &ev->uid);
+		copy_wire(r->type, sizeof(r->type), &r->str[DP_AS_TYPE], &ev->type);
+	} else {
+		copy_wire(r->uid, sizeof(r->uid), &r->str[DP_AS_UID], &ev->uid);
+		copy_wire(r->type, sizeof(r->type), &r->str[DP_AS_TYPE], &ev->type);
+		copy_wire(r->access, sizeof(r->access), &r->str[DP_AS_ACCESS], &ev->access);
+		copy_wire(r->caveat, sizeof(r->caveat), &r->str[DP_AS_CAVEAT], &ev->caveat);
+		copy_wire(r->releasable_to, sizeof(r->releasable_to), &r->str[DP_AS_REL],
+			  &ev->releasable_to);
 	}
 	dp_audit_put(w, r);
 }
 
-/* A JSON string from bytes that came off the wire: not trusted to be UTF-8. */
-static json_t *
-wire_string(const char *s)
+int
+dp_audit_summary(int reason, uint64_t count, uint64_t since_ns, uint64_t now_ns)
 {
-	json_t *j = json_string(s);
-	char buf[256];
-	size_t i;
+	struct dp_audit_rec *r;
 
-	if (j)
-		return j;
-	for (i = 0; s[i] && i < sizeof(buf) - 1; i++)
-		buf[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
-	buf[i] = '\0';
-	return json_string(buf);
+	if (audit_ring == NULL || dp_cfg.audit_level == DP_AUDIT_OFF)
+		return -1;
+	pthread_mutex_lock(&sum_lock);
+	if (sum_n == AUDIT_SUMMARIES) {
+		pthread_mutex_unlock(&sum_lock);
+		__atomic_fetch_add(&audit_writer_lost, 1, __ATOMIC_RELAXED);
+		return -1;
+	}
+	r = &sum_q[sum_n];
+	memset(r, 0, offsetof(struct dp_audit_rec, uid));
+	r->kind = DP_AUDIT_SUMMARY;
+	r->reason = (uint8_t)reason;
+	r->count = count;
+	r->since_ns = since_ns;
+	r->ts_ns = now_ns;
+	r->link_idx = 0xff;
+	__atomic_store_n(&sum_n, sum_n + 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&sum_lock);
+	return 0;
+}
+
+uint64_t
+dp_audit_lost(void)
+{
+	return __atomic_load_n(&audit_writer_lost, __ATOMIC_RELAXED);
+}
+
+void
+dp_audit_request_reopen(void)
+{
+	__atomic_store_n(&audit_reopen_req, 1, __ATOMIC_RELAXED);
+}
+
+void
+dp_audit_sync(unsigned timeout_ms)
+{
+	struct timespec tick = {0, 1000000};
+	uint64_t want, deadline;
+
+	if (audit_ring == NULL)
+		return;
+	want = __atomic_add_fetch(&audit_sync_req, 1, __ATOMIC_ACQ_REL);
+	deadline = mono_ns() + (uint64_t)timeout_ms * 1000000;
+	while (__atomic_load_n(&audit_sync_done, __ATOMIC_ACQUIRE) < want) {
+		if (mono_ns() > deadline) {
+			RTE_LOG(WARNING, USER1,
+				"audit log: the writer did not catch up within %u ms; the counters "
+				"may miss records it loses later\n",
+				timeout_ms);
+			return;
+		}
+		nanosleep(&tick, NULL);
+	}
+}
+
+/* ---- the writer -------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if none. */
+static unsigned
+utf8_seq(const uint8_t *s, size_t n)
+{
+	uint8_t c = s[0], lo = 0x80, hi = 0xbf;
+	unsigned len;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (unsigned i = 2; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return len;
+}
+
+/* A JSON string from bytes that came off the wire: not trusted to be UTF-8.
+ * Each byte that does not belong to a valid UTF-8 character becomes U+FFFD,
+ * so the line stays valid JSON and the rest of the string stays readable. */
+static json_t *
+wire_json(const char *p, size_t len)
+{
+	char buf[3 * 256];
+	size_t o = 0;
+
+	if (len > 256)
+		len = 256;
+	for (size_t i = 0; i < len;) {
+		unsigned k = utf8_seq((const uint8_t *)p + i, len - i);
+
+		if (k == 0) {
+			memcpy(buf + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		} else {
+			memcpy(buf + o, p + i, k);
+			o += k;
+			i += k;
+		}
+	}
+	return json_stringn(buf, o);
+}
+
+static json_t *
+rec_str(const struct dp_audit_rec *r, enum dp_audit_str which, const char *s, bool null_if_absent)
+{
+	const struct dp_audit_strlen *m = &r->str[which];
+
+	if (!m->present)
+		return null_if_absent ? json_null() : json_string("");
+	return wire_json(s, m->len);
 }
 
 static void
-write_record(const struct dp_audit_rec *r)
+fmt_time(uint64_t ns, char *when, size_t cap)
 {
-	char when[48];
-	time_t t = (time_t)(r->ts_ns / 1000000000ull);
+	time_t t = (time_t)(ns / SEC_NS);
 	struct tm tm;
-	json_t *o = json_object(), *to = json_array(), *withheld = json_object(), *rules;
+	size_t n;
+
+	gmtime_r(&t, &tm);
+	n = strftime(when, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when + n, cap - n, ".%03uZ", (unsigned)(ns / 1000000 % 1000));
+}
+
+static json_t *
+summary_json(const struct dp_audit_rec *r)
+{
+	char when[48], since[48];
+
+	fmt_time(r->ts_ns, when, sizeof(when));
+	fmt_time(r->since_ns, since, sizeof(since));
+	/* The keys every record has, so that readers need no special case. */
+	return json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:s, s:[], s:{}, s:[]}", "time",
+			 when, "generation", (json_int_t)r->generation, "uid", "", "type", "",
+			 "decision", "dropped", "reason", tg_reason_name(r->reason), "count",
+			 (json_int_t)r->count, "since", since, "released_to", "withheld",
+			 "rules");
+}
+
+static json_t *
+record_json(const struct dp_audit_rec *r)
+{
+	static const char *const str_key[DP_AS_COUNT] = {
+		"uid", "type", "access", "caveat", "releasable_to",
+	};
+	char when[48];
+	json_t *o = json_object(), *to = json_array(), *withheld = json_object(), *rules,
+	       *trunc = NULL;
 	unsigned s = (unsigned)(r->generation % AUDIT_GENS);
 	bool known;
 
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%03uZ",
-		 (unsigned)(r->ts_ns / 1000000 % 1000));
+	fmt_time(r->ts_ns, when, sizeof(when));
 	json_object_set_new(o, "time", json_string(when));
 	json_object_set_new(o, "generation", json_integer((json_int_t)r->generation));
 
@@ -223,24 +437,226 @@ write_record(const struct dp_audit_rec *r)
 	}
 	pthread_mutex_unlock(&names_lock);
 
-	json_object_set_new(o, "uid", wire_string(r->uid));
-	json_object_set_new(o, "type", wire_string(r->type));
-	json_object_set_new(o, "marking", wire_string(r->marking));
+	/* uid and type are "" when unknown (as they always were); the three
+	 * sources of the marking are null when absent (the link's default
+	 * marking applies) or not known (a parse drop). */
+	json_object_set_new(o, "uid", rec_str(r, DP_AS_UID, r->uid, false));
+	json_object_set_new(o, "type", rec_str(r, DP_AS_TYPE, r->type, false));
+	json_object_set_new(o, "access", rec_str(r, DP_AS_ACCESS, r->access, true));
+	json_object_set_new(o, "caveat", rec_str(r, DP_AS_CAVEAT, r->caveat, true));
+	json_object_set_new(o, "releasable_to",
+			    rec_str(r, DP_AS_REL, r->releasable_to, true));
+	for (unsigned i = 0; i < DP_AS_COUNT; i++) {
+		if (r->str[i].wire <= r->str[i].len)
+			continue;
+		if (trunc == NULL)
+			trunc = json_object();
+		json_object_set_new(trunc, str_key[i], json_integer(r->str[i].wire));
+	}
+	if (trunc)
+		json_object_set_new(o, "truncated", trunc);
 	json_object_set_new(o, "decision",
 			    json_string(r->reason != TG_R_RELEASED ? "dropped"
 					: r->released		 ? "released"
 								 : "withheld"));
 	if (r->reason != TG_R_RELEASED)
 		json_object_set_new(o, "reason", json_string(tg_reason_name(r->reason)));
+	if (r->reason == TG_R_PARSE) {
+		json_object_set_new(o, "parse_err",
+				    json_string(r->parse_err ? cot_err_str(r->parse_err)
+							     : "unknown"));
+		json_object_set_new(o, "err_off", json_integer(r->err_off));
+	}
 	json_object_set_new(o, "released_to", to);
 	json_object_set_new(o, "withheld", withheld);
 	rules = json_array();
 	for (unsigned i = 0; i < r->n_ids && i < DP_MAX_AUDIT_RULES; i++)
 		json_array_append_new(rules, json_integer(r->ids[i]));
 	json_object_set_new(o, "rules", rules);
-	json_dumpf(o, audit_file, JSON_COMPACT);
-	fputc('\n', audit_file);
+	return o;
+}
+
+/* n records did not reach the file (err: why).  Counted at once; logged
+ * the first time, then at most every AUDIT_LOG_EVERY_S. */
+static void
+writer_lost(uint64_t n, int err)
+{
+	uint64_t now = mono_ns();
+
+	__atomic_fetch_add(&audit_writer_lost, n, __ATOMIC_RELAXED);
+	wr.failing = true;
+	wr.unreported += n;
+	wr.streak += n;
+	if (wr.logged && now - wr.last_log_ns < AUDIT_LOG_EVERY_S * SEC_NS)
+		return;
+	if (!wr.logged)
+		RTE_LOG(ERR, USER1,
+			"audit log %s: cannot write: %s; %" PRIu64 " record(s) lost, and every "
+			"record until writing works again is counted as lost (audit_lost)\n",
+			dp_cfg.audit_path, strerror(err), n);
+	else
+		RTE_LOG(ERR, USER1,
+			"audit log %s: %" PRIu64 " more record(s) not written in the last %u s: %s\n",
+			dp_cfg.audit_path, wr.unreported,
+			(unsigned)((now - wr.last_log_ns) / SEC_NS), strerror(err));
+	wr.logged = true;
+	wr.last_log_ns = now;
+	wr.unreported = 0;
+}
+
+/* The file took only the first `partial` bytes of a line: cut them off, so
+ * that the log ends with a whole line.  With O_APPEND our bytes are the last
+ * in the file and the offset is just past them. */
+static void
+cut_partial(size_t partial)
+{
+	off_t end = lseek(audit_fd, 0, SEEK_CUR);
+	int err;
+
+	if (end < 0)
+		err = errno;
+	else if (end < (off_t)partial)
+		err = EINVAL;
+	else if (ftruncate(audit_fd, end - (off_t)partial) == 0)
+		return;
+	else
+		err = errno;
+	RTE_LOG(ERR, USER1,
+		"audit log %s: cannot cut off a partial record of %zu bytes: %s; the next "
+		"record starts on a new line\n",
+		dp_cfg.audit_path, partial, strerror(err));
+	wr.tail_broken = true;
+}
+
+/* Write the batch: whole lines reach the file, or are counted as lost. */
+static void
+flush_batch(void)
+{
+	size_t off = 0, keep;
+	unsigned whole = 0;
+	int err = 0;
+
+	if (wr.n == 0)
+		return;
+	wr.last_flush_ns = mono_ns();
+	if (audit_fd < 0) {
+		writer_lost(wr.n, wr.open_errno ? wr.open_errno : EBADF);
+		goto done;
+	}
+	if (wr.tail_broken) {
+		ssize_t k = write(audit_fd, "\n", 1);
+
+		if (k != 1) {
+			writer_lost(wr.n, k < 0 ? errno : EIO);
+			goto done;
+		}
+		wr.tail_broken = false;
+	}
+	while (off < wr.len) {
+		ssize_t k = write(audit_fd, wr.buf + off, wr.len - off);
+
+		if (k > 0) {
+			off += (size_t)k;
+			continue;
+		}
+		if (k < 0 && errno == EINTR)
+			continue;
+		err = k < 0 ? errno : EIO; /* no progress: a full disk says ENOSPC next */
+		break;
+	}
+	while (whole < wr.n && wr.end[whole] <= off)
+		whole++;
+	keep = whole ? wr.end[whole - 1] : 0;
+	if (off > keep)
+		cut_partial(off - keep);
+	if (whole < wr.n) {
+		writer_lost(wr.n - whole, err);
+	} else if (wr.failing) {
+		RTE_LOG(NOTICE, USER1,
+			"audit log %s: writing again; %" PRIu64 " record(s) were lost (audit_lost)%s\n",
+			dp_cfg.audit_path, wr.streak,
+			wr.unreported ? ", some of them not reported before" : "");
+		wr.failing = false;
+		wr.streak = 0;
+		wr.unreported = 0;
+	}
+done:
+	wr.len = 0;
+	wr.n = 0;
+}
+
+/* One line into the batch (the batch is written first when it is full). */
+static void
+append_json(json_t *o)
+{
+	if (o == NULL) {
+		writer_lost(1, ENOMEM);
+		return;
+	}
+	for (;;) {
+		size_t room = AUDIT_BATCH - wr.len;
+		size_t need = json_dumpb(o, wr.buf + wr.len, room, JSON_COMPACT);
+
+		if (need == 0) {
+			writer_lost(1, ENOMEM);
+			break;
+		}
+		if (need < room && wr.n < AUDIT_BATCH_LINES) {
+			wr.buf[wr.len + need] = '\n';
+			wr.len += need + 1;
+			wr.end[wr.n++] = (uint32_t)wr.len;
+			break;
+		}
+		if (wr.n == 0) { /* larger than a batch: not with fixed-size records */
+			writer_lost(1, EMSGSIZE);
+			break;
+		}
+		flush_batch();
+	}
 	json_decref(o);
+}
+
+static void
+reopen(void)
+{
+	int fd;
+
+	flush_batch(); /* what is formatted goes to the file it was meant for */
+	if (audit_stdout)
+		return;
+	fd = open(dp_cfg.audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+	if (audit_fd >= 0 && close(audit_fd) < 0)
+		RTE_LOG(ERR, USER1, "audit log %s: closing the old file: %s\n", dp_cfg.audit_path,
+			strerror(errno));
+	audit_fd = fd;
+	wr.tail_broken = false;
+	if (fd < 0) {
+		wr.open_errno = errno;
+		RTE_LOG(ERR, USER1,
+			"audit log %s: cannot reopen it (SIGHUP): %s; records are counted as lost "
+			"(audit_lost) until a SIGHUP reopens it\n",
+			dp_cfg.audit_path, strerror(wr.open_errno));
+		return;
+	}
+	wr.open_errno = 0;
+	RTE_LOG(INFO, USER1, "audit log %s reopened (SIGHUP)\n", dp_cfg.audit_path);
+}
+
+static void
+take_summaries(void)
+{
+	static struct dp_audit_rec q[AUDIT_SUMMARIES];
+	unsigned n;
+
+	if (__atomic_load_n(&sum_n, __ATOMIC_ACQUIRE) == 0)
+		return;
+	pthread_mutex_lock(&sum_lock);
+	n = sum_n;
+	memcpy(q, sum_q, n * sizeof(q[0]));
+	sum_n = 0;
+	pthread_mutex_unlock(&sum_lock);
+	for (unsigned i = 0; i < n; i++)
+		append_json(summary_json(&q[i]));
 }
 
 static unsigned
@@ -250,7 +666,7 @@ drain(void)
 	unsigned n = rte_ring_sc_dequeue_burst(audit_ring, recs, AUDIT_DEQ_BURST, NULL);
 
 	for (unsigned i = 0; i < n; i++)
-		write_record(recs[i]);
+		append_json(record_json(recs[i]));
 	if (n)
 		rte_mempool_put_bulk(audit_pool, recs, n);
 	return n;
@@ -262,15 +678,27 @@ audit_main(void *arg)
 	struct timespec idle = {0, 2 * 1000000};
 
 	(void)arg;
-	while (!audit_stop) {
-		if (drain() == 0) {
-			fflush(audit_file);
-			nanosleep(&idle, NULL);
+	wr.last_flush_ns = mono_ns();
+	for (;;) {
+		/* Read before looking at the ring: when the ring is then found
+		 * empty, everything enqueued before these were set is handled. */
+		bool stopping = audit_stop;
+		uint64_t sync = __atomic_load_n(&audit_sync_req, __ATOMIC_ACQUIRE);
+
+		if (__atomic_exchange_n(&audit_reopen_req, 0, __ATOMIC_ACQ_REL))
+			reopen();
+		take_summaries();
+		if (drain() > 0) {
+			if (mono_ns() - wr.last_flush_ns >= AUDIT_FLUSH_NS)
+				flush_batch();
+			continue;
 		}
+		flush_batch();
+		__atomic_store_n(&audit_sync_done, sync, __ATOMIC_RELEASE);
+		if (stopping)
+			break;
+		nanosleep(&idle, NULL);
 	}
-	while (drain() > 0)
-		;
-	fflush(audit_file);
 	return NULL;
 }
 
@@ -281,8 +709,11 @@ dp_audit_start(void)
 
 	if (dp_cfg.audit_path == NULL || dp_cfg.audit_level == DP_AUDIT_OFF)
 		return 0;
-	audit_file = strcmp(dp_cfg.audit_path, "-") == 0 ? stdout : fopen(dp_cfg.audit_path, "a");
-	if (audit_file == NULL) {
+	audit_stdout = strcmp(dp_cfg.audit_path, "-") == 0;
+	audit_fd = audit_stdout ? STDOUT_FILENO
+				: open(dp_cfg.audit_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+				       0666);
+	if (audit_fd < 0) {
 		RTE_LOG(ERR, USER1, "cannot open audit log %s: %s\n", dp_cfg.audit_path,
 			strerror(errno));
 		return -1;
@@ -301,6 +732,8 @@ dp_audit_start(void)
 	rc = rte_ctrl_thread_create(&audit_thread, "tg-audit", NULL, audit_main, NULL);
 	if (rc != 0) {
 		RTE_LOG(ERR, USER1, "cannot start the audit writer: %s\n", strerror(-rc));
+		rte_ring_free(audit_ring);
+		audit_ring = NULL;
 		return -1;
 	}
 	return 0;
@@ -313,9 +746,15 @@ dp_audit_stop(void)
 		return;
 	audit_stop = true;
 	pthread_join(audit_thread, NULL);
-	if (audit_file && audit_file != stdout)
-		fclose(audit_file);
-	audit_file = NULL;
+	if (wr.unreported)
+		RTE_LOG(ERR, USER1,
+			"audit log %s: %" PRIu64 " more record(s) not written since the last report "
+			"(%" PRIu64 " lost by the writer in all)\n",
+			dp_cfg.audit_path, wr.unreported, dp_audit_lost());
+	if (audit_fd >= 0 && !audit_stdout && close(audit_fd) < 0)
+		RTE_LOG(ERR, USER1, "audit log %s: close: %s\n", dp_cfg.audit_path,
+			strerror(errno));
+	audit_fd = -1;
 	rte_ring_free(audit_ring);
 	rte_mempool_free(audit_pool);
 	audit_ring = NULL;

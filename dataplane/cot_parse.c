@@ -1789,25 +1789,5 @@ cot_parse(const uint8_t *p, size_t len, struct cot_event *ev)
 const char *
 cot_err_name(enum cot_err e)
 {
-	static const char *const names[COT_E_COUNT] = {
-		[COT_OK] = "ok",
-		[COT_E_EMPTY] = "empty",
-		[COT_E_NOT_XML] = "not_xml",
-		[COT_E_MALFORMED] = "malformed",
-		[COT_E_DUP_ATTR] = "dup_attr",
-		[COT_E_MISSING] = "missing",
-		[COT_E_RANGE] = "range",
-		[COT_E_DOCTYPE] = "doctype",
-		[COT_E_OVERSIZE] = "oversize",
-		[COT_E_BAD_TIME] = "bad_time",
-		[COT_E_REL_CONFLICT] = "rel_conflict",
-		[COT_E_TAK_V1] = "tak_v1",
-		[COT_E_DEPTH] = "depth",
-		[COT_E_DUP_ELEM] = "dup_elem",
-		[COT_E_BAD_NUMBER] = "bad_number",
-	};
-
-	if ((unsigned)e >= COT_E_COUNT)
-		return "unknown";
-	return names[e];
+	return cot_err_str(e); /* the table is in cot_names.h, shared with tgctl */
 }

@@ -60,6 +60,14 @@ on_signal(int sig)
 	__atomic_store_n(&dp_quit, true, __ATOMIC_RELAXED);
 }
 
+/* SIGHUP: reopen the audit log (logrotate); the writer does it between records. */
+static void
+on_hup(int sig)
+{
+	(void)sig;
+	dp_audit_request_reopen();
+}
+
 static int
 parse_uint(const char *opt, const char *s, unsigned min, unsigned max, unsigned *out)
 {
@@ -332,6 +340,7 @@ main(int argc, char **argv)
 	dp_tx_drain_cycles = rte_get_tsc_hz() / 1000000ull * dp_cfg.tx_drain_us;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_hup);
 
 	if (workers_create() < 0 || qsbr_create() < 0) {
 		RTE_LOG(ERR, USER1, "out of memory for %u workers\n", rte_lcore_count());

@@ -5,6 +5,11 @@
  * (per-peer counters are kept by peer name, rule hits by rule id, so they
  * survive policy swaps), writes the stats map for `tgctl stats`, and keeps a
  * copy that the /trackgate/stats telemetry command returns.
+ *
+ * It also watches for the dataplane running without a policy (nothing is
+ * released): it says so at start and every NOPOL_EVERY_S while it lasts, and
+ * writes what was dropped meanwhile to the audit log as counted summary
+ * records, one per interval, not one per frame.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -16,9 +21,17 @@
 #include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
+#include "audit.h"
+#include "cot_names.h"
 #include "dp.h"
 #include "tg_mapset.h"
 #include "tg_names.h"
+
+_Static_assert(COT_E_COUNT <= TG_PARSE_ERR_MAX, "tg_stats.parse_err has no room for every cot_err");
+
+#define SEC_NS UINT64_C(1000000000)
+#define NOPOL_EVERY_S 10      /* no policy: a log line and an audit summary this often */
+#define FINAL_AUDIT_SYNC_MS 2000
 
 /* Totals of retired policies, by peer name. */
 static struct {
@@ -39,6 +52,15 @@ realtime_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * SEC_NS + (uint64_t)ts.tv_nsec;
 }
 
 void
@@ -133,6 +155,8 @@ stats_collect(struct tg_stats *st)
 		st->audit_lost += c->audit_lost;
 		for (unsigned r = 0; r < TG_R_COUNT; r++)
 			st->reason[r] += c->reason[r];
+		for (unsigned e = 0; e < COT_E_COUNT; e++)
+			st->parse_err[e] += c->parse_err[e];
 		for (unsigned s = 0; s < TG_SCOPE_COUNT; s++) {
 			st->prefilter_scanned[s] += c->prefilter_scanned[s];
 			st->prefilter_skipped[s] += c->prefilter_skipped[s];
@@ -141,6 +165,8 @@ stats_collect(struct tg_stats *st)
 			cyc[i] += c->cycles[i];
 		cyc[5] += c->cycles_msgs;
 	}
+	/* Records the audit writer could not write: it is not a worker. */
+	st->audit_lost += dp_audit_lost();
 
 	/* Peers: retired totals by name, plus the running policy's. */
 	unsigned n = retired.n;
@@ -195,14 +221,103 @@ stats_collect(struct tg_stats *st)
 	pthread_mutex_unlock(&last_lock);
 }
 
+static void
+fmt_when(uint64_t ns, char *buf, size_t cap)
+{
+	time_t t = (time_t)(ns / SEC_NS);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Running without a policy (the control thread's view at each publish). */
+static struct {
+	bool on;               /* no policy at the last look */
+	bool seen;             /* looked at least once */
+	uint64_t since_ns;     /* CLOCK_REALTIME: when this stretch began */
+	uint64_t at_start;     /* no_policy drops when it began */
+	uint64_t summarised;   /* no_policy drops already in audit summaries */
+	uint64_t summary_ns;   /* CLOCK_REALTIME: where the next summary starts */
+	uint64_t summary_mono; /* CLOCK_MONOTONIC of the last summary */
+	uint64_t log_mono;     /* CLOCK_MONOTONIC of the last log line */
+} nopol;
+
+static void
+no_policy_summary(uint64_t dropped, uint64_t now_ns, uint64_t mono)
+{
+	if (dropped > nopol.summarised)
+		dp_audit_summary(TG_R_NO_POLICY, dropped - nopol.summarised, nopol.summary_ns,
+				 now_ns);
+	nopol.summarised = dropped;
+	nopol.summary_ns = now_ns;
+	nopol.summary_mono = mono;
+}
+
+/*
+ * `dropped`: reason[TG_R_NO_POLICY] now.  Workers count those drops without
+ * a record each (a frame without a policy is not even a message); here they
+ * become one summary line per NOPOL_EVERY_S, written also when the stretch
+ * ends and at exit, so the summaries add up to dropped.no_policy.
+ */
+static void
+no_policy_watch(const struct dp_policy *p, uint64_t dropped, bool final)
+{
+	uint64_t now = realtime_ns(), mono = mono_ns();
+	char when[32];
+
+	if (!nopol.seen) {
+		nopol.seen = true;
+		nopol.summary_ns = started_ns;
+		nopol.summary_mono = mono;
+	}
+	if (p == NULL && !nopol.on) {
+		nopol.on = true;
+		nopol.since_ns = nopol.summarised == 0 ? started_ns : now;
+		nopol.at_start = nopol.summarised;
+		nopol.log_mono = mono;
+		RTE_LOG(WARNING, USER1,
+			"no policy loaded in %s: nothing is released until one is (tgctl load); "
+			"every packet is dropped as no_policy\n",
+			dp_cfg.bpffs);
+	} else if (p == NULL && mono - nopol.log_mono >= NOPOL_EVERY_S * SEC_NS) {
+		fmt_when(nopol.since_ns, when, sizeof(when));
+		RTE_LOG(WARNING, USER1,
+			"no policy loaded: %" PRIu64 " packets dropped since %s (no_policy)\n",
+			dropped - nopol.at_start, when);
+		nopol.log_mono = mono;
+	} else if (p != NULL && nopol.on) {
+		nopol.on = false;
+		RTE_LOG(NOTICE, USER1,
+			"policy generation %" PRIu64 " in force after %" PRIu64 " s without a policy: "
+			"%" PRIu64 " packets dropped meanwhile (no_policy)\n",
+			p->generation, (now - nopol.since_ns) / SEC_NS, dropped - nopol.at_start);
+		no_policy_summary(dropped, now, mono);
+		return;
+	}
+	/* A worker still in a burst it began without a policy may count a few
+	 * after the swap: those are summarised too. */
+	if (dropped > nopol.summarised &&
+	    (final || mono - nopol.summary_mono >= NOPOL_EVERY_S * SEC_NS))
+		no_policy_summary(dropped, now, mono);
+}
+
 void
 dp_stats_publish(struct tg_mapset *ms)
 {
 	static struct tg_stats st; /* only the control thread (or main at exit) */
 	struct dp_policy *p = __atomic_load_n(&dp_active, __ATOMIC_ACQUIRE);
+	bool final = __atomic_load_n(&dp_quit, __ATOMIC_RELAXED);
 
 	stats_maps = ms;
 	stats_collect(&st);
+	no_policy_watch(p, st.reason[TG_R_NO_POLICY], final);
+	if (final) {
+		/* Stopping: what the audit writer still has to write is written
+		 * (or counted as lost) before the last counters are published. */
+		dp_audit_sync(FINAL_AUDIT_SYNC_MS);
+		stats_collect(&st);
+	}
 	if (p)
 		push_rule_hits(ms, p);
 	tg_stats_write(ms, &st);
@@ -241,9 +356,15 @@ dp_stats_print(FILE *f)
 	fprintf(f, "trackgate: policy generation %" PRIu64 ", rx %" PRIu64 " packets, %" PRIu64
 		   " messages, %" PRIu64 " releases\n",
 		last.generation, last.rx_packets, last.messages, last.released);
-	for (unsigned r = TG_R_MSG_FIRST; r <= TG_R_MSG_LAST; r++)
-		if (last.reason[r])
-			fprintf(f, "  dropped %-16s %" PRIu64 "\n", tg_reason_name(r), last.reason[r]);
+	for (unsigned r = TG_R_MSG_FIRST; r <= TG_R_MSG_LAST; r++) {
+		if (!last.reason[r])
+			continue;
+		fprintf(f, "  dropped %-16s %" PRIu64 "\n", tg_reason_name(r), last.reason[r]);
+		for (unsigned e = 0; r == TG_R_PARSE && e < COT_E_COUNT; e++)
+			if (last.parse_err[e])
+				fprintf(f, "    parse_err %-14s %" PRIu64 "\n",
+					cot_err_counter_name(e), last.parse_err[e]);
+	}
 	for (unsigned i = 0; i < last.n_peers; i++) {
 		fprintf(f, "  peer %-12s released %-8" PRIu64 " bytes %-10" PRIu64,
 			last.peer[i].name, last.peer[i].released, last.peer[i].bytes);
@@ -278,14 +399,16 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	struct rte_tel_data *peers = rte_tel_data_alloc();
 	struct rte_tel_data *cycles = rte_tel_data_alloc();
 	struct rte_tel_data *pf = rte_tel_data_alloc();
+	struct rte_tel_data *perr = rte_tel_data_alloc();
 
 	(void)cmd;
 	(void)params;
-	if (!dropped || !peers || !cycles || !pf) {
+	if (!dropped || !peers || !cycles || !pf || !perr) {
 		rte_tel_data_free(dropped);
 		rte_tel_data_free(peers);
 		rte_tel_data_free(cycles);
 		rte_tel_data_free(pf);
+		rte_tel_data_free(perr);
 		return -ENOMEM;
 	}
 	pthread_mutex_lock(&last_lock);
@@ -299,6 +422,11 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	for (unsigned r = TG_R_MSG_FIRST; r <= TG_R_MSG_LAST; r++)
 		rte_tel_data_add_dict_u64(dropped, tg_reason_name(r), last.reason[r]);
 	rte_tel_data_add_dict_container(d, "dropped", dropped, 0);
+	/* dropped.parse by the parser's error: they add up to it */
+	rte_tel_data_start_dict(perr);
+	for (unsigned e = 0; e < COT_E_COUNT; e++)
+		rte_tel_data_add_dict_u64(perr, cot_err_counter_name(e), last.parse_err[e]);
+	rte_tel_data_add_dict_container(d, "parse_err", perr, 0);
 	rte_tel_data_start_dict(peers);
 	for (unsigned i = 0; i < last.n_peers; i++)
 		rte_tel_data_add_dict_u64(peers, last.peer[i].name, last.peer[i].released);
@@ -385,5 +513,5 @@ dp_telemetry_init(void)
 		return -1;
 	return rte_telemetry_register_cmd("/trackgate/stats", telemetry_stats,
 					  "trackgate counters: messages, drops by reason, "
-					  "releases by peer, stage cycles");
+					  "parse errors, releases by peer, stage cycles");
 }
