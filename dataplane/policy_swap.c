@@ -150,6 +150,33 @@ dp_policy_build(const struct tg_snapshot *s, char *err, size_t errlen)
 		goto oom;
 	memcpy(p->rules, s->rules, sizeof(*p->rules) * n);
 
+	/* What the fast path indexes, shifts or narrows with, checked once here
+	 * (tgctl writes nothing else; a map written by other hands is refused). */
+	if (s->hdr.max_message_bytes < 1 || s->hdr.max_message_bytes > 65507) {
+		snprintf(err, errlen, "published max_message_bytes %u is not in 1..65507",
+			 s->hdr.max_message_bytes);
+		goto fail;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (p->rules[i].action > TG_ACT_BLOCK ||
+		    (p->rules[i].action == TG_ACT_CLASSIFY &&
+		     p->rules[i].class_idx >= s->hdr.n_classes)) {
+			snprintf(err, errlen, "published rule %u has an unknown action or class",
+				 p->rules[i].id);
+			goto fail;
+		}
+	}
+	for (unsigned i = 0; i < s->hdr.n_peers; i++) {
+		const struct tg_peer *pe = &s->peers[i];
+
+		if ((pe->ip_version != 4 && pe->ip_version != 6) || pe->mtu < 68 ||
+		    pe->link_idx >= (int)s->hdr.n_links || pe->link_idx < -1) {
+			snprintf(err, errlen, "published peer %u has an impossible IP version, MTU or "
+				 "link", i);
+			goto fail;
+		}
+	}
+
 	/* Rules come sorted by scope, then id; find each scope's range and
 	 * check the order the match callback's binary search relies on. */
 	for (uint32_t i = 0; i < n; i++) {
