@@ -37,6 +37,10 @@ enum dp_audit_str {
 #define DP_AUDIT_ACCESS_MAX TG_MARKING_MAX
 #define DP_AUDIT_CAVEAT_MAX 64
 #define DP_AUDIT_REL_MAX TG_MARKING_MAX
+_Static_assert(DP_AUDIT_UID_MAX <= UINT8_MAX && DP_AUDIT_TYPE_MAX <= UINT8_MAX &&
+		       DP_AUDIT_ACCESS_MAX <= UINT8_MAX && DP_AUDIT_CAVEAT_MAX <= UINT8_MAX &&
+		       DP_AUDIT_REL_MAX <= UINT8_MAX,
+	       "dp_audit_strlen.len holds a kept length");
 
 enum dp_audit_kind {
 	DP_AUDIT_DECISION = 0, /* one message's decision */

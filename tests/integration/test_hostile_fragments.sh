@@ -70,16 +70,17 @@ def csum16(data):
 
 link0, link1 = [], []
 
-# 1. oversized: a warning of E bytes, padding to 65,536 + E UDP bytes.  The
-# UDP length field is what a receiver that trusts the truncated IP length
-# would check (E + 8), the checksum covers those E + 8 bytes (IPv6 must have
-# one; IPv4 says "none").
+# 1. oversized: a warning of E bytes, padding to 65,536 + E + 8 UDP bytes.
+# The IP length rte_ip_frag writes in 16 bits then says E + 8 bytes of UDP:
+# the UDP length field says the same (so a receiver that trusts the IP
+# length finds a consistent datagram holding exactly the warning), and the
+# checksum covers those E + 8 bytes (IPv6 must have one; IPv4 says "none").
 ev = EV.format(uid="FR-oversize-v4", pad="x").encode()
-total = 65536 + len(ev)                        # UDP bytes on the wire
+total = 65536 + len(ev) + 8                    # UDP bytes on the wire
 pay = ev + b" " * (total - 8 - len(ev))
 link0 += frags4(pay, 0x4242, [21848, 21848, total - 2 * 21848], (len(ev) + 8) & 0xffff)
 ev6 = EV.format(uid="FR-oversize-v6", pad="x").encode()
-total6 = 65536 + len(ev6)
+total6 = 65536 + len(ev6) + 8
 pay6 = ev6 + b" " * (total6 - 8 - len(ev6))
 vis = len(ev6) + 8                             # what the truncated length leaves
 ph = (bytes.fromhex("fd000010" + "00" * 11 + "01") + bytes.fromhex("fd000020" + "00" * 11 + "01")
