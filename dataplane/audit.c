@@ -17,6 +17,7 @@
  * every AUDIT_LOG_EVERY_S with the count since.
  */
 #include "audit.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,7 +47,6 @@
 #define AUDIT_FLUSH_NS (50ull * 1000000) /* a busy writer still writes this often */
 #define AUDIT_LOG_EVERY_S 10      /* write failures: one log line per this, at most */
 #define AUDIT_SUMMARIES 16        /* summary records waiting for the writer */
-#define SEC_NS UINT64_C(1000000000)
 
 static struct rte_ring *audit_ring;
 static struct rte_mempool *audit_pool;
@@ -90,15 +90,6 @@ static struct {
 	uint64_t unreported;   /* lost since the last log line */
 	uint64_t streak;       /* lost since writing last worked */
 } wr;
-
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * SEC_NS + (uint64_t)ts.tv_nsec;
-}
 
 bool
 dp_audit_wants(bool released_any, bool message_level_drop)
@@ -273,9 +264,9 @@ dp_audit_sync(unsigned timeout_ms)
 	if (audit_ring == NULL)
 		return;
 	want = __atomic_add_fetch(&audit_sync_req, 1, __ATOMIC_ACQ_REL);
-	deadline = mono_ns() + (uint64_t)timeout_ms * 1000000;
+	deadline = dp_monotonic_ns() + (uint64_t)timeout_ms * 1000000;
 	while (__atomic_load_n(&audit_sync_done, __ATOMIC_ACQUIRE) < want) {
-		if (mono_ns() > deadline) {
+		if (dp_monotonic_ns() > deadline) {
 			RTE_LOG(WARNING, USER1,
 				"audit log: the writer did not catch up within %u ms; the counters "
 				"may miss records it loses later\n",
@@ -358,25 +349,13 @@ rec_str(const struct dp_audit_rec *r, enum dp_audit_str which, const char *s, bo
 	return wire_json(s, m->len);
 }
 
-static void
-fmt_time(uint64_t ns, char *when, size_t cap)
-{
-	time_t t = (time_t)(ns / SEC_NS);
-	struct tm tm;
-	size_t n;
-
-	gmtime_r(&t, &tm);
-	n = strftime(when, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(when + n, cap - n, ".%03uZ", (unsigned)(ns / 1000000 % 1000));
-}
-
 static json_t *
 summary_json(const struct dp_audit_rec *r)
 {
 	char when[48], since[48];
 
-	fmt_time(r->ts_ns, when, sizeof(when));
-	fmt_time(r->since_ns, since, sizeof(since));
+	dp_format_utc(r->ts_ns, true, when, sizeof(when));
+	dp_format_utc(r->since_ns, true, since, sizeof(since));
 	/* The keys every record has, so that readers need no special case. */
 	return json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:s, s:[], s:{}, s:[]}", "time",
 			 when, "generation", (json_int_t)r->generation, "uid", "", "type", "",
@@ -397,7 +376,7 @@ record_json(const struct dp_audit_rec *r)
 	unsigned s = (unsigned)(r->generation % AUDIT_GENS);
 	bool known;
 
-	fmt_time(r->ts_ns, when, sizeof(when));
+	dp_format_utc(r->ts_ns, true, when, sizeof(when));
 	json_object_set_new(o, "time", json_string(when));
 	json_object_set_new(o, "generation", json_integer((json_int_t)r->generation));
 
@@ -481,13 +460,13 @@ record_json(const struct dp_audit_rec *r)
 static void
 writer_lost(uint64_t n, int err)
 {
-	uint64_t now = mono_ns();
+	uint64_t now = dp_monotonic_ns();
 
 	__atomic_fetch_add(&audit_writer_lost, n, __ATOMIC_RELAXED);
 	wr.failing = true;
 	wr.unreported += n;
 	wr.streak += n;
-	if (wr.logged && now - wr.last_log_ns < AUDIT_LOG_EVERY_S * SEC_NS)
+	if (wr.logged && now - wr.last_log_ns < AUDIT_LOG_EVERY_S * DP_NS_PER_S)
 		return;
 	if (!wr.logged)
 		RTE_LOG(ERR, USER1,
@@ -498,7 +477,7 @@ writer_lost(uint64_t n, int err)
 		RTE_LOG(ERR, USER1,
 			"audit log %s: %" PRIu64 " more record(s) not written in the last %u s: %s\n",
 			dp_cfg.audit_path, wr.unreported,
-			(unsigned)((now - wr.last_log_ns) / SEC_NS), strerror(err));
+			(unsigned)((now - wr.last_log_ns) / DP_NS_PER_S), strerror(err));
 	wr.logged = true;
 	wr.last_log_ns = now;
 	wr.unreported = 0;
@@ -538,7 +517,7 @@ flush_batch(void)
 
 	if (wr.n == 0)
 		return;
-	wr.last_flush_ns = mono_ns();
+	wr.last_flush_ns = dp_monotonic_ns();
 	if (audit_fd < 0) {
 		writer_lost(wr.n, wr.open_errno ? wr.open_errno : EBADF);
 		goto done;
@@ -678,7 +657,7 @@ audit_main(void *arg)
 	struct timespec idle = {0, 2 * 1000000};
 
 	(void)arg;
-	wr.last_flush_ns = mono_ns();
+	wr.last_flush_ns = dp_monotonic_ns();
 	for (;;) {
 		/* Read before looking at the ring: when the ring is then found
 		 * empty, everything enqueued before these were set is handled. */
@@ -689,7 +668,7 @@ audit_main(void *arg)
 			reopen();
 		take_summaries();
 		if (drain() > 0) {
-			if (mono_ns() - wr.last_flush_ns >= AUDIT_FLUSH_NS)
+			if (dp_monotonic_ns() - wr.last_flush_ns >= AUDIT_FLUSH_NS)
 				flush_batch();
 			continue;
 		}

@@ -123,4 +123,10 @@ uint64_t dp_audit_lost(void);
 /* Ask the writer to reopen the log (async-signal-safe: sets a flag). */
 void dp_audit_request_reopen(void);
 
+/* Open the log, create the ring and pool, start the writer thread (nothing
+ * without --audit or with --audit-level off).  0 or -1 (logged). */
+int dp_audit_start(void);
+/* Drain what is queued, stop the writer, close the log. */
+void dp_audit_stop(void);
+
 #endif /* DP_AUDIT_H */

@@ -14,44 +14,18 @@
 #include <string.h>
 
 #include "dp.h"
-#include "rule_find.h"
-#include "scan_prefilter.h"
+#include "scan_match.h"
 #include "scope_text.h"
 
-struct scan_ctx {
-	const struct dp_policy *pol;
-	uint64_t *hits;
-	struct dp_class_result *res;
-	uint32_t first, n;
-	uint32_t seen; /* scopes whose candidates the payload scan reported */
-};
-
-static int
-on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
-	 void *arg)
+/* The scan's findings into the caller's result (on every return: the audit
+ * record of a block names the rules too). */
+static void
+result_take(struct dp_class_result *res, const struct scan_ctx *c)
 {
-	struct scan_ctx *c = arg;
-	const struct tg_rule *r = c->pol->rules + c->first;
-	int32_t found = rule_find(r, c->n, id);
-	uint32_t lo = (uint32_t)found;
-
-	(void)from;
-	(void)to;
-	(void)flags;
-	if (found < 0) {
-		prefilter_note(id, &c->seen);
-		return 0;
-	}
-	c->hits[c->first + lo]++;
-	if (c->res->n_ids < DP_MAX_AUDIT_RULES)
-		c->res->ids[c->res->n_ids++] = id;
-	if (r[lo].action == TG_ACT_CLASSIFY) {
-		c->res->classes |= 1u << r[lo].class_idx;
-	} else if (r[lo].action == TG_ACT_BLOCK) {
-		c->res->block_rule = (int32_t)(c->first + lo);
-		return 1; /* blocked for everyone: no need to look further */
-	}
-	return 0;
+	res->classes = c->classes;
+	res->block_rule = c->block_rule;
+	res->n_ids = c->n_ids;
+	memcpy(res->ids, c->ids, sizeof(res->ids));
 }
 
 int
@@ -59,12 +33,11 @@ dp_classify(struct dp_worker *w, const struct dp_policy *pol, const uint8_t *pay
 	    uint32_t len, const struct cot_event *ev, struct dp_class_result *res)
 {
 	hs_scratch_t *scratch = pol->scratch[w->idx];
-	struct scan_ctx c = {.pol = pol, .hits = pol->rule_hits + (size_t)w->idx * pol->hdr.n_rules,
-			     .res = res};
+	struct scan_ctx c = {.rules = pol->rules,
+			     .hits = pol->rule_hits + (size_t)w->idx * pol->hdr.n_rules,
+			     .block_rule = -1};
 
-	res->classes = 0;
-	res->block_rule = -1;
-	res->n_ids = 0;
+	result_take(res, &c);
 	for (unsigned s = 0; s < TG_SCOPE_COUNT; s++) {
 		const char *data;
 		size_t dlen;
@@ -103,13 +76,14 @@ dp_classify(struct dp_worker *w, const struct dp_policy *pol, const uint8_t *pay
 				}
 				w->cnt.prefilter_scanned[s]++;
 			}
-			rc = hs_scan(pol->db[d], data, (unsigned)dlen, 0, scratch, on_match, &c);
-			if (rc == HS_SCAN_TERMINATED)
-				return TG_R_BLOCKED;
-			if (rc != HS_SUCCESS)
-				return TG_R_SCAN_ERROR;
+			rc = hs_scan(pol->db[d], data, (unsigned)dlen, 0, scratch, scan_on_match, &c);
+			if (rc != HS_SUCCESS) {
+				result_take(res, &c);
+				return rc == HS_SCAN_TERMINATED ? TG_R_BLOCKED : TG_R_SCAN_ERROR;
+			}
 		}
 	}
+	result_take(res, &c);
 	if (res->classes == 0)
 		res->classes = 1u; /* "other" */
 	return TG_R_RELEASED;

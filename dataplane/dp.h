@@ -1,22 +1,29 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * dp.h - what the parts of the dataplane offer each other.
+ * dp.h - the types the parts of the dataplane share (configuration, ports,
+ * the runtime policy, the worker) and the process-wide state.  Each .c
+ * file's functions are declared in its own header.
  *
- *   main.c        command line, EAL, ports, lcore launch, ordered teardown
- *   dp_globals.c  the process-wide state below and its defaults
- *   ports.c       port and mempool set-up, RX queue assignment
- *   policy_swap.c control thread: new generation -> runtime policy -> RCU swap
- *   worker.c      the per-lcore loop: rx -> parse -> classify -> decide -> forward
- *   pkt_parse.c   Ethernet/VLAN/IP/UDP: frame -> message
- *   reassembly.c  IP fragments -> datagram, every drop counted by datagram
- *   classify.c    Hyperscan scans of one message (payload, then fields)
- *   release.h     the per-peer decision (docs/release.md §5), pure
- *   second_check.c the independent re-derivation of releasability
- *   marking_cache.c per-worker marking resolutions (exact keys)
- *   hdr_build.c   a peer's Ethernet/VLAN/IP/UDP header and checksums
- *   forward.c     payload clones, fragmentation, buffered TX
- *   stats.c       per-lcore counters -> stats map and telemetry
- *   audit.c       audit ring and its writer thread
+ *   main.c          command line, EAL, ports, lcore launch, ordered teardown
+ *   dp_globals.c    the process-wide state below and its defaults
+ *   ports.[ch]      port and mempool set-up, RX queue assignment
+ *   policy_swap.[ch] control thread: new generation -> runtime policy -> RCU
+ *                   swap; the acknowledgement; the bpffs directory watched
+ *   worker.[ch]     the per-lcore loop: rx -> parse -> classify -> decide -> forward
+ *   pkt_parse.[ch]  Ethernet/VLAN/IP/UDP: frame -> message
+ *   reassembly.[ch] IP fragments -> datagram, every drop counted by datagram
+ *   cot_parse.[ch]  the CoT parser (cot_names.h: its error names)
+ *   classify.[ch]   Hyperscan scans of one message (payload, then fields);
+ *                   scan_match.h: what a match means, scan_prefilter.h: when
+ *                   a field's prefiltered database runs, scope_text.h
+ *   release.h       the per-peer decision (docs/release.md §5), pure
+ *   second_check.[ch] the independent re-derivation of releasability
+ *   marking_cache.[ch] per-worker marking resolutions (exact keys)
+ *   hdr_build.[ch]  a peer's Ethernet/VLAN/IP/UDP header and checksums
+ *   forward.[ch]    payload clones, fragmentation, buffered TX
+ *   stats.[ch]      per-lcore counters -> stats map, telemetry, exit report
+ *   audit.[ch]      audit records, their ring and the writer thread
+ *   clock.h         wall and monotonic time for the control threads
  */
 #ifndef DP_H
 #define DP_H
@@ -35,7 +42,7 @@
 #include <rte_spinlock.h>
 
 #include "cot_parse.h"
-#include "forward.h"
+#include "hdr_build.h"
 #include "marking_cache.h"
 #include "tg_maps.h"
 
@@ -167,50 +174,11 @@ extern struct dp_port dp_ports[DP_MAX_PORTS];
 extern unsigned dp_n_ports;
 extern struct dp_worker *dp_workers[DP_MAX_WORKERS];
 extern unsigned dp_n_workers;
-extern volatile bool dp_quit;
+extern bool dp_quit; /* set by a signal: __atomic loads and stores only */
 extern struct dp_policy *dp_active; /* RCU-protected: __atomic loads */
 extern struct rte_rcu_qsbr *dp_qsbr;
 extern struct rte_mempool *dp_pool_rx, *dp_pool_hdr, *dp_pool_indirect, *dp_pool_linear;
 extern uint64_t dp_lat_cycles_per_bucket;
 extern uint64_t dp_tx_drain_cycles;
-
-/* ports.c */
-int dp_ports_init(unsigned n_workers);
-void dp_ports_assign_rxq(void);
-void dp_ports_stop(void);
-void dp_ports_close(void);
-int dp_port_index(uint16_t port_id);
-
-/* policy_swap.c */
-int dp_control_start(void);
-void dp_control_stop(void);
-struct tg_snapshot;
-struct tg_mapset;
-struct dp_policy *dp_policy_build(const struct tg_snapshot *s, char *err, size_t errlen);
-void dp_policy_free(struct dp_policy *p);
-
-/* worker.c */
-int dp_worker_main(void *arg);
-/* One pass of the worker loop at time tsc (TSC) / now_ms (wall clock, ms):
- * every RX queue of the worker polled once, its burst decided and sent,
- * and from time to time stale fragments expired.  The loop of
- * dp_worker_main() without its RCU report; fuzz_packet drives it too. */
-void dp_worker_iterate(struct dp_worker *w, const struct dp_policy *pol, uint64_t tsc,
-		       int64_t now_ms);
-
-/* forward.c */
-void fwd_flush_port(struct dp_worker *w, const struct dp_policy *pol, unsigned pidx);
-void fwd_flush_all(struct dp_worker *w, const struct dp_policy *pol);
-
-/* stats.c */
-void dp_stats_init(void);
-void dp_stats_publish(struct tg_mapset *ms);
-void dp_stats_retire_policy(struct dp_policy *p);
-void dp_stats_print(FILE *f);
-int dp_telemetry_init(void);
-
-/* audit.c */
-int dp_audit_start(void);
-void dp_audit_stop(void);
 
 #endif /* DP_H */

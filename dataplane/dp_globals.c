@@ -21,7 +21,7 @@ struct dp_port dp_ports[DP_MAX_PORTS];
 unsigned dp_n_ports;
 struct dp_worker *dp_workers[DP_MAX_WORKERS];
 unsigned dp_n_workers;
-volatile bool dp_quit;
+bool dp_quit;
 struct dp_policy *dp_active;
 struct rte_rcu_qsbr *dp_qsbr;
 struct rte_mempool *dp_pool_rx, *dp_pool_hdr, *dp_pool_indirect, *dp_pool_linear;

@@ -18,6 +18,7 @@
 #include <rte_udp.h>
 
 #include "dp.h"
+#include "hdr_build.h"
 
 /* ---- buffered TX ---- */
 

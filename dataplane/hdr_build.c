@@ -5,7 +5,7 @@
  * and header checksum, UDP checksum from the payload's one's-complement sum
  * computed once per message).  No mbufs here: unit-tested on plain buffers.
  */
-#include "forward.h"
+#include "hdr_build.h"
 
 #include <string.h>
 

@@ -28,7 +28,11 @@
 
 #include "audit.h"
 #include "dp.h"
+#include "policy_swap.h"
+#include "ports.h"
 #include "reassembly.h"
+#include "stats.h"
+#include "worker.h"
 
 
 static const char usage_text[] =
@@ -256,7 +260,7 @@ idle_watch(void *arg)
 	uint64_t start = *(uint64_t *)arg;
 	struct timespec tick = {0, 20 * 1000000};
 
-	while (!dp_quit) {
+	while (!__atomic_load_n(&dp_quit, __ATOMIC_RELAXED)) {
 		if (all_idle(start))
 			__atomic_store_n(&dp_quit, true, __ATOMIC_RELAXED);
 		nanosleep(&tick, NULL);

@@ -31,7 +31,11 @@
 #include <rte_thread.h>
 
 #include "audit.h"
+#include "clock.h"
 #include "dp.h"
+#include "policy_swap.h"
+#include "ports.h"
+#include "stats.h"
 #include "marking.h"
 #include "tg_mapset.h"
 #include "tg_names.h"
@@ -43,8 +47,8 @@
 #define DP_PIN_WARN_MS 5000
 
 static pthread_t ctl_thread;
-/* The maps attached to.  stats.c remembers this address (dp_stats_publish):
- * a re-attach replaces the contents, never the object. */
+/* The maps attached to; a re-attach replaces the contents, never the
+ * object.  stats.c writes and retires through it (dp_stats_*(&ctl_maps)). */
 static struct tg_mapset ctl_maps;
 static volatile bool ctl_stop;
 static uint64_t ctl_known_gen; /* generation of ctl_maps installed or refused last */
@@ -56,15 +60,6 @@ static uint64_t
 ms_cycles(uint64_t ms)
 {
 	return rte_get_tsc_hz() / 1000 * ms;
-}
-
-static uint64_t
-realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* "policy generation 3 (sha256:0123456789abcdef)", or that there is none. */
@@ -90,7 +85,7 @@ policy_desc(char *buf, size_t len)
 static void
 ack_publish(void)
 {
-	ctl_ack.heartbeat_ns = realtime_ns();
+	ctl_ack.heartbeat_ns = dp_realtime_ns();
 	tg_ack_write(&ctl_maps, &ctl_ack);
 }
 
@@ -270,7 +265,7 @@ policy_install(struct dp_policy *np)
 	dp_audit_note_policy(np);
 	if (old) {
 		rte_rcu_qsbr_synchronize(dp_qsbr, RTE_QSBR_THRID_INVALID);
-		dp_stats_retire_policy(old);
+		dp_stats_retire_policy(&ctl_maps, old);
 		dp_policy_free(old);
 	}
 }
@@ -453,7 +448,7 @@ dp_control_stop(void)
 	dp_stats_publish(&ctl_maps);
 	p = __atomic_exchange_n(&dp_active, NULL, __ATOMIC_ACQ_REL);
 	if (p) {
-		dp_stats_retire_policy(p);
+		dp_stats_retire_policy(&ctl_maps, p);
 		dp_policy_free(p);
 	}
 	tg_mapset_close(&ctl_maps);

@@ -15,6 +15,7 @@
 #include <rte_mbuf.h>
 
 #include "dp.h"
+#include "ports.h"
 
 #define MBUF_CACHE 256
 #define HDR_DATA_ROOM (RTE_PKTMBUF_HEADROOM + 128)

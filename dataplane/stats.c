@@ -22,14 +22,15 @@
 #include <rte_telemetry.h>
 
 #include "audit.h"
+#include "clock.h"
 #include "cot_names.h"
 #include "dp.h"
+#include "stats.h"
 #include "tg_mapset.h"
 #include "tg_names.h"
 
 _Static_assert(COT_E_COUNT <= TG_PARSE_ERR_MAX, "tg_stats.parse_err has no room for every cot_err");
 
-#define SEC_NS UINT64_C(1000000000)
 #define NOPOL_EVERY_S 10      /* no policy: a log line and an audit summary this often */
 #define FINAL_AUDIT_SYNC_MS 2000
 
@@ -45,28 +46,10 @@ static struct tg_stats last;         /* the latest published, for telemetry */
 static uint64_t last_cycles[6];      /* stage cycles, then messages measured */
 static uint64_t started_ns;
 
-static uint64_t
-realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * SEC_NS + (uint64_t)ts.tv_nsec;
-}
-
 void
 dp_stats_init(void)
 {
-	started_ns = realtime_ns();
+	started_ns = dp_realtime_ns();
 }
 
 static int
@@ -119,10 +102,8 @@ push_rule_hits(struct tg_mapset *ms, struct dp_policy *p)
 	}
 }
 
-static struct tg_mapset *stats_maps; /* remembered for retire */
-
 void
-dp_stats_retire_policy(struct dp_policy *p)
+dp_stats_retire_policy(struct tg_mapset *ms, struct dp_policy *p)
 {
 	for (unsigned pi = 0; pi < p->hdr.n_peers; pi++) {
 		struct dp_peer_cnt c;
@@ -132,7 +113,7 @@ dp_stats_retire_policy(struct dp_policy *p)
 		if (slot >= 0)
 			cnt_add(&retired.cnt[slot], &c);
 	}
-	push_rule_hits(stats_maps, p);
+	push_rule_hits(ms, p);
 }
 
 static void
@@ -143,7 +124,7 @@ stats_collect(struct tg_stats *st)
 	uint64_t cyc[6] = {0};
 
 	memset(st, 0, sizeof(*st));
-	st->updated_ns = realtime_ns();
+	st->updated_ns = dp_realtime_ns();
 	st->started_ns = started_ns;
 	st->pid = (uint64_t)getpid();
 	st->generation = p ? p->generation : 0;
@@ -221,16 +202,6 @@ stats_collect(struct tg_stats *st)
 	pthread_mutex_unlock(&last_lock);
 }
 
-static void
-fmt_when(uint64_t ns, char *buf, size_t cap)
-{
-	time_t t = (time_t)(ns / SEC_NS);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* Running without a policy (the control thread's view at each publish). */
 static struct {
 	bool on;               /* no policy at the last look */
@@ -263,7 +234,7 @@ no_policy_summary(uint64_t dropped, uint64_t now_ns, uint64_t mono)
 static void
 no_policy_watch(const struct dp_policy *p, uint64_t dropped, bool final)
 {
-	uint64_t now = realtime_ns(), mono = mono_ns();
+	uint64_t now = dp_realtime_ns(), mono = dp_monotonic_ns();
 	char when[32];
 
 	if (!nopol.seen) {
@@ -280,8 +251,8 @@ no_policy_watch(const struct dp_policy *p, uint64_t dropped, bool final)
 			"no policy loaded in %s: nothing is released until one is (tgctl load); "
 			"every packet is dropped as no_policy\n",
 			dp_cfg.bpffs);
-	} else if (p == NULL && mono - nopol.log_mono >= NOPOL_EVERY_S * SEC_NS) {
-		fmt_when(nopol.since_ns, when, sizeof(when));
+	} else if (p == NULL && mono - nopol.log_mono >= NOPOL_EVERY_S * DP_NS_PER_S) {
+		dp_format_utc(nopol.since_ns, false, when, sizeof(when));
 		RTE_LOG(WARNING, USER1,
 			"no policy loaded: %" PRIu64 " packets dropped since %s (no_policy)\n",
 			dropped - nopol.at_start, when);
@@ -291,14 +262,14 @@ no_policy_watch(const struct dp_policy *p, uint64_t dropped, bool final)
 		RTE_LOG(NOTICE, USER1,
 			"policy generation %" PRIu64 " in force after %" PRIu64 " s without a policy: "
 			"%" PRIu64 " packets dropped meanwhile (no_policy)\n",
-			p->generation, (now - nopol.since_ns) / SEC_NS, dropped - nopol.at_start);
+			p->generation, (now - nopol.since_ns) / DP_NS_PER_S, dropped - nopol.at_start);
 		no_policy_summary(dropped, now, mono);
 		return;
 	}
 	/* A worker still in a burst it began without a policy may count a few
 	 * after the swap: those are summarised too. */
 	if (dropped > nopol.summarised &&
-	    (final || mono - nopol.summary_mono >= NOPOL_EVERY_S * SEC_NS))
+	    (final || mono - nopol.summary_mono >= NOPOL_EVERY_S * DP_NS_PER_S))
 		no_policy_summary(dropped, now, mono);
 }
 
@@ -309,7 +280,6 @@ dp_stats_publish(struct tg_mapset *ms)
 	struct dp_policy *p = __atomic_load_n(&dp_active, __ATOMIC_ACQUIRE);
 	bool final = __atomic_load_n(&dp_quit, __ATOMIC_RELAXED);
 
-	stats_maps = ms;
 	stats_collect(&st);
 	no_policy_watch(p, st.reason[TG_R_NO_POLICY], final);
 	if (final) {

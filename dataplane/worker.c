@@ -17,11 +17,13 @@
 #include "audit.h"
 #include "classify.h"
 #include "dp.h"
+#include "forward.h"
 #include "marking_cache.h"
 #include "pkt_parse.h"
 #include "reassembly.h"
 #include "release.h"
 #include "second_check.h"
+#include "worker.h"
 
 #define PREFETCH_OFFSET 3
 

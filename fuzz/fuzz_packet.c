@@ -76,9 +76,12 @@
 #include "dp.h"
 #include "fuzz_common.h"
 #include "policy.h"
+#include "policy_swap.h"
+#include "ports.h"
 #include "reassembly.h"
 #include "tg_mapset.h"
 #include "tg_names.h"
+#include "worker.h"
 
 #ifndef TG_DEMO_POLICY
 #error "TG_DEMO_POLICY: the path of policy/demo.yaml"

@@ -35,6 +35,7 @@
 
 #include "dataplane/cot_parse.h"
 #include "rule_find.h"
+#include "dataplane/scan_match.h"
 #include "dataplane/scan_prefilter.h"
 #include "dataplane/scope_text.h"
 #include "marking.h"
@@ -294,40 +295,7 @@ on_frame(const uint8_t *p, size_t len)
 
 /* ---- the scan loop: dataplane/classify.c without the DPDK around it ---- */
 
-struct scan_ctx {
-	const struct tg_rule *rules;
-	uint64_t *hits;
-	uint32_t first, n;
-	uint32_t classes;
-	uint32_t seen; /* prefilter candidates the payload scan reported */
-	int blocked;
-};
-
-static int
-on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
-	 void *arg)
-{
-	struct scan_ctx *c = arg;
-	const struct tg_rule *r = c->rules + c->first;
-	int32_t found = rule_find(r, c->n, id);
-	uint32_t lo = (uint32_t)found;
-
-	(void)from;
-	(void)to;
-	(void)flags;
-	if (found < 0) {
-		prefilter_note(id, &c->seen);
-		return 0;
-	}
-	c->hits[c->first + lo]++;
-	if (r[lo].action == TG_ACT_CLASSIFY) {
-		c->classes |= 1u << r[lo].class_idx;
-	} else if (r[lo].action == TG_ACT_BLOCK) {
-		c->blocked = 1;
-		return 1;
-	}
-	return 0;
-}
+/* struct scan_ctx and scan_on_match(): dataplane/scan_match.h, as classify.c */
 
 static void
 usage(FILE *f)
@@ -436,7 +404,7 @@ main(int argc, char **argv)
 
 	do {
 		for (size_t i = 0; i < n_msgs; i++) {
-			struct scan_ctx sctx = {.rules = snap.rules, .hits = hits};
+			struct scan_ctx sctx = {.rules = snap.rules, .hits = hits, .block_rule = -1};
 
 			bool stop = false; /* blocked, or a scan error */
 
@@ -458,7 +426,7 @@ main(int argc, char **argv)
 						     snap.hdr.pf_match_bytes[s])))
 						continue;
 					ts = __rdtsc();
-					rc = hs_scan(db[d], m->data[s], m->len[s], 0, scratch, on_match,
+					rc = hs_scan(db[d], m->data[s], m->len[s], 0, scratch, scan_on_match,
 						     &sctx);
 					scope_cyc[s] += __rdtsc() - ts;
 					scope_scans[d]++;
@@ -469,7 +437,7 @@ main(int argc, char **argv)
 					}
 				}
 			}
-			blocked += (uint64_t)sctx.blocked;
+			blocked += sctx.block_rule >= 0;
 		}
 		scanned += n_msgs;
 		passes++;

@@ -15,7 +15,7 @@
 #include <cmocka.h>
 #include <rte_ip.h>
 
-#include "forward.h"
+#include "hdr_build.h"
 
 static uint32_t
 sum16(const uint8_t *p, size_t n, uint32_t s)
