@@ -100,8 +100,11 @@ read -r na fa <"$T_DIR/loop-a.count"
 read -r nb fb <"$T_DIR/loop-b.count"
 cat "$T_DIR"/loop-*.err >&2
 echo "# $((na + nb)) tgctl loads (2 loops at once) in $(echo "$t1 - $t0" | bc) s"
-check "loop demo.yaml: $na loads, none failed" test "$fa" = 0 -a "$na" -ge 20
-check "loop rules-300.yaml: $nb loads, none failed" test "$fb" = 0 -a "$nb" -ge 20
+# What is checked is that concurrent loads never tear a snapshot and never
+# fail, not how many a busy machine manages in 25 s: a handful of each
+# interleaved with the other loop is enough.
+check "loop demo.yaml: $na loads, none failed" test "$fa" = 0 -a "$na" -ge 5
+check "loop rules-300.yaml: $nb loads, none failed" test "$fb" = 0 -a "$nb" -ge 5
 gen=$(show_field generation "$D3")
 check "final generation $gen = $((na + nb)) publishes" test "$gen" = $((na + nb))
 check "reader: exit 0, no torn snapshot" test "$READER_RC" = 0 -a "$(field torn "$T_DIR/r3")" = 0
