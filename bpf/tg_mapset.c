@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * tg_mapset.c - create/reuse, mmap and seqcount-protect trackgate's pinned maps.
+ * tg_mapset.c - trackgate's pinned maps: the one pinned-map layer (tg_pin_*:
+ * the bpffs checks, create/reuse/refuse by a spec table, pins 0600, undo on
+ * failure), used for the policy maps here and the XDP pre-filter's maps in
+ * ctrl/xdp_publish.c; and the policy maps' mmap and seqcount protocol.
  *
  * Owns the publish protocol described in tg_maps.h: writers bump a slot's
  * seqcount to odd, write, bump to even, then flip the control block; readers
@@ -29,35 +32,7 @@
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
 
-struct map_def {
-	const char *name;
-	enum bpf_map_type type;
-	uint32_t key_size, value_size, max_entries, flags;
-	size_t fd_off;   /* offsetof(struct tg_mapset, X_fd) */
-	size_t ptr_off;  /* offsetof(struct tg_mapset, X), or SIZE_MAX if not mmaped */
-};
-
-#define NOT_MAPPED SIZE_MAX
-
-static const struct map_def map_defs[] = {
-	{TG_MAP_CTL, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct tg_ctl), 1, BPF_F_MMAPABLE,
-	 offsetof(struct tg_mapset, ctl_fd), offsetof(struct tg_mapset, ctl)},
-	{TG_MAP_LINKS, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct tg_link), TG_SLOTS * TG_MAX_LINKS,
-	 BPF_F_MMAPABLE, offsetof(struct tg_mapset, links_fd), offsetof(struct tg_mapset, links)},
-	{TG_MAP_PEERS, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct tg_peer), TG_SLOTS * TG_MAX_PEERS,
-	 BPF_F_MMAPABLE, offsetof(struct tg_mapset, peers_fd), offsetof(struct tg_mapset, peers)},
-	{TG_MAP_RULES, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct tg_rule), TG_SLOTS * TG_MAX_RULES,
-	 BPF_F_MMAPABLE, offsetof(struct tg_mapset, rules_fd), offsetof(struct tg_mapset, rules)},
-	{TG_MAP_HSDB, BPF_MAP_TYPE_ARRAY, 4, TG_HSDB_CHUNK, TG_SLOTS * TG_HSDB_SLOT_CHUNKS,
-	 BPF_F_MMAPABLE, offsetof(struct tg_mapset, hsdb_fd), offsetof(struct tg_mapset, hsdb)},
-	{TG_MAP_STATS, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct tg_stats), 1, BPF_F_MMAPABLE,
-	 offsetof(struct tg_mapset, stats_fd), offsetof(struct tg_mapset, stats)},
-	{TG_MAP_RULE_HITS, BPF_MAP_TYPE_HASH, 4, 8, 2 * TG_MAX_RULES, 0,
-	 offsetof(struct tg_mapset, hits_fd), NOT_MAPPED},
-};
-
-#define N_MAPS (sizeof(map_defs) / sizeof(map_defs[0]))
-_Static_assert(N_MAPS == TG_MAPSET_MAPS, "TG_MAPSET_MAPS is the number of map_defs");
+/* ---- the generic pinned-map layer ---- */
 
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -71,137 +46,368 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static size_t
-map_bytes(const struct map_def *d)
-{
-	size_t stride = (d->value_size + 7) & ~(size_t)7;
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-
-	return (stride * d->max_entries + page - 1) & ~(page - 1);
-}
-
-static int *
-fd_slot(struct tg_mapset *ms, const struct map_def *d)
-{
-	return (int *)((char *)ms + d->fd_off);
-}
-
-static void **
-ptr_slot(struct tg_mapset *ms, const struct map_def *d)
-{
-	return (void **)((char *)ms + d->ptr_off);
-}
-
 static int
-mkdir_p(const char *dir)
+pin_path(char *out, size_t outlen, const char *dir, const char *name, char *err, size_t errlen)
 {
-	char tmp[TG_PATH_MAX];
-	size_t len = strlen(dir);
+	int n = snprintf(out, outlen, "%s/%s", dir, name);
 
-	if (len == 0 || len >= sizeof(tmp))
+	if (n < 0 || (size_t)n >= outlen) {
+		seterr(err, errlen, "%s/%s: path too long", dir, name);
 		return -ENAMETOOLONG;
-	memcpy(tmp, dir, len + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
 	}
-	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-		return -errno;
 	return 0;
 }
 
-/* Reuse a pinned map if its definition matches; refuse if it does not.
- * Its kernel id goes to *id. */
-static int
-map_check(int fd, const struct map_def *d, const char *path, uint32_t *id, char *err,
-	  size_t errlen)
+bool
+tg_pin_is_bpffs(const char *path)
+{
+	struct statfs sfs;
+
+	return statfs(path, &sfs) == 0 && (unsigned long)sfs.f_type == BPF_FS_MAGIC;
+}
+
+int
+tg_pin_check_bpffs(const char *dir, char *err, size_t errlen)
+{
+	char anc[TG_PATH_MAX];
+	struct stat st;
+	size_t len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(anc)) {
+		seterr(err, errlen, "bpffs directory path too long or empty: '%s'", dir);
+		return -ENAMETOOLONG;
+	}
+	/* The nearest existing ancestor decides where a new directory would go. */
+	memcpy(anc, dir, len + 1);
+	while (stat(anc, &st) < 0) {
+		char *slash = strrchr(anc, '/');
+
+		if (errno != ENOENT || strcmp(anc, ".") == 0) {
+			int rc = -errno;
+
+			seterr(err, errlen, "%s: %s", anc, strerror(-rc));
+			return rc;
+		}
+		if (slash == NULL) /* relative: the working directory */
+			snprintf(anc, sizeof(anc), ".");
+		else if (slash == anc)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	if (!tg_pin_is_bpffs(anc)) {
+		seterr(err, errlen,
+		       "%s is not on a bpf filesystem (mount one: mount -t bpf bpf /sys/fs/bpf)",
+		       dir);
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
+int
+tg_pin_make_dir(const char *dir, char *err, size_t errlen)
+{
+	char tmp[TG_PATH_MAX];
+	size_t len = strlen(dir);
+	/* What it creates is on the bpffs the nearest existing ancestor is on. */
+	int rc = tg_pin_check_bpffs(dir, err, errlen);
+
+	if (rc < 0)
+		return rc;
+	memcpy(tmp, dir, len + 1);
+	for (char *p = tmp + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdir(tmp, 0700) < 0 && errno != EEXIST) {
+			rc = -errno;
+			seterr(err, errlen, "cannot create %s: %s", tmp, strerror(-rc));
+			return rc;
+		}
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	return 0;
+}
+
+static size_t
+spec_bytes(const struct tg_pin_spec *s)
+{
+	size_t stride = (s->value_size + 7) & ~(size_t)7;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (stride * s->max_entries + page - 1) & ~(page - 1);
+}
+
+int
+tg_pin_map_id(int fd, uint32_t *id)
 {
 	struct bpf_map_info info;
 	uint32_t len = sizeof(info);
 
 	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) {
-		seterr(err, errlen, "%s: cannot query map: %s", path, strerror(errno));
-		return -1;
-	}
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return -errno;
 	*id = info.id;
-	if (info.type != d->type || info.key_size != d->key_size ||
-	    info.value_size != d->value_size || info.max_entries != d->max_entries ||
-	    info.map_flags != d->flags) {
-		seterr(err, errlen,
-		       "%s: pinned map has another definition (type %u key %u value %u entries %u "
-		       "flags %#x; this build expects %u/%u/%u/%u/%#x): it was made by a different "
-		       "trackgate version; stop the dataplane and remove the directory",
-		       path, info.type, info.key_size, info.value_size, info.max_entries,
-		       info.map_flags, d->type, d->key_size, d->value_size, d->max_entries,
-		       d->flags);
-		return -1;
+	return 0;
+}
+
+int
+tg_pin_check(int fd, const struct tg_pin_spec *s, const char *path, uint32_t *id, char *err,
+	     size_t errlen)
+{
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info), have = 0, want = 0;
+	const char *what = NULL;
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) {
+		int rc = -errno;
+
+		seterr(err, errlen, "%s: cannot query map: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (id != NULL)
+		*id = info.id;
+	if (info.type != s->type)
+		what = "type", have = info.type, want = s->type;
+	else if (info.key_size != s->key_size)
+		what = "key size", have = info.key_size, want = s->key_size;
+	else if (info.value_size != s->value_size)
+		what = "value size", have = info.value_size, want = s->value_size;
+	else if (info.max_entries != s->max_entries)
+		what = "max_entries", have = info.max_entries, want = s->max_entries;
+	else if (info.map_flags != s->flags)
+		what = "flags", have = info.map_flags, want = s->flags;
+	if (what == NULL)
+		return 0;
+	seterr(err, errlen,
+	       strcmp(what, "flags") == 0
+		       ? "%s: pinned map has another definition (%s %#x, this build expects %#x): "
+			 "it was made by a different trackgate version; stop trackgate and remove "
+			 "it, with the rest of its directory and any symlinks to it"
+		       : "%s: pinned map has another definition (%s %u, this build expects %u): "
+			 "it was made by a different trackgate version; stop trackgate and remove "
+			 "it, with the rest of its directory and any symlinks to it",
+	       path, what, have, want);
+	return -EEXIST;
+}
+
+/* Pin fd at path, readable by root only. */
+static int
+pin_private(int fd, const char *path, char *err, size_t errlen)
+{
+	int rc;
+
+	if (bpf_obj_pin(fd, path) < 0) {
+		rc = -errno;
+		seterr(err, errlen, "cannot pin %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (chmod(path, 0600) < 0) {
+		rc = -errno;
+		seterr(err, errlen, "chmod 0600 %s: %s", path, strerror(-rc));
+		unlink(path);
+		return rc;
 	}
 	return 0;
 }
 
-/* Open map `i` of the set: reuse the pinned one, or (`create`) create and
- * pin it if there is none.  *absent: it is not pinned and was not created. */
-static int
-map_open_one(struct tg_mapset *ms, size_t i, bool create, bool *absent, char *err,
-	     size_t errlen)
+int
+tg_pin_open(const char *dir, const struct tg_pin_spec *s, const char *adopt_dir, bool create,
+	    uint32_t *id, bool *pinned, char *err, size_t errlen)
 {
-	const struct map_def *d = &map_defs[i];
-	char path[TG_PATH_MAX + 32];
-	int fd;
+	char path[TG_PATH_MAX + 32], apath[TG_PATH_MAX + 32];
+	struct stat st;
+	int fd, rc;
 
-	snprintf(path, sizeof(path), "%s/%s", ms->dir, d->name);
+	*pinned = false;
+	rc = pin_path(path, sizeof(path), dir, s->name, err, errlen);
+	if (rc < 0)
+		return rc;
 	fd = bpf_obj_get(path);
 	if (fd >= 0) {
-		if (map_check(fd, d, path, &ms->map_id[i], err, errlen) < 0) {
+		rc = tg_pin_check(fd, s, path, id, err, errlen);
+		if (rc < 0) {
 			close(fd);
-			return -1;
+			return rc;
 		}
-	} else if ((errno == ENOENT || errno == ENOTDIR) && !create) {
+		return fd;
+	}
+	if ((errno == ENOENT || errno == ENOTDIR) && !create) {
 		seterr(err, errlen, "%s is not pinned", path);
-		*absent = true;
-		return -1;
-	} else if (errno == ENOENT) {
-		LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = d->flags);
+		return -ENOENT;
+	}
+	if (errno != ENOENT) {
+		rc = -errno;
+		seterr(err, errlen, "cannot open pinned map %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (adopt_dir != NULL) {
+		rc = pin_path(apath, sizeof(apath), adopt_dir, s->name, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	if (adopt_dir != NULL && lstat(apath, &st) == 0 && !S_ISLNK(st.st_mode)) {
+		/* Pinned there by another loader first (libbpf's pin root): take it. */
+		fd = bpf_obj_get(apath);
+		if (fd < 0) {
+			rc = -errno;
+			seterr(err, errlen, "cannot open pinned map %s: %s", apath, strerror(-rc));
+			return rc;
+		}
+		rc = tg_pin_check(fd, s, apath, id, err, errlen);
+	} else {
+		LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = s->flags);
 
-		fd = bpf_map_create(d->type, d->name, d->key_size, d->value_size, d->max_entries,
+		fd = bpf_map_create(s->type, s->name, s->key_size, s->value_size, s->max_entries,
 				    &opts);
 		if (fd < 0) {
-			seterr(err, errlen, "cannot create map %s (%zu bytes): %s", d->name,
-			       map_bytes(d), strerror(errno));
-			return -1;
+			rc = -errno;
+			seterr(err, errlen, "cannot create map %s (%zu bytes): %s", s->name,
+			       spec_bytes(s), strerror(-rc));
+			return rc;
 		}
-		if (bpf_obj_pin(fd, path) < 0) {
-			seterr(err, errlen, "cannot pin %s: %s", path, strerror(errno));
-			close(fd);
-			return -1;
-		}
-		if (chmod(path, 0600) < 0) {
-			seterr(err, errlen, "chmod 0600 %s: %s", path, strerror(errno));
-			close(fd);
-			return -1;
-		}
-		if (map_check(fd, d, path, &ms->map_id[i], err, errlen) < 0) {
-			close(fd);
-			return -1;
-		}
-	} else {
-		seterr(err, errlen, "cannot open pinned map %s: %s", path, strerror(errno));
-		return -1;
+		rc = tg_pin_check(fd, s, path, id, err, errlen);
 	}
-	*fd_slot(ms, d) = fd;
-	if (d->ptr_off != NOT_MAPPED) {
-		void *p = mmap(NULL, map_bytes(d), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (rc == 0)
+		rc = pin_private(fd, path, err, errlen);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	*pinned = true;
+	return fd;
+}
 
-		if (p == MAP_FAILED) {
-			seterr(err, errlen, "cannot mmap %s: %s", path, strerror(errno));
-			return -1;
+void
+tg_pin_unpin(const char *dir, const struct tg_pin_spec *s)
+{
+	char path[TG_PATH_MAX + 32];
+
+	if (pin_path(path, sizeof(path), dir, s->name, NULL, 0) == 0)
+		unlink(path);
+}
+
+int
+tg_pin_open_set(const char *dir, const struct tg_pin_spec *specs, size_t n,
+		const char *adopt_dir, bool create, int fds[], uint32_t ids[], bool pinned[],
+		char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++)
+		fds[i] = -1;
+	for (size_t i = 0; i < n; i++) {
+		int fd = tg_pin_open(dir, &specs[i], adopt_dir, create, &ids[i], &pinned[i], err,
+				     errlen);
+
+		if (fd < 0) {
+			tg_pin_close_set(dir, specs, i, fds, pinned);
+			return fd;
 		}
-		*ptr_slot(ms, d) = p;
+		fds[i] = fd;
+	}
+	return 0;
+}
+
+void
+tg_pin_close_set(const char *dir, const struct tg_pin_spec *specs, size_t n, int fds[],
+		 const bool unpin[])
+{
+	for (size_t i = 0; i < n; i++) {
+		if (unpin != NULL && unpin[i])
+			tg_pin_unpin(dir, &specs[i]);
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+}
+
+/* ---- trackgate's policy maps (tg_maps.h) ---- */
+
+/* Where each map of the set lives in struct tg_mapset. */
+struct map_slot {
+	size_t fd_off;  /* offsetof(struct tg_mapset, X_fd) */
+	size_t ptr_off; /* offsetof(struct tg_mapset, X), or NOT_MAPPED */
+};
+
+#define NOT_MAPPED SIZE_MAX
+
+static const struct tg_pin_spec map_defs[] = {
+	{TG_MAP_CTL, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct tg_ctl), 1, BPF_F_MMAPABLE},
+	{TG_MAP_LINKS, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct tg_link), TG_SLOTS * TG_MAX_LINKS,
+	 BPF_F_MMAPABLE},
+	{TG_MAP_PEERS, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct tg_peer), TG_SLOTS * TG_MAX_PEERS,
+	 BPF_F_MMAPABLE},
+	{TG_MAP_RULES, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct tg_rule), TG_SLOTS * TG_MAX_RULES,
+	 BPF_F_MMAPABLE},
+	{TG_MAP_HSDB, BPF_MAP_TYPE_ARRAY, 4, TG_HSDB_CHUNK, TG_SLOTS * TG_HSDB_SLOT_CHUNKS,
+	 BPF_F_MMAPABLE},
+	{TG_MAP_STATS, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct tg_stats), 1, BPF_F_MMAPABLE},
+	{TG_MAP_RULE_HITS, BPF_MAP_TYPE_HASH, 4, 8, 2 * TG_MAX_RULES, 0},
+};
+
+static const struct map_slot map_slots[] = {
+	{offsetof(struct tg_mapset, ctl_fd), offsetof(struct tg_mapset, ctl)},
+	{offsetof(struct tg_mapset, links_fd), offsetof(struct tg_mapset, links)},
+	{offsetof(struct tg_mapset, peers_fd), offsetof(struct tg_mapset, peers)},
+	{offsetof(struct tg_mapset, rules_fd), offsetof(struct tg_mapset, rules)},
+	{offsetof(struct tg_mapset, hsdb_fd), offsetof(struct tg_mapset, hsdb)},
+	{offsetof(struct tg_mapset, stats_fd), offsetof(struct tg_mapset, stats)},
+	{offsetof(struct tg_mapset, hits_fd), NOT_MAPPED},
+};
+
+#define N_MAPS (sizeof(map_defs) / sizeof(map_defs[0]))
+_Static_assert(N_MAPS == TG_MAPSET_MAPS, "TG_MAPSET_MAPS is the number of map_defs");
+_Static_assert(N_MAPS == sizeof(map_slots) / sizeof(map_slots[0]), "a slot per map_def");
+
+static int *
+fd_slot(struct tg_mapset *ms, size_t i)
+{
+	return (int *)((char *)ms + map_slots[i].fd_off);
+}
+
+static void **
+ptr_slot(struct tg_mapset *ms, size_t i)
+{
+	return (void **)((char *)ms + map_slots[i].ptr_off);
+}
+
+/* Open every map of the set (creating the missing ones if `create`) and mmap
+ * the arrays.  On failure nothing stays open, and what this call pinned is
+ * unpinned again. */
+static int
+mapset_open_maps(struct tg_mapset *ms, bool create, char *err, size_t errlen)
+{
+	int fds[N_MAPS];
+	bool pinned[N_MAPS];
+	int rc = tg_pin_open_set(ms->dir, map_defs, N_MAPS, NULL, create, fds, ms->map_id,
+				 pinned, err, errlen);
+
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < N_MAPS; i++)
+		*fd_slot(ms, i) = fds[i];
+	for (size_t i = 0; i < N_MAPS; i++) {
+		void *p;
+
+		if (map_slots[i].ptr_off == NOT_MAPPED)
+			continue;
+		p = mmap(NULL, spec_bytes(&map_defs[i]), PROT_READ | PROT_WRITE, MAP_SHARED,
+			 fds[i], 0);
+		if (p == MAP_FAILED) {
+			rc = -errno;
+			seterr(err, errlen, "cannot mmap %s/%s: %s", ms->dir, map_defs[i].name,
+			       strerror(-rc));
+			for (size_t j = 0; j < N_MAPS; j++)
+				if (pinned[j])
+					tg_pin_unpin(ms->dir, &map_defs[j]);
+			tg_mapset_close(ms);
+			return rc;
+		}
+		*ptr_slot(ms, i) = p;
 	}
 	return 0;
 }
@@ -215,10 +421,10 @@ mapset_init(struct tg_mapset *ms, const char *dir, char *err, size_t errlen)
 	memset(ms, 0, sizeof(*ms));
 	ms->dir_fd = -1;
 	for (size_t i = 0; i < N_MAPS; i++)
-		*fd_slot(ms, &map_defs[i]) = -1;
+		*fd_slot(ms, i) = -1;
 	if (dlen >= sizeof(ms->dir)) {
 		seterr(err, errlen, "bpffs directory path too long: %s", dir);
-		return -1;
+		return -ENAMETOOLONG;
 	}
 	memcpy(ms->dir, dir, dlen + 1);
 	return 0;
@@ -233,7 +439,7 @@ ctl_check_abi(const struct tg_mapset *ms, char *err, size_t errlen)
 		       "%s holds maps of another trackgate version (magic %#x abi %u, expected "
 		       "abi %u); stop the dataplane and remove the directory",
 		       ms->dir, ms->ctl->magic, ms->ctl->abi, TG_MAPS_ABI);
-		return -1;
+		return -EPROTO;
 	}
 	return 0;
 }
@@ -241,77 +447,67 @@ ctl_check_abi(const struct tg_mapset *ms, char *err, size_t errlen)
 int
 tg_mapset_open(struct tg_mapset *ms, const char *dir, char *err, size_t errlen)
 {
-	struct statfs sfs;
-	bool absent = false;
-	int rc;
+	int rc = mapset_init(ms, dir, err, errlen);
 
-	if (mapset_init(ms, dir, err, errlen) < 0)
-		return -1;
-
-	rc = mkdir_p(dir);
-	if (rc < 0) {
-		seterr(err, errlen, "cannot create %s: %s", dir, strerror(-rc));
-		return -1;
-	}
-	if (statfs(dir, &sfs) < 0 || sfs.f_type != BPF_FS_MAGIC) {
-		seterr(err, errlen,
-		       "%s is not on a bpf filesystem (mount one: mount -t bpf bpf /sys/fs/bpf)",
-		       dir);
-		return -1;
-	}
+	if (rc < 0)
+		return rc;
+	rc = tg_pin_make_dir(dir, err, errlen);
+	if (rc < 0)
+		return rc;
 	ms->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ms->dir_fd < 0) {
-		seterr(err, errlen, "cannot open %s: %s", dir, strerror(errno));
-		return -1;
+		rc = -errno;
+		seterr(err, errlen, "cannot open %s: %s", dir, strerror(-rc));
+		return rc;
 	}
 
 	/* Creation must not race another tgctl or dataplane creating the same set. */
 	if (tg_mapset_lock(ms, true) < 0) {
-		seterr(err, errlen, "cannot lock %s: %s", dir, strerror(errno));
+		rc = -errno;
+		seterr(err, errlen, "cannot lock %s: %s", dir, strerror(-rc));
 		goto fail;
 	}
-	for (size_t i = 0; i < N_MAPS; i++) {
-		if (map_open_one(ms, i, true, &absent, err, errlen) < 0) {
-			tg_mapset_unlock(ms);
-			goto fail;
-		}
-	}
-	if (ms->ctl->magic == 0) {
+	rc = mapset_open_maps(ms, true, err, errlen);
+	if (rc == 0 && ms->ctl->magic == 0) {
 		ms->ctl->abi = TG_MAPS_ABI;
 		__atomic_store_n(&ms->ctl->magic, TG_MAPS_MAGIC, __ATOMIC_RELEASE);
-	} else if (ctl_check_abi(ms, err, errlen) < 0) {
-		tg_mapset_unlock(ms);
-		goto fail;
+	} else if (rc == 0) {
+		rc = ctl_check_abi(ms, err, errlen);
 	}
 	tg_mapset_unlock(ms);
-	return 0;
+	if (rc == 0)
+		return 0;
 fail:
 	tg_mapset_close(ms);
-	return -1;
+	return rc;
 }
 
 int
 tg_mapset_attach(struct tg_mapset *ms, const char *dir, bool *absent, char *err,
 		 size_t errlen)
 {
+	int rc;
+
 	*absent = false;
-	if (mapset_init(ms, dir, err, errlen) < 0)
-		return -1;
-	for (size_t i = 0; i < N_MAPS; i++)
-		if (map_open_one(ms, i, false, absent, err, errlen) < 0)
-			goto fail;
+	rc = mapset_init(ms, dir, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = mapset_open_maps(ms, false, err, errlen);
+	if (rc < 0) {
+		*absent = rc == -ENOENT;
+		return rc;
+	}
 	/* tg_mapset_open sets the magic last, under the directory lock. */
 	if (__atomic_load_n(&ms->ctl->magic, __ATOMIC_ACQUIRE) == 0) {
 		seterr(err, errlen, "%s/%s is not initialised yet", dir, TG_MAP_CTL);
 		*absent = true;
-		goto fail;
+		rc = -ENOENT;
+	} else {
+		rc = ctl_check_abi(ms, err, errlen);
 	}
-	if (ctl_check_abi(ms, err, errlen) < 0)
-		goto fail;
-	return 0;
-fail:
-	tg_mapset_close(ms);
-	return -1;
+	if (rc < 0)
+		tg_mapset_close(ms);
+	return rc;
 }
 
 void
@@ -329,8 +525,7 @@ tg_mapset_pins(const struct tg_mapset *ms, char *what, size_t whatlen)
 
 	for (size_t i = 0; i < N_MAPS && st != TG_PINS_REPLACED; i++) {
 		char path[TG_PATH_MAX + 32];
-		struct bpf_map_info info;
-		uint32_t len = sizeof(info);
+		uint32_t id = 0;
 		int fd, rc;
 
 		snprintf(path, sizeof(path), "%s/%s", ms->dir, map_defs[i].name);
@@ -341,14 +536,13 @@ tg_mapset_pins(const struct tg_mapset *ms, char *what, size_t whatlen)
 			st = TG_PINS_ABSENT;
 			continue;
 		}
-		memset(&info, 0, sizeof(info));
-		rc = bpf_obj_get_info_by_fd(fd, &info, &len);
+		rc = tg_pin_map_id(fd, &id);
 		if (rc < 0)
-			seterr(what, whatlen, "%s: cannot query it: %s", path, strerror(errno));
-		else if (info.id != ms->map_id[i])
-			seterr(what, whatlen, "%s is map id %u, trackgate holds map id %u", path,
-			       info.id, ms->map_id[i]);
-		if (rc < 0 || info.id != ms->map_id[i])
+			seterr(what, whatlen, "%s: cannot query it: %s", path, strerror(-rc));
+		else if (id != ms->map_id[i])
+			seterr(what, whatlen, "%s is map id %u, trackgate holds map id %u", path, id,
+			       ms->map_id[i]);
+		if (rc < 0 || id != ms->map_id[i])
 			st = TG_PINS_REPLACED;
 		close(fd);
 	}
@@ -359,12 +553,11 @@ void
 tg_mapset_close(struct tg_mapset *ms)
 {
 	for (size_t i = 0; i < N_MAPS; i++) {
-		const struct map_def *d = &map_defs[i];
-		int *fd = fd_slot(ms, d);
+		int *fd = fd_slot(ms, i);
 
-		if (d->ptr_off != NOT_MAPPED && *ptr_slot(ms, d) != NULL) {
-			munmap(*ptr_slot(ms, d), map_bytes(d));
-			*ptr_slot(ms, d) = NULL;
+		if (map_slots[i].ptr_off != NOT_MAPPED && *ptr_slot(ms, i) != NULL) {
+			munmap(*ptr_slot(ms, i), spec_bytes(&map_defs[i]));
+			*ptr_slot(ms, i) = NULL;
 		}
 		if (*fd >= 0)
 			close(*fd);
@@ -459,6 +652,96 @@ tg_pub_flip(struct tg_mapset *ms, unsigned slot, uint64_t gen)
 	ms->ctl->active_slot = slot;
 	ms->ctl->generation = gen;
 	seq_write_end(&ms->ctl->seq);
+}
+
+static uint64_t
+next_generation(const struct tg_mapset *ms)
+{
+	struct tg_ctl_view v;
+	uint64_t g = tg_ctl_read(ms, &v) ? v.generation : 0;
+
+	/* A slot written by a tgctl that died before its flip counts too. */
+	for (int i = 0; i < TG_SLOTS; i++) {
+		uint64_t sg = __atomic_load_n(&ms->ctl->slot[i].generation, __ATOMIC_RELAXED);
+
+		if (sg > g)
+			g = sg;
+	}
+	return g + 1;
+}
+
+int
+tg_pub_check(const struct tg_pub_policy *p, char *err, size_t errlen)
+{
+	const struct tg_slot_hdr *h = p->hdr;
+
+	if (p->hsdb_len > TG_HSDB_SLOT_BYTES) {
+		seterr(err, errlen, "compiled rules take %zu bytes; the map holds %u per policy",
+		       p->hsdb_len, TG_HSDB_SLOT_BYTES);
+		return -E2BIG;
+	}
+	if (h->n_rules > TG_MAX_RULES || h->n_links > TG_MAX_LINKS || h->n_peers > TG_MAX_PEERS) {
+		seterr(err, errlen, "policy tables exceed the map sizes");
+		return -E2BIG;
+	}
+	return 0;
+}
+
+int
+tg_pub_policy(struct tg_mapset *ms, const struct tg_pub_policy *p, uint64_t *gen, char *err,
+	      size_t errlen)
+{
+	unsigned slot = tg_pub_inactive_slot(ms);
+	struct tg_slot_hdr *sh = &ms->ctl->slot[slot];
+	const struct tg_slot_hdr *h = p->hdr;
+	int rc = tg_pub_check(p, err, errlen);
+
+	if (rc < 0)
+		return rc;
+	*gen = next_generation(ms);
+	tg_pub_slot_begin(ms, slot);
+	/* Everything after the seqcount comes from the policy. */
+	memcpy((char *)sh + sizeof(sh->seq), (const char *)h + sizeof(h->seq),
+	       sizeof(*sh) - sizeof(sh->seq));
+	sh->published_ns = p->published_ns;
+	memset(&ms->links[slot * TG_MAX_LINKS], 0, sizeof(struct tg_link) * TG_MAX_LINKS);
+	memcpy(&ms->links[slot * TG_MAX_LINKS], p->links, sizeof(struct tg_link) * h->n_links);
+	memset(&ms->peers[slot * TG_MAX_PEERS], 0, sizeof(struct tg_peer) * TG_MAX_PEERS);
+	memcpy(&ms->peers[slot * TG_MAX_PEERS], p->peers, sizeof(struct tg_peer) * h->n_peers);
+	if (h->n_rules)
+		memcpy(&ms->rules[(size_t)slot * TG_MAX_RULES], p->rules,
+		       sizeof(struct tg_rule) * h->n_rules);
+	if (p->hsdb_len)
+		memcpy(ms->hsdb + (size_t)slot * TG_HSDB_SLOT_BYTES, p->hsdb, p->hsdb_len);
+	tg_pub_slot_end(ms, slot, *gen);
+	tg_pub_flip(ms, slot, *gen);
+	return 0;
+}
+
+int
+tg_pub_rollback(struct tg_mapset *ms, uint64_t *gen, char *err, size_t errlen)
+{
+	const struct tg_slot_hdr *sh;
+	struct tg_ctl_view v;
+	uint64_t seq;
+
+	if (!tg_ctl_read(ms, &v)) {
+		seterr(err, errlen, "no policy has been published in %s", ms->dir);
+		return -ENOENT;
+	}
+	sh = &ms->ctl->slot[v.active_slot ^ 1];
+	seq = seq_read_begin(&sh->seq);
+	if (sh->generation == 0 || (seq & 1)) {
+		seterr(err, errlen, "there is no previous policy to roll back to");
+		return -ENOENT;
+	}
+	*gen = next_generation(ms);
+	/* Re-stamp the slot with its new generation, under its seqcount, so a
+	 * reader's "slot generation == control generation" check still holds. */
+	tg_pub_slot_begin(ms, v.active_slot ^ 1);
+	tg_pub_slot_end(ms, v.active_slot ^ 1, *gen);
+	tg_pub_flip(ms, v.active_slot ^ 1, *gen);
+	return 0;
 }
 
 /* ---- reader ---- */
@@ -723,7 +1006,40 @@ tg_rule_hits_add(struct tg_mapset *ms, uint32_t rule_id, uint64_t delta)
 	uint64_t v = 0;
 
 	if (bpf_map_lookup_elem(ms->hits_fd, &rule_id, &v) < 0 && errno != ENOENT)
-		return -1;
+		return -errno;
 	v += delta;
 	return bpf_map_update_elem(ms->hits_fd, &rule_id, &v, BPF_ANY);
+}
+
+int
+tg_rule_hits_each(const struct tg_mapset *ms,
+		  int (*fn)(uint32_t rule_id, uint64_t hits, void *arg), void *arg, char *err,
+		  size_t errlen)
+{
+	uint32_t key, next, *prev = NULL;
+	int rc;
+
+	while (bpf_map_get_next_key(ms->hits_fd, prev, &next) == 0) {
+		uint64_t v;
+
+		if (bpf_map_lookup_elem(ms->hits_fd, &next, &v) == 0) {
+			rc = fn(next, v, arg);
+			if (rc != 0)
+				return rc;
+		} else if (errno != ENOENT) { /* ENOENT: deleted since, skip it */
+			rc = -errno;
+			seterr(err, errlen, "cannot read %s/%s[%u]: %s", ms->dir, TG_MAP_RULE_HITS,
+			       next, strerror(-rc));
+			return rc;
+		}
+		key = next;
+		prev = &key;
+	}
+	if (errno != ENOENT) {
+		rc = -errno;
+		seterr(err, errlen, "cannot walk %s/%s: %s", ms->dir, TG_MAP_RULE_HITS,
+		       strerror(-rc));
+		return rc;
+	}
+	return 0;
 }

@@ -1,12 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * tg_mapset.h - userspace access to trackgate's pinned maps (tg_maps.h).
+ * tg_mapset.h - userspace access to trackgate's pinned maps.
  *
- * Both tgctl and the dataplane open the same set: created and pinned (0600)
- * if absent, reused if present and identical in definition, refused with a
- * clear error if a map of that name exists with another definition.  The
- * arrays are mmaped; the seqcount helpers here are the only way either side
- * touches them, so the publish protocol lives in one file.
+ * Two layers.  tg_pin_*: any set of pinned maps described by a spec table
+ * (the policy maps of tg_maps.h below, the XDP pre-filter's in
+ * ctrl/xdp_publish.c): created and pinned (0600) if absent, reused if present
+ * and identical in definition, refused with a clear error if a map of that
+ * name exists with another definition, and only on a bpf filesystem.
+ * tg_mapset_*, tg_pub_*, tg_snapshot_*...: the policy maps (tg_maps.h).  The
+ * arrays are mmaped; the helpers here are the only way either side touches
+ * them, so the publish protocol lives in one file.
+ *
+ * Errors: tg_pin_*, tg_mapset_open/attach and tg_pub_* return 0 (or an fd)
+ * or a negative errno, and fill `err` with one message naming the path and,
+ * where there is one, the fix.
  */
 #ifndef TG_MAPSET_H
 #define TG_MAPSET_H
@@ -16,6 +23,52 @@
 #include <stdint.h>
 
 #include "tg_maps.h"
+
+/* ---- generic pinned maps ---- */
+
+/* What a pinned map must be: compared with what the kernel reports. */
+struct tg_pin_spec {
+	const char *name; /* the map's name and its pin file name */
+	uint32_t type;    /* enum bpf_map_type */
+	uint32_t key_size, value_size, max_entries, flags;
+};
+
+/* Whether `path` is on a bpf filesystem (statfs: BPF_FS_MAGIC). */
+bool tg_pin_is_bpffs(const char *path);
+/* Whether `dir`, or the nearest ancestor of it that exists, is on a bpf
+ * filesystem: checked before anything is created.  -ENOTDIR if not. */
+int tg_pin_check_bpffs(const char *dir, char *err, size_t errlen);
+/* tg_pin_check_bpffs, then mkdir -p (0700). */
+int tg_pin_make_dir(const char *dir, char *err, size_t errlen);
+
+/* The kernel id of the map `fd`; 0 or -errno. */
+int tg_pin_map_id(int fd, uint32_t *id);
+/* Does the map `fd` (pinned at `path`) match `s`?  Its id goes to *id (may
+ * be NULL).  -EEXIST with err naming the first difference. */
+int tg_pin_check(int fd, const struct tg_pin_spec *s, const char *path, uint32_t *id, char *err,
+		 size_t errlen);
+
+/*
+ * An fd on dir/<s->name>, after tg_pin_check.  If nothing is pinned there:
+ * -ENOENT unless `create`; with `create` the map pinned at adopt_dir/<name>
+ * by another loader (not a symlink; adopt_dir may be NULL) is taken, or a new
+ * map created, and pinned there 0600; *pinned says this call pinned it.
+ */
+int tg_pin_open(const char *dir, const struct tg_pin_spec *s, const char *adopt_dir, bool create,
+		uint32_t *id, bool *pinned, char *err, size_t errlen);
+/* Remove dir/<s->name> (undoing a pin of this process). */
+void tg_pin_unpin(const char *dir, const struct tg_pin_spec *s);
+
+/* tg_pin_open for specs[0..n): fds[], ids[], pinned[] filled.  On failure
+ * nothing is left open and nothing this call pinned stays pinned. */
+int tg_pin_open_set(const char *dir, const struct tg_pin_spec *specs, size_t n,
+		    const char *adopt_dir, bool create, int fds[], uint32_t ids[], bool pinned[],
+		    char *err, size_t errlen);
+/* Close fds[0..n) (set to -1); unpin those with unpin[i] (unpin may be NULL). */
+void tg_pin_close_set(const char *dir, const struct tg_pin_spec *specs, size_t n, int fds[],
+		      const bool unpin[]);
+
+/* ---- trackgate's policy maps (tg_maps.h) ---- */
 
 #define TG_MAPSET_MAPS 7 /* tg_ctl ... tg_rule_hits */
 
@@ -33,15 +86,16 @@ struct tg_mapset {
 };
 
 /* Open (creating if needed) every map in `dir`; mkdir -p's the directory,
- * which must be on a bpf filesystem.  0 or -1 with `err` set. */
+ * which must be on a bpf filesystem.  0 or -errno with `err` set; on failure
+ * the maps this call created are unpinned again. */
 int tg_mapset_open(struct tg_mapset *ms, const char *dir, char *err, size_t errlen);
 void tg_mapset_close(struct tg_mapset *ms);
 
 /*
  * Open the maps pinned in `dir` as they are: create nothing, take no lock,
  * and keep no fd on the directory.  For the dataplane re-attaching to a
- * directory that was removed or replaced under it.  0, or -1 with `err` set
- * and *absent true if the set is not (yet) there: a map is not pinned, or
+ * directory that was removed or replaced under it.  0, or -errno with `err`
+ * set and *absent true if the set is not (yet) there: a map is not pinned, or
  * tg_ctl was not initialised yet (a tgctl is creating the set).  *absent
  * false: something is pinned there that this build cannot use.
  */
@@ -65,6 +119,29 @@ int tg_mapset_lock(struct tg_mapset *ms, bool wait);
 void tg_mapset_unlock(struct tg_mapset *ms);
 
 /* --- the writer side (hold the lock) --- */
+
+/* One policy as a slot holds it. */
+struct tg_pub_policy {
+	const struct tg_slot_hdr *hdr; /* seq and generation are ignored */
+	uint64_t published_ns;         /* CLOCK_REALTIME, replaces hdr->published_ns */
+	const struct tg_link *links;   /* hdr->n_links */
+	const struct tg_peer *peers;   /* hdr->n_peers */
+	const struct tg_rule *rules;   /* hdr->n_rules */
+	const uint8_t *hsdb;           /* the slot's databases, hsdb_len bytes */
+	size_t hsdb_len;
+};
+
+/* Does `p` fit the maps?  0 or -E2BIG with err set; touches no map. */
+int tg_pub_check(const struct tg_pub_policy *p, char *err, size_t errlen);
+/* Write `p` into the inactive slot as the next generation (*gen), then flip
+ * to it: readers see the old policy or the new one, never a mixture. */
+int tg_pub_policy(struct tg_mapset *ms, const struct tg_pub_policy *p, uint64_t *gen, char *err,
+		  size_t errlen);
+/* Make the inactive slot (the previous policy) active again as the next
+ * generation (*gen).  -ENOENT with err set if there is none. */
+int tg_pub_rollback(struct tg_mapset *ms, uint64_t *gen, char *err, size_t errlen);
+
+/* The steps of tg_pub_policy, for tests that stop half-way. */
 
 /* Slot to write the next policy into: the one not active. */
 unsigned tg_pub_inactive_slot(const struct tg_mapset *ms);
@@ -117,5 +194,10 @@ bool tg_ack_read(const struct tg_mapset *ms, struct tg_ack *dst);
 void tg_stats_write(struct tg_mapset *ms, const struct tg_stats *src);
 bool tg_stats_read(const struct tg_mapset *ms, struct tg_stats *dst);
 int tg_rule_hits_add(struct tg_mapset *ms, uint32_t rule_id, uint64_t delta);
+/* Call fn for every rule with hits (any order) until it returns non-zero,
+ * which is returned; 0 when all were seen, -errno with err set. */
+int tg_rule_hits_each(const struct tg_mapset *ms,
+		      int (*fn)(uint32_t rule_id, uint64_t hits, void *arg), void *arg, char *err,
+		      size_t errlen);
 
 #endif /* TG_MAPSET_H */

@@ -18,8 +18,10 @@
  * not active, then flips tg_xdp_ctl.active_slot (the last write), then deletes
  * the old slot's entries.  The program reads active_slot once per packet.
  *
- * Any change to a map definition below bumps TG_XDP_ABI: a pinned map cannot
- * change under a running program.
+ * The maps are defined once, in xdp_prefilter.bpf.c; tgctl reads their
+ * definitions from the compiled object (its bpftool skeleton) when it creates
+ * or checks the pins.  Any change to a map definition or to a type below
+ * bumps TG_XDP_ABI: a pinned map cannot change under a running program.
  */
 #ifndef TG_XDP_H
 #define TG_XDP_H

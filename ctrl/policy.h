@@ -4,50 +4,37 @@
  * policy_parse.c) and compile (rules -> serialized Hyperscan databases,
  * policy_compile.c).  The format is documented in docs/policy.md.
  *
- * Every problem is reported as "file:line:col: error: what", and all of
- * them (up to POL_MAX_ERRORS) are collected rather than just the first.
+ * Every problem is reported as "file:line:col: error: what" into a
+ * struct pol_errors (pol_errors.h).
  */
 #ifndef TG_POLICY_H
 #define TG_POLICY_H
 
+#include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#include "pol_errors.h"
+#include "prefix.h"
 #include "tg_maps.h"
+#include "tg_xdp.h"
 
-#define POL_MAX_ERRORS 64
 #define POL_MAX_FILE_BYTES (64u << 20)	/* larger policy files are refused */
-#define POL_MAX_PREFIXES 64		/* allow_sources / block_sources per link */
+/* allow_sources / block_sources per link: what the XDP pre-filter holds */
+#define POL_MAX_PREFIXES TG_XDP_MAX_PREFIXES
 #define POL_MAX_MESSAGE_BYTES 65507	/* largest UDP payload over IPv4 */
-
-struct pol_error {
-	char file[256];
-	unsigned int line, col; /* 1-based; line 0 = the file as a whole */
-	char msg[512];
-};
-
-struct pol_errors {
-	unsigned int n;
-	unsigned int dropped; /* errors beyond POL_MAX_ERRORS, not stored */
-	struct pol_error e[POL_MAX_ERRORS];
-};
-
-struct pol_prefix {
-	uint8_t family; /* 4 or 6 */
-	uint8_t len;
-	uint8_t addr[16]; /* network order, host bits zero */
-};
 
 struct pol_pos {
 	uint32_t line, col;
 };
 
 struct pol_xdp {
-	char iface[16]; /* `xdp_iface`: the kernel interface the XDP pre-filter runs on */
+	char iface[IF_NAMESIZE]; /* `xdp_iface`: the kernel interface the XDP pre-filter runs on */
 	uint16_t n_allow, n_block;
-	struct pol_prefix allow[POL_MAX_PREFIXES], block[POL_MAX_PREFIXES];
+	/* host bits zero: the loader refuses them */
+	struct ctl_prefix allow[POL_MAX_PREFIXES], block[POL_MAX_PREFIXES];
 };
 
 struct pol_policy {
@@ -91,17 +78,6 @@ int pol_compile(struct pol_policy *p, struct pol_errors *errs);
 int pol_compile_layout(struct pol_policy *p, struct pol_errors *errs, bool prefilter);
 
 void pol_free(struct pol_policy *p);
-
-/* One "file:line:col: error: msg" line per error. */
-void pol_errors_print(const struct pol_errors *errs, FILE *f);
-
-/* Append an error (printf format); used by the loader and by tgctl. */
-void pol_error_add(struct pol_errors *errs, const char *file, unsigned int line,
-		   unsigned int col, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-
-/* Order errors[from..] by line and column (stable). */
-void pol_errors_sort(struct pol_errors *errs, unsigned int from);
 
 /* Names of scopes and levels, as written in the policy: bpf/tg_names.h. */
 

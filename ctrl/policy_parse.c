@@ -3,12 +3,10 @@
  * policy_parse.c - load a policy file (docs/policy.md) into struct
  * pol_policy and check everything that can be checked without Hyperscan.
  *
- * libyaml's event parser builds a small tree of our own (flat node array,
- * one string arena) so that every node keeps its line and column and so that
- * anchors and aliases can be refused where they appear: a policy never needs
- * them and they are the way to build an expansion bomb.  The tree is then
- * walked against the schema; every problem is collected with its position,
- * and the walk goes on so one run reports as many problems as it can.
+ * The file is read into a tree of our own (policy_yaml.c) in which every
+ * node keeps its line and column.  The tree is walked against the schema;
+ * every problem is collected with its position, and the walk goes on so one
+ * run reports as many problems as it can.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,32 +19,11 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
-#include <yaml.h>
 
 #include "marking.h"
 #include "policy.h"
+#include "policy_yaml.h"
 #include "tg_names.h"
-
-#define Y_MAX_NODES (4u << 20) /* ~20x what TG_MAX_RULES rules need */
-#define Y_MAX_DEPTH 32         /* the schema nests 5 deep */
-
-enum ykind { Y_SCALAR = 1, Y_SEQ, Y_MAP };
-
-struct ynode {
-	uint8_t kind;
-	uint8_t plain; /* unquoted scalar: may be a number, bool or null */
-	uint32_t line, col; /* 1-based */
-	uint32_t str, len;  /* scalar text: offset in ydoc.s, NUL-terminated */
-	uint32_t first, last, next; /* children, siblings; 0 = none */
-	uint32_t n;         /* number of children */
-};
-
-struct ydoc {
-	struct ynode *v; /* v[0] is unused so that index 0 means "none" */
-	uint32_t n, cap;
-	char *s;
-	size_t slen, scap;
-};
 
 struct rule_tmp {
 	struct tg_rule r;
@@ -70,52 +47,7 @@ struct pctx {
 	bool rules_bad; /* classes may be missing: skip the receives check */
 };
 
-/* ---------------------------------------------------------------- errors */
-
-static void
-pol_error_vadd(struct pol_errors *errs, const char *file, unsigned int line,
-	       unsigned int col, const char *fmt, va_list ap)
-{
-	struct pol_error *e;
-
-	if (errs->n >= POL_MAX_ERRORS) {
-		errs->dropped++;
-		return;
-	}
-	e = &errs->e[errs->n++];
-	snprintf(e->file, sizeof(e->file), "%s", file);
-	e->line = line;
-	e->col = col;
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-}
-
-void
-pol_error_add(struct pol_errors *errs, const char *file, unsigned int line,
-	      unsigned int col, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	pol_error_vadd(errs, file, line, col, fmt, ap);
-	va_end(ap);
-}
-
-void
-pol_errors_print(const struct pol_errors *errs, FILE *f)
-{
-	unsigned int i;
-
-	for (i = 0; i < errs->n; i++) {
-		const struct pol_error *e = &errs->e[i];
-
-		if (e->line == 0)
-			fprintf(f, "%s: error: %s\n", e->file, e->msg);
-		else
-			fprintf(f, "%s:%u:%u: error: %s\n", e->file, e->line, e->col, e->msg);
-	}
-	if (errs->dropped)
-		fprintf(f, "(%u more errors not shown)\n", errs->dropped);
-}
+/* ------------------------------------------------------- node access */
 
 static struct ynode *
 Y(struct pctx *c, uint32_t i)
@@ -163,308 +95,6 @@ disp(const struct pctx *c, const struct ynode *n, char *buf, size_t size)
 }
 
 #define DISP(c, n) disp((c), (n), (char[80]){ 0 }, 80)
-
-/* --------------------------------------------------------- text and YAML */
-
-static void
-offset_to_pos(const char *buf, size_t off, unsigned int *line, unsigned int *col)
-{
-	size_t i;
-
-	*line = 1;
-	*col = 1;
-	for (i = 0; i < off; i++) {
-		if (buf[i] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else if (((unsigned char)buf[i] & 0xc0) != 0x80) {
-			(*col)++;
-		}
-	}
-}
-
-/*
- * Refuse what is not UTF-8 text before libyaml sees it, with the position of
- * the first bad byte: binary garbage would otherwise get a vaguer message.
- */
-static int
-check_text(struct pctx *c, const char *buf, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)buf;
-	size_t i = 0, k, n;
-	unsigned int line, col;
-	uint32_t cp, min;
-	const char *why;
-
-	while (i < len) {
-		unsigned char b = s[i];
-
-		if (b < 0x80) {
-			if (b < 0x20 && b != '\t' && b != '\n' && b != '\r') {
-				why = b == 0 ? "a NUL byte: this is not a text file"
-					     : "a control character: this is not a text file";
-				goto bad;
-			}
-			if (b == 0x7f) {
-				why = "a DEL character: this is not a text file";
-				goto bad;
-			}
-			i++;
-			continue;
-		}
-		why = "invalid UTF-8";
-		if (b >= 0xc2 && b <= 0xdf) {
-			n = 2;
-			cp = b & 0x1f;
-			min = 0x80;
-		} else if (b >= 0xe0 && b <= 0xef) {
-			n = 3;
-			cp = b & 0x0f;
-			min = 0x800;
-		} else if (b >= 0xf0 && b <= 0xf4) {
-			n = 4;
-			cp = b & 0x07;
-			min = 0x10000;
-		} else {
-			goto bad;
-		}
-		if (i + n > len)
-			goto bad;
-		for (k = 1; k < n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				goto bad;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			goto bad;
-		i += n;
-	}
-	return 0;
-bad:
-	offset_to_pos(buf, i, &line, &col);
-	pol_error_add(c->errs, c->file, line, col, "%s (byte 0x%02x at offset %zu)", why,
-		      s[i], i);
-	return -1;
-}
-
-static uint32_t
-y_new(struct pctx *c, enum ykind kind, const yaml_mark_t *m)
-{
-	struct ydoc *d = &c->d;
-	struct ynode *v;
-
-	if (d->n >= Y_MAX_NODES) {
-		pol_error_add(c->errs, c->file, (unsigned int)m->line + 1,
-			      (unsigned int)m->column + 1,
-			      "policy too large: more than %u YAML nodes", Y_MAX_NODES);
-		return 0;
-	}
-	if (d->n == d->cap) {
-		uint32_t cap = d->cap ? d->cap * 2 : 1024;
-
-		v = realloc(d->v, cap * sizeof(*v));
-		if (v == NULL)
-			goto nomem;
-		d->v = v;
-		d->cap = cap;
-	}
-	if (d->n == 0)
-		memset(&d->v[d->n++], 0, sizeof(*v));
-	v = &d->v[d->n];
-	memset(v, 0, sizeof(*v));
-	v->kind = kind;
-	v->line = (uint32_t)m->line + 1;
-	v->col = (uint32_t)m->column + 1;
-	return d->n++;
-nomem:
-	pol_error_add(c->errs, c->file, 0, 0, "out of memory");
-	return 0;
-}
-
-static int
-y_str(struct pctx *c, uint32_t node, const char *s, size_t len)
-{
-	struct ydoc *d = &c->d;
-
-	if (d->slen + len + 1 > d->scap) {
-		size_t cap = d->scap ? d->scap : 65536;
-		char *ns;
-
-		while (cap < d->slen + len + 1)
-			cap *= 2;
-		ns = realloc(d->s, cap);
-		if (ns == NULL) {
-			pol_error_add(c->errs, c->file, 0, 0, "out of memory");
-			return -1;
-		}
-		d->s = ns;
-		d->scap = cap;
-	}
-	memcpy(d->s + d->slen, s, len);
-	d->s[d->slen + len] = '\0';
-	d->v[node].str = (uint32_t)d->slen;
-	d->v[node].len = (uint32_t)len;
-	d->slen += len + 1;
-	return 0;
-}
-
-static void
-y_attach(struct pctx *c, uint32_t parent, uint32_t child)
-{
-	struct ynode *p = &c->d.v[parent];
-
-	if (p->last)
-		c->d.v[p->last].next = child;
-	else
-		p->first = child;
-	p->last = child;
-	p->n++;
-}
-
-static void
-yaml_problem(struct pctx *c, const yaml_parser_t *ps, const char *buf, size_t len)
-{
-	unsigned int line, col;
-
-	switch (ps->error) {
-	case YAML_MEMORY_ERROR:
-		pol_error_add(c->errs, c->file, 0, 0, "out of memory parsing YAML");
-		return;
-	case YAML_READER_ERROR:
-		offset_to_pos(buf, ps->problem_offset < len ? ps->problem_offset : len, &line,
-			      &col);
-		pol_error_add(c->errs, c->file, line, col, "unreadable input: %s",
-			      ps->problem ? ps->problem : "unknown problem");
-		return;
-	default:
-		break;
-	}
-	if (ps->context != NULL)
-		pol_error_add(c->errs, c->file, (unsigned int)ps->problem_mark.line + 1,
-			      (unsigned int)ps->problem_mark.column + 1,
-			      "YAML syntax error: %s %s (from line %u, column %u)",
-			      ps->problem ? ps->problem : "unknown problem", ps->context,
-			      (unsigned int)ps->context_mark.line + 1,
-			      (unsigned int)ps->context_mark.column + 1);
-	else
-		pol_error_add(c->errs, c->file, (unsigned int)ps->problem_mark.line + 1,
-			      (unsigned int)ps->problem_mark.column + 1, "YAML syntax error: %s",
-			      ps->problem ? ps->problem : "unknown problem");
-}
-
-/* Build the tree.  Returns the root node, 0 for an empty document, -1 on error. */
-static int64_t
-y_load(struct pctx *c, const char *buf, size_t len)
-{
-	yaml_parser_t ps;
-	yaml_event_t ev;
-	uint32_t stack[Y_MAX_DEPTH];
-	unsigned int depth = 0, docs = 0;
-	uint32_t root = 0, node;
-	const unsigned char *anchor, *tag;
-	int64_t rc = -1;
-	bool done = false;
-
-	if (!yaml_parser_initialize(&ps)) {
-		pol_error_add(c->errs, c->file, 0, 0, "out of memory");
-		return -1;
-	}
-	yaml_parser_set_input_string(&ps, (const unsigned char *)buf, len);
-	yaml_parser_set_encoding(&ps, YAML_UTF8_ENCODING);
-	while (!done) {
-		if (!yaml_parser_parse(&ps, &ev)) {
-			yaml_problem(c, &ps, buf, len);
-			goto out;
-		}
-		anchor = tag = NULL;
-		node = 0;
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
-		case YAML_DOCUMENT_START_EVENT:
-			if (++docs > 1) {
-				perr(c, &(struct ynode){ .line = (uint32_t)ev.start_mark.line + 1,
-							 .col = (uint32_t)ev.start_mark.column + 1 },
-				     "a policy file holds one YAML document, this is a second");
-				goto fail_ev;
-			}
-			break;
-		case YAML_ALIAS_EVENT:
-			pol_error_add(c->errs, c->file, (unsigned int)ev.start_mark.line + 1,
-				      (unsigned int)ev.start_mark.column + 1,
-				      "YAML alias '*%s': anchors and aliases are not allowed in a policy",
-				      (const char *)ev.data.alias.anchor);
-			goto fail_ev;
-		case YAML_SCALAR_EVENT:
-			anchor = ev.data.scalar.anchor;
-			tag = ev.data.scalar.tag;
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-			anchor = ev.data.sequence_start.anchor;
-			tag = ev.data.sequence_start.tag;
-			break;
-		case YAML_MAPPING_START_EVENT:
-			anchor = ev.data.mapping_start.anchor;
-			tag = ev.data.mapping_start.tag;
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			depth--;
-			break;
-		default:
-			break;
-		}
-		if (anchor != NULL) {
-			pol_error_add(c->errs, c->file, (unsigned int)ev.start_mark.line + 1,
-				      (unsigned int)ev.start_mark.column + 1,
-				      "YAML anchor '&%s': anchors and aliases are not allowed in a policy",
-				      (const char *)anchor);
-			goto fail_ev;
-		}
-		if (tag != NULL) {
-			pol_error_add(c->errs, c->file, (unsigned int)ev.start_mark.line + 1,
-				      (unsigned int)ev.start_mark.column + 1,
-				      "YAML tag '%s': tags are not allowed in a policy",
-				      (const char *)tag);
-			goto fail_ev;
-		}
-		if (ev.type == YAML_SCALAR_EVENT) {
-			node = y_new(c, Y_SCALAR, &ev.start_mark);
-			if (node == 0 ||
-			    y_str(c, node, (const char *)ev.data.scalar.value, ev.data.scalar.length))
-				goto fail_ev;
-			c->d.v[node].plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-		} else if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
-			if (depth >= Y_MAX_DEPTH) {
-				pol_error_add(c->errs, c->file, (unsigned int)ev.start_mark.line + 1,
-					      (unsigned int)ev.start_mark.column + 1,
-					      "nested more than %u levels deep", Y_MAX_DEPTH);
-				goto fail_ev;
-			}
-			node = y_new(c, ev.type == YAML_SEQUENCE_START_EVENT ? Y_SEQ : Y_MAP,
-				     &ev.start_mark);
-			if (node == 0)
-				goto fail_ev;
-		}
-		if (node != 0) {
-			if (depth > 0)
-				y_attach(c, stack[depth - 1], node);
-			else
-				root = node;
-			if (c->d.v[node].kind != Y_SCALAR)
-				stack[depth++] = node;
-		}
-		yaml_event_delete(&ev);
-	}
-	rc = root;
-	goto out;
-fail_ev:
-	yaml_event_delete(&ev);
-out:
-	yaml_parser_delete(&ps);
-	return rc;
-}
 
 /* ---------------------------------------------------------- schema walk */
 
@@ -753,52 +383,21 @@ get_ip(struct pctx *c, const struct ynode *n, const char *key, uint8_t addr[16])
 }
 
 static bool
-get_prefix(struct pctx *c, const struct ynode *n, const char *key, struct pol_prefix *pf)
+get_prefix(struct pctx *c, const struct ynode *n, const char *key, struct ctl_prefix *pf)
 {
-	char buf[64];
-	char *slash;
-	unsigned long len;
-	unsigned int i, max;
-	char *end;
-
 	memset(pf, 0, sizeof(*pf));
 	if (!want(c, n, Y_SCALAR, key))
 		return false;
-	if (n->len >= sizeof(buf))
-		goto bad;
-	memcpy(buf, S(c, n), n->len + 1);
-	slash = strchr(buf, '/');
-	if (slash != NULL)
-		*slash = '\0';
-	if (inet_pton(AF_INET, buf, pf->addr) == 1) {
-		pf->family = 4;
-		max = 32;
-	} else if (inet_pton(AF_INET6, buf, pf->addr) == 1) {
-		pf->family = 6;
-		max = 128;
-	} else {
-		goto bad;
+	if (n->len > CTL_PREFIX_TEXT_MAX || ctl_prefix_parse(S(c, n), pf) < 0) {
+		perr(c, n, "'%s': bad prefix %s (expected an IPv4 or IPv6 address with an optional /length)",
+		     key, DISP(c, n));
+		return false;
 	}
-	len = max;
-	if (slash != NULL) {
-		if (slash[1] < '0' || slash[1] > '9')
-			goto bad;
-		errno = 0;
-		len = strtoul(slash + 1, &end, 10);
-		if (*end != '\0' || errno != 0 || len > max)
-			goto bad;
+	if (ctl_prefix_has_host_bits(pf)) {
+		perr(c, n, "'%s': prefix %s has bits set past /%u", key, DISP(c, n), pf->len);
+		return false;
 	}
-	pf->len = (uint8_t)len;
-	for (i = 0; i < max; i++)
-		if (i >= len && (pf->addr[i / 8] & (0x80u >> (i % 8)))) {
-			perr(c, n, "'%s': prefix %s has bits set past /%lu", key, DISP(c, n), len);
-			return false;
-		}
 	return true;
-bad:
-	perr(c, n, "'%s': bad prefix %s (expected an IPv4 or IPv6 address with an optional /length)",
-	     key, DISP(c, n));
-	return false;
 }
 
 #define KEYS(...) (const char *const[]){ __VA_ARGS__ }, \
@@ -1376,7 +975,7 @@ parse_links(struct pctx *c, const struct ynode *seq)
 			get_str(c, n, "xdp_iface", x->iface, sizeof(x->iface));
 		static const char *const src_keys[2] = { "allow_sources", "block_sources" };
 		for (k = 0; k < 2; k++) {
-			struct pol_prefix *pf = k ? x->block : x->allow;
+			struct ctl_prefix *pf = k ? x->block : x->allow;
 			uint16_t *cnt = k ? &x->n_block : &x->n_allow;
 
 			if (!(n = get(c, m, src_keys[k])) || !want(c, n, Y_SEQ, src_keys[k]))
@@ -1473,25 +1072,6 @@ finish_rules(struct pctx *c)
 }
 
 void
-pol_errors_sort(struct pol_errors *errs, unsigned int from)
-{
-	unsigned int i, j;
-	struct pol_error tmp;
-
-	for (i = from + 1; i < errs->n; i++) {
-		for (j = i; j > from; j--) {
-			struct pol_error *a = &errs->e[j - 1], *b = &errs->e[j];
-
-			if (a->line < b->line || (a->line == b->line && a->col <= b->col))
-				break;
-			tmp = *a;
-			*a = *b;
-			*b = tmp;
-		}
-	}
-}
-
-void
 pol_free(struct pol_policy *p)
 {
 	uint32_t i;
@@ -1537,9 +1117,7 @@ pol_load_buffer(const char *name, const char *buf, size_t len, struct pol_policy
 		pol_error_add(errs, name, 0, 0, "SHA-256 of the policy failed");
 		goto out;
 	}
-	if (check_text(&c, buf, len) < 0)
-		goto out;
-	r = y_load(&c, buf, len);
+	r = ydoc_load(&c.d, name, errs, buf, len);
 	if (r < 0)
 		goto out;
 	if (r == 0) {
@@ -1574,8 +1152,7 @@ out:
 		for (i = 0; i < c.nrt; i++)
 			free(c.rt[i].expr);
 	free(c.rt);
-	free(c.d.v);
-	free(c.d.s);
+	ydoc_free(&c.d);
 	if (rc == 0) {
 		*out = c.p;
 	} else {

@@ -12,6 +12,10 @@
 
 struct pol_policy;
 
+/* Does `p` fit the maps?  0, or -E2BIG with err set.  Touches no map: for
+ * checking before anything is created. */
+int ctl_publish_check(const struct pol_policy *p, char *err, size_t errlen);
+
 /*
  * Publish `p` as the next generation: write the inactive slot, then flip.
  * The caller holds the mapset lock.  Returns the new generation, 0 on error.

@@ -22,7 +22,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <bpf/bpf.h>
 #include <jansson.h>
 
 #include "dataplane/cot_names.h"
@@ -204,17 +203,15 @@ wait_installed(const struct opts *o, const struct tg_mapset *ms, uint64_t gen)
 	}
 }
 
-/* The XDP pre-filter's view of the policy's links: source prefixes, rate. */
-static int
-publish_xdp(const struct opts *o, const struct pol_policy *p, char *err, size_t errlen)
+/* The XDP pre-filter's view of the policy's links: source prefixes, rate.
+ * NULL when out of memory. */
+static struct xdp_link_cfg *
+xdp_config(const struct pol_policy *p)
 {
 	struct xdp_link_cfg *cfg = calloc(TG_MAX_LINKS, sizeof(*cfg));
-	int rc;
 
-	if (cfg == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (cfg == NULL)
+		return NULL;
 	for (unsigned i = 0; i < p->hdr.n_links; i++) {
 		const struct tg_link *l = &p->links[i];
 		const struct pol_xdp *x = &p->xdp[i];
@@ -228,19 +225,36 @@ publish_xdp(const struct opts *o, const struct pol_policy *p, char *err, size_t 
 		c->rate_burst = l->rate_burst;
 		c->n_allow = x->n_allow;
 		c->n_block = x->n_block;
-		for (unsigned k = 0; k < x->n_allow; k++)
-			memcpy(&c->allow[k], &x->allow[k], sizeof(c->allow[k]));
-		for (unsigned k = 0; k < x->n_block; k++)
-			memcpy(&c->block[k], &x->block[k], sizeof(c->block[k]));
+		/* one prefix type on both sides (ctrl/prefix.h), and as many */
+		_Static_assert(sizeof(c->allow) == sizeof(x->allow), "prefix lists");
+		memcpy(c->allow, x->allow, sizeof(c->allow));
+		memcpy(c->block, x->block, sizeof(c->block));
 	}
-	rc = ctl_xdp_publish(o->bpffs, cfg, p->hdr.n_links, err, errlen);
-	free(cfg);
-	return rc;
+	return cfg;
+}
+
+/* Everything a load needs that can be known before anything is created in
+ * the bpffs: a load that fails leaves it as it was.  EXIT_* */
+static int
+load_check(const struct opts *o, const struct pol_policy *p, const struct xdp_link_cfg *cfg)
+{
+	char err[512];
+
+	if (ctl_publish_check(p, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tgctl: %s: %s\n", o->file, err);
+		return EXIT_POLICY;
+	}
+	if (ctl_xdp_check(o->bpffs, cfg, p->hdr.n_links, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tgctl: %s\n", err);
+		return EXIT_SYSTEM;
+	}
+	return EXIT_OK;
 }
 
 static int
 cmd_load(const struct opts *o)
 {
+	struct xdp_link_cfg *cfg = NULL;
 	struct pol_policy *p;
 	struct tg_mapset ms;
 	char err[512];
@@ -252,19 +266,28 @@ cmd_load(const struct opts *o)
 	rc = load_policy(o->file, &p);
 	if (rc != EXIT_OK)
 		return rc;
-	rc = open_maps(o, &ms);
+	cfg = xdp_config(p);
+	if (cfg == NULL) {
+		fprintf(stderr, "tgctl: out of memory\n");
+		pol_free(p);
+		return EXIT_SYSTEM;
+	}
+	rc = load_check(o, p, cfg);
+	if (rc == EXIT_OK)
+		rc = open_maps(o, &ms);
 	if (rc != EXIT_OK) {
+		free(cfg);
 		pol_free(p);
 		return rc;
 	}
 	if (tg_mapset_lock(&ms, true) < 0) {
-		fprintf(stderr, "tgctl: cannot lock %s\n", o->bpffs);
+		fprintf(stderr, "tgctl: cannot lock %s: %s\n", o->bpffs, strerror(errno));
 		rc = EXIT_SYSTEM;
 		goto out;
 	}
 	/* The pre-filter's tables first: if they cannot be written, nothing of
 	 * the new policy is in force.  Then the fast path's, flipped last. */
-	if (publish_xdp(o, p, err, sizeof(err)) < 0) {
+	if (ctl_xdp_publish(o->bpffs, cfg, p->hdr.n_links, err, sizeof(err)) < 0) {
 		tg_mapset_unlock(&ms);
 		fprintf(stderr, "tgctl: %s: XDP pre-filter maps: %s\n", o->file, err);
 		rc = EXIT_SYSTEM;
@@ -285,6 +308,7 @@ cmd_load(const struct opts *o)
 	rc = wait_installed(o, &ms, gen);
 out:
 	tg_mapset_close(&ms);
+	free(cfg);
 	pol_free(p);
 	return rc;
 }
@@ -452,25 +476,28 @@ reasons_json(const uint64_t *r, unsigned first, unsigned last)
 	return o;
 }
 
+static int
+rule_hit_json(uint32_t rule_id, uint64_t hits, void *arg)
+{
+	char k[16];
+
+	snprintf(k, sizeof(k), "%u", rule_id);
+	return json_object_set_new(arg, k, json_integer((json_int_t)hits)) < 0 ? 1 : 0;
+}
+
+/* {"rule id": hits, ...}; NULL with err set. */
 static json_t *
-rule_hits_json(const struct tg_mapset *ms)
+rule_hits_json(const struct tg_mapset *ms, char *err, size_t errlen)
 {
 	json_t *o = json_object();
-	uint32_t key, next;
-	uint32_t *prev = NULL;
+	int rc = o != NULL ? tg_rule_hits_each(ms, rule_hit_json, o, err, errlen) : 1;
 
-	while (bpf_map_get_next_key(ms->hits_fd, prev, &next) == 0) {
-		uint64_t v;
-		char k[16];
-
-		if (bpf_map_lookup_elem(ms->hits_fd, &next, &v) == 0) {
-			snprintf(k, sizeof(k), "%u", next);
-			json_object_set_new(o, k, json_integer((json_int_t)v));
-		}
-		key = next;
-		prev = &key;
-	}
-	return o;
+	if (rc == 0)
+		return o;
+	if (rc > 0)
+		snprintf(err, errlen, "out of memory");
+	json_decref(o);
+	return NULL;
 }
 
 static int
@@ -501,7 +528,16 @@ cmd_stats(const struct opts *o)
 
 	if (o->json) {
 		json_t *peers = json_array(), *ports = json_array();
-		json_t *root;
+		json_t *root, *hits = rule_hits_json(&ms, xerr, sizeof(xerr));
+
+		if (hits == NULL) {
+			fprintf(stderr, "tgctl: %s\n", xerr);
+			json_decref(peers);
+			json_decref(ports);
+			free(st);
+			tg_mapset_close(&ms);
+			return EXIT_SYSTEM;
+		}
 
 		for (unsigned i = 0; i < st->n_peers && i < TG_MAX_PEERS; i++)
 			json_array_append_new(
@@ -526,7 +562,7 @@ cmd_stats(const struct opts *o)
 				 "released", (json_int_t)st->released, "audit_lost",
 				 (json_int_t)st->audit_lost, "dropped",
 				 reasons_json(st->reason, TG_R_MSG_FIRST, TG_R_MSG_LAST),
-				 "peers", peers, "ports", ports, "rule_hits", rule_hits_json(&ms));
+				 "peers", peers, "ports", ports, "rule_hits", hits);
 		json_t *perr = json_object();
 
 		/* dropped.parse by the parser's error: they add up to it */

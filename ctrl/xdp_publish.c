@@ -1,62 +1,53 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * xdp_publish.c - tgctl's side of the XDP pre-filter (bpf/xdp_prefilter.bpf.c):
- * owns the pre-filter's pinned maps in trackgate's bpffs directory (creation,
- * definition checks, the /sys/fs/bpf/<name> symlinks the PMD's libbpf follows),
- * the double-buffered publish of the links' source filters and rates, and
- * reading the verdict counters.  The map contract is bpf/tg_xdp.h.
+ * the pre-filter's pinned maps in trackgate's bpffs directory (defined by the
+ * compiled program, pinned through tg_mapset.h's tg_pin layer; here the
+ * /sys/fs/bpf/<name> symlinks the PMD's libbpf follows), the double-buffered
+ * publish of the links' source filters and rates, and reading the verdict
+ * counters.  The map contract is bpf/tg_xdp.h.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
-#include <linux/magic.h>
 #include <net/if.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "tg_mapset.h"
+#include "xdp_prefilter.skel.h"
 #include "xdp_publish.h"
-
-#ifndef BPF_FS_MAGIC
-#define BPF_FS_MAGIC 0xcafe4a11
-#endif
 
 /* After the flip, how long before the old slot's entries are deleted: an XDP
  * program run reads active_slot once and finishes within microseconds, so
  * none can still be using the old slot after this. */
 #define XDP_OLD_SLOT_GRACE_US 10000
 
-struct xdp_map_spec {
-	const char *name;
-	enum bpf_map_type type;
-	uint32_t key_size, value_size, max_entries, flags;
+/* The pre-filter's pinned maps, in the order of xdp_map_names. */
+enum xdp_map { XM_CTL, XM_IFC, XM_ALLOW, XM_BLOCK, XM_RATE, XM_VERDICTS, XM_N };
+
+static const char *const xdp_map_names[XM_N] = {
+	[XM_CTL] = TG_XDP_MAP_CTL,
+	[XM_IFC] = TG_XDP_MAP_IFC,
+	[XM_ALLOW] = TG_XDP_MAP_ALLOW,
+	[XM_BLOCK] = TG_XDP_MAP_BLOCK,
+	[XM_RATE] = TG_XDP_MAP_RATE,
+	[XM_VERDICTS] = TG_XDP_MAP_VERDICTS,
 };
 
-/* Must match the definitions in xdp_prefilter.bpf.c: libbpf refuses to reuse
- * a pinned map whose type, sizes or flags differ. */
-static const struct xdp_map_spec xdp_maps[] = {
-	{ TG_XDP_MAP_CTL, BPF_MAP_TYPE_ARRAY, sizeof(uint32_t), sizeof(struct tg_xdp_ctl), 1, 0 },
-	{ TG_XDP_MAP_IFC, BPF_MAP_TYPE_HASH, sizeof(struct tg_xdp_ifc_key),
-	  sizeof(struct tg_xdp_ifc), TG_XDP_MAX_IFACES, 0 },
-	{ TG_XDP_MAP_ALLOW, BPF_MAP_TYPE_LPM_TRIE, sizeof(struct tg_xdp_lpm_key),
-	  sizeof(struct tg_xdp_lpm_val), TG_XDP_LPM_ENTRIES, BPF_F_NO_PREALLOC },
-	{ TG_XDP_MAP_BLOCK, BPF_MAP_TYPE_LPM_TRIE, sizeof(struct tg_xdp_lpm_key),
-	  sizeof(struct tg_xdp_lpm_val), TG_XDP_LPM_ENTRIES, BPF_F_NO_PREALLOC },
-	{ TG_XDP_MAP_RATE, BPF_MAP_TYPE_LRU_HASH, sizeof(struct tg_xdp_rate_key),
-	  sizeof(struct tg_xdp_rate), TG_XDP_RATE_ENTRIES, 0 },
-	{ TG_XDP_MAP_VERDICTS, BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(uint32_t), sizeof(uint64_t),
-	  TG_XDP_VERDICT_SLOTS, 0 },
-};
-
-#define XDP_N_MAPS (sizeof(xdp_maps) / sizeof(xdp_maps[0]))
+/* Their definitions, read from the compiled program (xdp_prefilter.bpf.o,
+ * built into this binary by its skeleton): each map is defined once, in
+ * xdp_prefilter.bpf.c, and libbpf's reuse of the pins checks the same. */
+static struct tg_pin_spec xdp_maps[XM_N];
 
 static const char *const xdp_verdict_names[TG_XDP_V_COUNT] = {
 	[TG_XDP_V_REDIRECT] = "redirect",
@@ -88,41 +79,6 @@ ctl_xdp_verdict_name(unsigned v)
 	return v < TG_XDP_V_COUNT ? xdp_verdict_names[v] : "?";
 }
 
-int
-ctl_xdp_parse_prefix(const char *text, struct xdp_prefix *out)
-{
-	char buf[INET6_ADDRSTRLEN + 8];
-	char *slash, *end;
-	unsigned max;
-	long len;
-
-	if (strlen(text) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, text);
-	slash = strchr(buf, '/');
-	if (slash)
-		*slash = '\0';
-	memset(out, 0, sizeof(*out));
-	if (inet_pton(AF_INET, buf, out->addr) == 1) {
-		out->family = 4;
-		max = 32;
-	} else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
-		out->family = 6;
-		max = 128;
-	} else {
-		return -EINVAL;
-	}
-	len = max;
-	if (slash) {
-		errno = 0;
-		len = strtol(slash + 1, &end, 10);
-		if (errno || end == slash + 1 || *end || len < 0 || len > (long)max)
-			return -EINVAL;
-	}
-	out->len = (uint8_t)len;
-	return 0;
-}
-
 static int
 path_join(char *out, size_t outlen, const char *dir, const char *name)
 {
@@ -131,113 +87,62 @@ path_join(char *out, size_t outlen, const char *dir, const char *name)
 	return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
 }
 
+/* Fill xdp_maps from the object's map definitions (once). */
 static int
-map_id(int fd, struct bpf_map_info *info)
+xdp_specs(char *err, size_t errlen)
 {
-	uint32_t len = sizeof(*info);
+	static bool done;
+	struct xdp_prefilter *skel;
+	int rc = 0;
 
-	memset(info, 0, sizeof(*info));
-	return bpf_obj_get_info_by_fd(fd, info, &len) ? -errno : 0;
-}
+	if (done)
+		return 0;
+	skel = xdp_prefilter__open();
+	if (skel == NULL)
+		return fail(err, errlen, -errno, "cannot open the XDP pre-filter object built "
+			    "into this program: %s", strerror(errno));
+	const struct bpf_map *m[XM_N] = {
+		[XM_CTL] = skel->maps.tg_xdp_ctl,
+		[XM_IFC] = skel->maps.tg_xdp_ifc,
+		[XM_ALLOW] = skel->maps.tg_xdp_allow,
+		[XM_BLOCK] = skel->maps.tg_xdp_block,
+		[XM_RATE] = skel->maps.tg_xdp_rate,
+		[XM_VERDICTS] = skel->maps.tg_xdp_verdicts,
+	};
 
-static int
-check_def(int fd, const struct xdp_map_spec *s, const char *path, char *err, size_t errlen)
-{
-	struct bpf_map_info info;
-	const char *what = NULL;
-	uint32_t have = 0, want = 0;
-
-	if (map_id(fd, &info))
-		return fail(err, errlen, -errno, "%s: cannot read map info: %s", path,
-			    strerror(errno));
-	if (info.type != (uint32_t)s->type)
-		what = "type", have = info.type, want = s->type;
-	else if (info.key_size != s->key_size)
-		what = "key size", have = info.key_size, want = s->key_size;
-	else if (info.value_size != s->value_size)
-		what = "value size", have = info.value_size, want = s->value_size;
-	else if (info.max_entries != s->max_entries)
-		what = "max_entries", have = info.max_entries, want = s->max_entries;
-	else if (info.map_flags != s->flags)
-		what = "flags", have = info.map_flags, want = s->flags;
-	if (what)
-		return fail(err, errlen, -EEXIST,
-			    "pinned map %s has %s %u but this build (XDP ABI %d) expects %u: "
-			    "the map definition changed; stop trackgate, remove the old pins "
-			    "(%s and its /sys/fs/bpf symlink) and start it again",
-			    path, what, have, TG_XDP_ABI, want, path);
-	return 0;
-}
-
-static int
-create_map(const struct xdp_map_spec *s, char *err, size_t errlen)
-{
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = s->flags);
-	int fd = bpf_map_create(s->type, s->name, s->key_size, s->value_size, s->max_entries,
-				&opts);
-
-	if (fd < 0)
-		return fail(err, errlen, -errno, "cannot create map %s: %s", s->name,
-			    strerror(errno));
-	return fd;
-}
-
-/* Open trackgate's map s in dir, adopting a map libbpf pinned at root/<name>
- * (the PMD started before any prepare) or creating it.  Returns an fd. */
-static int
-open_or_create(const char *dir, const char *root, const struct xdp_map_spec *s, char *err,
-	       size_t errlen)
-{
-	char path[PATH_MAX], rpath[PATH_MAX];
-	struct stat st;
-	int fd, rc;
-
-	if (path_join(path, sizeof(path), dir, s->name) ||
-	    path_join(rpath, sizeof(rpath), root, s->name))
-		return fail(err, errlen, -ENAMETOOLONG, "%s: path too long", dir);
-	fd = bpf_obj_get(path);
-	if (fd >= 0) {
-		rc = check_def(fd, s, path, err, errlen);
-		if (rc) {
-			close(fd);
-			return rc;
+	for (unsigned i = 0; i < XM_N && rc == 0; i++) {
+		/* The names are tg_xdp.h's, and libbpf must pin each by name. */
+		if (strcmp(bpf_map__name(m[i]), xdp_map_names[i]) != 0 ||
+		    bpf_map__pin_path(m[i]) == NULL) {
+			rc = fail(err, errlen, -EPROTO, "xdp_prefilter.bpf.o: map %s is not "
+				  "%s pinned by name (tg_xdp.h)", bpf_map__name(m[i]),
+				  xdp_map_names[i]);
+			break;
 		}
-		return fd;
+		xdp_maps[i] = (struct tg_pin_spec){
+			.name = xdp_map_names[i],
+			.type = bpf_map__type(m[i]),
+			.key_size = bpf_map__key_size(m[i]),
+			.value_size = bpf_map__value_size(m[i]),
+			.max_entries = bpf_map__max_entries(m[i]),
+			.flags = bpf_map__map_flags(m[i]),
+		};
 	}
-	if (errno != ENOENT)
-		return fail(err, errlen, -errno, "cannot open pinned map %s: %s", path,
-			    strerror(errno));
-	if (lstat(rpath, &st) == 0 && !S_ISLNK(st.st_mode)) {
-		fd = bpf_obj_get(rpath);
-		if (fd < 0)
-			return fail(err, errlen, -errno, "cannot open pinned map %s: %s", rpath,
-				    strerror(errno));
-		rc = check_def(fd, s, rpath, err, errlen);
-		if (rc) {
-			close(fd);
-			return rc;
-		}
-	} else {
-		fd = create_map(s, err, errlen);
-		if (fd < 0)
-			return fd;
-	}
-	if (bpf_obj_pin(fd, path)) {
-		rc = -errno;
-		close(fd);
-		return fail(err, errlen, rc, "cannot pin map at %s: %s", path, strerror(-rc));
-	}
-	return fd;
+	xdp_prefilter__destroy(skel);
+	done = rc == 0;
+	return rc;
 }
 
-/* Make root/<name> lead to trackgate's map (id): a symlink into dir. */
+/* Make root/<name> lead to trackgate's map `fd`: a symlink into dir.  With
+ * !apply only say whether that will work (fd -1: not pinned in dir yet, the
+ * map pinned at root/<name> by libbpf, if any, is to be adopted). */
 static int
-link_into_root(const char *dir, const char *root, int rel, const struct xdp_map_spec *s, int fd,
-	       char *err, size_t errlen)
+link_into_root(const char *dir, const char *root, int rel, const struct tg_pin_spec *s, int fd,
+	       bool apply, char *err, size_t errlen)
 {
 	char rpath[PATH_MAX], target[PATH_MAX], cur[PATH_MAX];
-	struct bpf_map_info mine, theirs;
 	const char *base = strrchr(dir, '/');
+	uint32_t mine = 0, theirs; /* no map has id 0 */
 	struct stat st;
 	ssize_t n;
 	int ofd, rc;
@@ -245,8 +150,10 @@ link_into_root(const char *dir, const char *root, int rel, const struct xdp_map_
 	if (path_join(rpath, sizeof(rpath), root, s->name) ||
 	    path_join(target, sizeof(target), rel && base ? base + 1 : dir, s->name))
 		return fail(err, errlen, -ENAMETOOLONG, "%s: path too long", root);
-	if (map_id(fd, &mine))
-		return fail(err, errlen, -errno, "%s/%s: cannot read map info", dir, s->name);
+	rc = fd >= 0 ? tg_pin_map_id(fd, &mine) : 0;
+	if (rc)
+		return fail(err, errlen, rc, "%s/%s: cannot read map info: %s", dir, s->name,
+			    strerror(-rc));
 
 	if (lstat(rpath, &st)) {
 		if (errno != ENOENT)
@@ -264,28 +171,34 @@ link_into_root(const char *dir, const char *root, int rel, const struct xdp_map_
 	ofd = bpf_obj_get(rpath);
 	if (ofd < 0) {
 		if (S_ISLNK(st.st_mode) && errno == ENOENT) {
-			unlink(rpath); /* dangling: an old directory's link */
+			if (apply)
+				unlink(rpath); /* dangling: an old directory's link */
 			goto make_link;
 		}
 		return fail(err, errlen, -errno, "%s exists but is not a BPF map: %s", rpath,
 			    strerror(errno));
 	}
-	rc = map_id(ofd, &theirs);
+	if (fd < 0 && !S_ISLNK(st.st_mode)) {
+		rc = tg_pin_check(ofd, s, rpath, NULL, err, errlen); /* to be adopted */
+		close(ofd);
+		return rc;
+	}
+	rc = tg_pin_map_id(ofd, &theirs);
 	close(ofd);
 	if (rc)
-		return fail(err, errlen, rc, "%s: cannot read map info", rpath);
-	if (theirs.id != mine.id)
+		return fail(err, errlen, rc, "%s: cannot read map info: %s", rpath, strerror(-rc));
+	if (theirs != mine)
 		return fail(err, errlen, -EEXIST,
-			    "%s is map id %u, not trackgate's %s/%s (id %u): another loader owns "
-			    "that name; stop it or remove %s",
-			    rpath, theirs.id, dir, s->name, mine.id, rpath);
-	if (S_ISLNK(st.st_mode))
+			    "%s is map id %u, not trackgate's %s/%s: another loader owns that "
+			    "name; stop it or remove %s",
+			    rpath, theirs, dir, s->name, rpath);
+	if (S_ISLNK(st.st_mode) || !apply)
 		return 0; /* another spelling of the same path */
 	/* A second pin of our own map (adopted from libbpf): make it a link. */
 	if (unlink(rpath))
 		return fail(err, errlen, -errno, "cannot replace %s: %s", rpath, strerror(errno));
 make_link:
-	if (symlink(target, rpath))
+	if (apply && symlink(target, rpath))
 		return fail(err, errlen, -errno, "cannot link %s -> %s: %s", rpath, target,
 			    strerror(errno));
 	return 0;
@@ -310,69 +223,115 @@ parent_dir(const char *dir, char *out, size_t outlen)
 		*slash = '\0';
 }
 
-int
-ctl_xdp_prepare(const char *bpffs_dir, const char *pin_root, char *err, size_t errlen)
+/* The directory (no trailing '/'), the pin root (pin_root, NULL = the
+ * parent) and whether the root is the parent; and both checked, before
+ * anything is created. */
+static int
+xdp_paths(const char *bpffs_dir, const char *pin_root, char dir[PATH_MAX], char root[PATH_MAX],
+	  int *rel, char *err, size_t errlen)
 {
-	char dir[PATH_MAX], parent[PATH_MAX], root[PATH_MAX];
-	struct statfs sfs;
-	unsigned i;
-	int fd, rc, rel;
+	char parent[PATH_MAX];
+	int rc;
 
-	snprintf(dir, sizeof(dir), "%s", bpffs_dir);
+	snprintf(dir, PATH_MAX, "%s", bpffs_dir);
 	for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
 		dir[n - 1] = '\0';
 	parent_dir(dir, parent, sizeof(parent));
-	snprintf(root, sizeof(root), "%s", pin_root ? pin_root : parent);
-	rel = strcmp(root, parent) == 0;
+	snprintf(root, PATH_MAX, "%s", pin_root ? pin_root : parent);
+	*rel = strcmp(root, parent) == 0;
 
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		return fail(err, errlen, -errno, "cannot create %s: %s (is bpffs mounted? "
-			    "mount -t bpf bpf /sys/fs/bpf)", dir, strerror(errno));
-	if (statfs(dir, &sfs))
-		return fail(err, errlen, -errno, "%s: %s", dir, strerror(errno));
-	if ((unsigned long)sfs.f_type != BPF_FS_MAGIC)
-		return fail(err, errlen, -ENOTDIR, "%s is not on a bpf filesystem: "
-			    "mount -t bpf bpf /sys/fs/bpf", dir);
-	if (statfs(root, &sfs) || (unsigned long)sfs.f_type != BPF_FS_MAGIC)
-		return fail(err, errlen, -ENOTDIR, "pin root %s is not a mounted bpf filesystem "
-			    "(the af_xdp PMD pins under /sys/fs/bpf)", root);
+	rc = tg_pin_check_bpffs(dir, err, errlen);
+	if (rc)
+		return rc;
+	/* The parent is made with the directory if it does not exist yet. */
+	if (*rel ? tg_pin_check_bpffs(root, NULL, 0) == 0 : tg_pin_is_bpffs(root))
+		return 0;
+	if (*rel)
+		return fail(err, errlen, -ENOTDIR,
+			    "%s cannot hold trackgate's maps: the XDP pre-filter's maps are linked "
+			    "from its parent %s (libbpf's pin root for the af_xdp PMD), which is not "
+			    "a bpf filesystem; give a directory inside the bpffs mount instead, e.g. "
+			    "--bpffs %s/trackgate",
+			    dir, root, strcmp(dir, "/") == 0 ? "" : dir);
+	return fail(err, errlen, -ENOTDIR, "pin root %s is not a mounted bpf filesystem "
+		    "(the af_xdp PMD pins under /sys/fs/bpf): mount -t bpf bpf %s", root, root);
+}
 
-	for (i = 0; i < XDP_N_MAPS; i++) {
-		fd = open_or_create(dir, root, &xdp_maps[i], err, errlen);
-		if (fd < 0)
+int
+ctl_xdp_prepare(const char *bpffs_dir, const char *pin_root, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], root[PATH_MAX];
+	uint32_t ids[XM_N];
+	bool pinned[XM_N];
+	int fds[XM_N], rc, rel;
+
+	rc = xdp_specs(err, errlen);
+	if (!rc)
+		rc = xdp_paths(bpffs_dir, pin_root, dir, root, &rel, err, errlen);
+	if (!rc)
+		rc = tg_pin_make_dir(dir, err, errlen);
+	if (!rc)
+		rc = tg_pin_open_set(dir, xdp_maps, XM_N, root, true, fds, ids, pinned, err,
+				     errlen);
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < XM_N && !rc; i++)
+		rc = link_into_root(dir, root, rel, &xdp_maps[i], fds[i], true, err, errlen);
+	/* On failure, what this call pinned goes again. */
+	tg_pin_close_set(dir, xdp_maps, XM_N, fds, rc ? pinned : NULL);
+	return rc;
+}
+
+static int validate_links(const struct xdp_link_cfg *links, unsigned n_links, uint32_t ifindex[],
+			  char *err, size_t errlen);
+
+int
+ctl_xdp_check(const char *bpffs_dir, const struct xdp_link_cfg *links, unsigned n_links,
+	      char *err, size_t errlen)
+{
+	char dir[PATH_MAX], root[PATH_MAX];
+	uint32_t ifindex[TG_XDP_MAX_LINKS];
+	int rc, rel;
+
+	rc = xdp_specs(err, errlen);
+	if (!rc)
+		rc = xdp_paths(bpffs_dir, NULL, dir, root, &rel, err, errlen);
+	if (!rc)
+		rc = validate_links(links, n_links, ifindex, err, errlen);
+	/* The maps already pinned, and the names in the pin root. */
+	for (unsigned i = 0; i < XM_N && !rc; i++) {
+		bool pinned;
+		int fd = tg_pin_open(dir, &xdp_maps[i], NULL, false, NULL, &pinned, err, errlen);
+
+		if (fd < 0 && fd != -ENOENT)
 			return fd;
-		rc = link_into_root(dir, root, rel, &xdp_maps[i], fd, err, errlen);
-		close(fd);
-		if (rc)
-			return rc;
+		rc = link_into_root(dir, root, rel, &xdp_maps[i], fd, false, err, errlen);
+		if (fd >= 0)
+			close(fd);
 	}
-	return 0;
+	return rc;
 }
 
 static int
-open_map(const char *dir, const struct xdp_map_spec *s, char *err, size_t errlen)
+open_map(const char *dir, enum xdp_map m, char *err, size_t errlen)
 {
-	char path[PATH_MAX];
-	int fd, rc;
+	bool pinned;
+	int rc;
 
-	if (path_join(path, sizeof(path), dir, s->name))
-		return fail(err, errlen, -ENAMETOOLONG, "%s: path too long", dir);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return fail(err, errlen, -errno, "cannot open %s: %s (has trackgate or "
-			    "`tgctl load` prepared the XDP maps?)", path, strerror(errno));
-	rc = check_def(fd, s, path, err, errlen);
-	if (rc) {
-		close(fd);
+	rc = xdp_specs(err, errlen);
+	if (rc)
 		return rc;
-	}
-	return fd;
+	rc = tg_pin_open(dir, &xdp_maps[m], NULL, false, NULL, &pinned, err, errlen);
+	if (rc == -ENOENT)
+		return fail(err, errlen, rc, "%s/%s is not pinned (has trackgate or `tgctl load` "
+			    "prepared the XDP maps?)", dir, xdp_maps[m].name);
+	return rc;
 }
 
 /* Delete every entry of slot `slot` from a map whose key starts with it:
  * tg_xdp_ifc (u32 slot) or an LPM trie (u8 slot after prefixlen). */
 static int
-purge_slot(int fd, const struct xdp_map_spec *s, uint32_t slot, char *err, size_t errlen)
+purge_slot(int fd, const struct tg_pin_spec *s, uint32_t slot, char *err, size_t errlen)
 {
 	size_t ksz = s->key_size, n = 0, i;
 	uint8_t *keys, cur[64], next[64];
@@ -406,7 +365,7 @@ purge_slot(int fd, const struct xdp_map_spec *s, uint32_t slot, char *err, size_
 }
 
 static void
-prefix_key(struct tg_xdp_lpm_key *k, uint32_t slot, uint32_t link, const struct xdp_prefix *p)
+prefix_key(struct tg_xdp_lpm_key *k, uint32_t slot, uint32_t link, const struct ctl_prefix *p)
 {
 	unsigned i, bits = p->len;
 
@@ -425,7 +384,7 @@ prefix_key(struct tg_xdp_lpm_key *k, uint32_t slot, uint32_t link, const struct 
 }
 
 static int
-check_prefix(const struct xdp_link_cfg *l, const char *list, const struct xdp_prefix *p,
+check_prefix(const struct xdp_link_cfg *l, const char *list, const struct ctl_prefix *p,
 	     char *err, size_t errlen)
 {
 	if ((p->family == 4 && p->len <= 32) || (p->family == 6 && p->len <= 128))
@@ -436,7 +395,7 @@ check_prefix(const struct xdp_link_cfg *l, const char *list, const struct xdp_pr
 
 static int
 write_prefixes(int fd, uint32_t slot, uint32_t link, const struct xdp_link_cfg *l,
-	       const struct xdp_prefix *list, unsigned n, const char *what, char *err,
+	       const struct ctl_prefix *list, unsigned n, const char *what, char *err,
 	       size_t errlen)
 {
 	struct tg_xdp_lpm_key k;
@@ -517,7 +476,7 @@ int
 ctl_xdp_publish(const char *bpffs_dir, const struct xdp_link_cfg *links, unsigned n_links,
 		char *err, size_t errlen)
 {
-	enum { M_CTL, M_IFC, M_ALLOW, M_BLOCK, M_N };
+	enum { M_N = XM_BLOCK + 1 }; /* the maps a publish writes: XM_CTL..XM_BLOCK */
 	uint32_t ifindex[TG_XDP_MAX_LINKS];
 	int fd[M_N] = { -1, -1, -1, -1 };
 	uint32_t zero = 0, old_slot, new_slot = 0, i;
@@ -532,13 +491,13 @@ ctl_xdp_publish(const char *bpffs_dir, const struct xdp_link_cfg *links, unsigne
 	if (rc)
 		return rc;
 	for (i = 0; i < M_N; i++) {
-		fd[i] = open_map(bpffs_dir, &xdp_maps[i], err, errlen);
+		fd[i] = open_map(bpffs_dir, (enum xdp_map)i, err, errlen);
 		if (fd[i] < 0) {
 			rc = fd[i];
 			goto out;
 		}
 	}
-	if (bpf_map_lookup_elem(fd[M_CTL], &zero, &ctl)) {
+	if (bpf_map_lookup_elem(fd[XM_CTL], &zero, &ctl)) {
 		rc = fail(err, errlen, -errno, "cannot read %s: %s", TG_XDP_MAP_CTL,
 			  strerror(errno));
 		goto out;
@@ -556,7 +515,7 @@ ctl_xdp_publish(const char *bpffs_dir, const struct xdp_link_cfg *links, unsigne
 	new_slot = old_slot ^ 1;
 
 	/* Leftovers of an interrupted publish. */
-	for (i = M_IFC; i <= M_BLOCK; i++)
+	for (i = XM_IFC; i <= XM_BLOCK; i++)
 		if ((rc = purge_slot(fd[i], &xdp_maps[i], new_slot, err, errlen)))
 			goto out;
 
@@ -568,15 +527,15 @@ ctl_xdp_publish(const char *bpffs_dir, const struct xdp_link_cfg *links, unsigne
 
 		if (!ifindex[i])
 			continue;
-		rc = write_prefixes(fd[M_ALLOW], new_slot, i, l, l->allow, l->n_allow, "allow",
+		rc = write_prefixes(fd[XM_ALLOW], new_slot, i, l, l->allow, l->n_allow, "allow",
 				    err, errlen);
 		if (!rc)
-			rc = write_prefixes(fd[M_BLOCK], new_slot, i, l, l->block, l->n_block,
+			rc = write_prefixes(fd[XM_BLOCK], new_slot, i, l, l->block, l->n_block,
 					    "block", err, errlen);
 		if (rc)
 			goto out;
 		ifc_value(l, i, &iv);
-		if (bpf_map_update_elem(fd[M_IFC], &ik, &iv, BPF_ANY)) {
+		if (bpf_map_update_elem(fd[XM_IFC], &ik, &iv, BPF_ANY)) {
 			rc = fail(err, errlen, -errno, "link %s: cannot write %s: %s", l->name,
 				  TG_XDP_MAP_IFC, strerror(errno));
 			goto out;
@@ -588,22 +547,22 @@ ctl_xdp_publish(const char *bpffs_dir, const struct xdp_link_cfg *links, unsigne
 	ctl.active_slot = new_slot;
 	ctl.generation++;
 	ctl.published_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-	if (bpf_map_update_elem(fd[M_CTL], &zero, &ctl, BPF_ANY)) {
+	if (bpf_map_update_elem(fd[XM_CTL], &zero, &ctl, BPF_ANY)) {
 		rc = fail(err, errlen, -errno, "cannot write %s: %s", TG_XDP_MAP_CTL,
 			  strerror(errno));
 		goto out;
 	}
 	flipped = 1;
 	usleep(XDP_OLD_SLOT_GRACE_US);
-	for (i = M_IFC; i <= M_BLOCK; i++)
+	for (i = XM_IFC; i <= XM_BLOCK; i++)
 		if ((rc = purge_slot(fd[i], &xdp_maps[i], old_slot, err, errlen)))
 			goto out;
 out:
-	if (rc && !flipped && fd[M_BLOCK] >= 0) {
+	if (rc && !flipped && fd[XM_BLOCK] >= 0) {
 		char ignored[8];
 
 		/* Leave nothing half-written behind; the active slot is untouched. */
-		for (i = M_IFC; i <= M_BLOCK; i++)
+		for (i = XM_IFC; i <= XM_BLOCK; i++)
 			purge_slot(fd[i], &xdp_maps[i], new_slot, ignored, sizeof(ignored));
 	}
 	for (i = 0; i < M_N; i++)
@@ -615,7 +574,7 @@ out:
 int
 ctl_xdp_read_verdicts(const char *bpffs_dir, uint64_t out[], char *err, size_t errlen)
 {
-	const struct xdp_map_spec *s = &xdp_maps[XDP_N_MAPS - 1];
+	const struct tg_pin_spec *s = &xdp_maps[XM_VERDICTS];
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t *vals;
 	uint32_t v;
@@ -623,7 +582,7 @@ ctl_xdp_read_verdicts(const char *bpffs_dir, uint64_t out[], char *err, size_t e
 
 	if (ncpu <= 0)
 		return fail(err, errlen, ncpu, "cannot count possible CPUs");
-	fd = open_map(bpffs_dir, s, err, errlen);
+	fd = open_map(bpffs_dir, XM_VERDICTS, err, errlen);
 	if (fd < 0)
 		return fd;
 	vals = calloc((size_t)ncpu, sizeof(*vals));

@@ -2,7 +2,8 @@
 # tests/integration/test_tgctl.sh - tgctl against a real (private) bpffs:
 # check/load/show/rollback, generations and digests, pin modes, a broken
 # policy never replacing a working one, error positions for every
-# tests/policies/bad-*.yaml, command-line errors, bpffs errors, a pinned map
+# tests/policies/bad-*.yaml, command-line errors, bpffs errors (a plain
+# directory, a bpffs mount's root: nothing left pinned), a pinned map
 # with another definition, and stats without a dataplane.
 # TG_DEMO_POLICY overrides policy/demo.yaml (e.g. while it is being edited).
 . "$(dirname "$0")/lib.sh"
@@ -279,6 +280,25 @@ run "$TGCTL" load "$DEMO" --bpffs "$T_DIR/plain"
 [ $RC = 3 ] && err_has_i "bpf filesystem" && ok "load --bpffs on a plain dir: exit 3" ||
 	not_ok "load --bpffs on a plain dir (exit $RC: $(head -1 "$T_DIR/err"))"
 check "nothing pinned in the plain dir" test -z "$(ls -A "$T_DIR/plain")"
+
+# --bpffs at a bpffs mount's root: the XDP maps' pin root (its parent) is no
+# bpffs.  Refused before anything is pinned, with the fix in the message.
+ROOTMNT=$T_DIR/bpffs-root
+mkdir -p "$ROOTMNT"
+mount -t bpf bpf "$ROOTMNT"
+BEFORE=$(ls -A "$ROOTMNT") # a new bpffs may hold the kernel's maps.debug, progs.debug
+run "$TGCTL" load "$DEMO" --bpffs "$ROOTMNT" --no-wait
+[ $RC = 3 ] && err_has "$ROOTMNT cannot hold trackgate's maps" && err_has "--bpffs $ROOTMNT/trackgate" &&
+	ok "load --bpffs at a bpffs mount root: exit 3, names the fix" ||
+	not_ok "load --bpffs at a bpffs mount root (exit $RC: $(head -1 "$T_DIR/err"))"
+check "load --bpffs at a bpffs mount root leaves nothing pinned" test "$(ls -A "$ROOTMNT")" = "$BEFORE"
+umount "$ROOTMNT" || true
+# A directory beside $T_BPFFS shares its pin root: refused before anything
+# is made for it.
+run "$TGCTL" load "$DEMO" --bpffs "$T_BPFFS_MNT/side-b" --no-wait
+[ $RC = 3 ] && err_has "another loader owns that name" && [ ! -e "$T_BPFFS_MNT/side-b" ] &&
+	ok "load into a second directory side by side: exit 3, nothing made for it" ||
+	not_ok "load side by side (exit $RC: $(head -1 "$T_DIR/err"))"
 
 # A pinned map of the right name and another definition: refused, not reused.
 MIS=$T_BPFFS_MNT/mismatch/trackgate

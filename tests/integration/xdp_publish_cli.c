@@ -16,7 +16,7 @@
 #include "xdp_publish.h"
 
 static int
-prefixes(const char *arg, struct xdp_prefix *out, uint16_t *n)
+prefixes(const char *arg, struct ctl_prefix *out, uint16_t *n)
 {
 	char buf[4096], *tok, *save = NULL;
 
@@ -25,7 +25,7 @@ prefixes(const char *arg, struct xdp_prefix *out, uint16_t *n)
 		return 0;
 	snprintf(buf, sizeof(buf), "%s", arg);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (*n >= XDP_LINK_MAX_PREFIXES || ctl_xdp_parse_prefix(tok, &out[*n])) {
+		if (*n >= XDP_LINK_MAX_PREFIXES || ctl_prefix_parse(tok, &out[*n])) {
 			fprintf(stderr, "bad or too many prefixes at '%s'\n", tok);
 			return -1;
 		}
