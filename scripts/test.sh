@@ -7,21 +7,28 @@
 # Installs what it needs, builds, runs.  Needs root.  Extra arguments go to
 # the first `meson test` (e.g. a test name).  TG_SKIP_ASAN=1 / TG_SKIP_FUZZ=1
 # skip phases 2 / 3; TG_FUZZ_SECONDS sets the time per harness (default 60).
+# The last line is `tests: N passed, N failed, N skipped`; a test that skips
+# (exit 77: not root, no bpffs, ...) is counted apart, and under CI=true any
+# skip fails the run (exit 1), so that a CI run that tested nothing is red.
 set -uo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 "$src/scripts/deps.sh" || exit 1
 
 passed=0
 failed=0
-# meson's summary: "Ok: N", "Fail: N", "Timeout: N", "Unexpected Pass: N"
+skipped=0
+# meson's summary: "Ok: N", "Fail: N", "Timeout: N", "Unexpected Pass: N",
+# "Skipped: N"
 tally() {
-	local log=$1 ok fail to up
+	local log=$1 ok fail to up sk
 	ok=$(awk '/^Ok:/ {print $2}' "$log" | tail -1)
 	fail=$(awk '/^Fail:/ {print $2}' "$log" | tail -1)
 	to=$(awk '/^Timeout:/ {print $2}' "$log" | tail -1)
 	up=$(awk '/^Unexpected Pass:/ {print $3}' "$log" | tail -1)
+	sk=$(awk '/^Skipped:/ {print $2}' "$log" | tail -1)
 	passed=$((passed + ${ok:-0}))
 	failed=$((failed + ${fail:-0} + ${to:-0} + ${up:-0}))
+	skipped=$((skipped + ${sk:-0}))
 }
 phase() { printf '\n==== %s\n' "$*"; }
 
@@ -63,5 +70,12 @@ if [ "${TG_SKIP_FUZZ:-0}" != 1 ] && [ $# = 0 ] && [ -x "$src/tools/fuzz-run" ]; 
 fi
 
 echo
-echo "tests: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+if [ "$skipped" != 0 ] && [ "${CI:-}" = true ]; then
+	echo "CI=true: $skipped skipped test(s) fail the run (run as root, see docs/testing.md)"
+fi
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ] || exit 1
+if [ "$skipped" != 0 ] && [ "${CI:-}" = true ]; then
+	exit 1
+fi
+exit 0

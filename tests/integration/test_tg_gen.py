@@ -2,12 +2,13 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """test_tg_gen.py - checks tg-gen, the oracle and compare.py together.
 
-    /usr/bin/python3 tests/integration/test_tg_gen.py --tg-gen build-gen/tools/tg-gen
+    /usr/bin/python3 tests/integration/test_tg_gen.py --tg-gen build/tools/tg-gen
+    meson test -C build tg_gen          # registered in tests/integration/meson.build
 
 Determinism, mix sizes, readability by scapy and tshark, oracle releases to
 kor, jpn and usa, the stale check, and that compare.py accepts a perfect
-peer output and rejects a wrong one.  Works in a temporary directory; exits
-non-zero on the first failure.
+peer output and rejects a wrong one.  Works in a temporary directory; needs
+neither root nor DPDK.  Runs every check and exits non-zero if any failed.
 """
 
 import argparse

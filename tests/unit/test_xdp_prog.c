@@ -8,6 +8,10 @@
  *
  * usage: test_xdp_prog <xdp_prefilter.bpf.o>     (root; exit 77 = skipped)
  *
+ * cmocka: the set-up (private bpffs, maps prepared, the object loaded) is the
+ * group set-up; the cases run in order, each on what the previous one
+ * published.
+ *
  * Redirects are seen through the verdict counter: in a test run xsks_map is
  * empty, so bpf_redirect_map() returns its XDP_PASS fallback and the program
  * counts no_xsk - the "would redirect" decision.
@@ -15,6 +19,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <setjmp.h>
+#include <stddef.h>
 #include <linux/if_ether.h>
 #include <net/if.h>
 #include <sched.h>
@@ -28,6 +34,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <cmocka.h>
 #include <linux/bpf.h>
 
 #include "xdp_publish.h"
@@ -45,20 +52,17 @@ put32(uint8_t *p, uint32_t v)
 	memcpy(p, &v, 4);
 }
 
-static int failures, checks;
-
+/* An assertion with a message: cmocka's fail_msg() names the case. */
 #define CHECK(cond, ...)                                                                    \
 	do {                                                                                \
-		checks++;                                                                   \
-		if (!(cond)) {                                                              \
-			failures++;                                                         \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                \
-			fprintf(stderr, __VA_ARGS__);                                       \
-			fputc('\n', stderr);                                                \
-		}                                                                           \
+		if (!(cond))                                                                \
+			fail_msg(__VA_ARGS__);                                              \
 	} while (0)
 
 static char root[128], tgdir[256];
+static const char *obj_path;
+static struct bpf_object *obj;
+static struct xdp_link_cfg links[2];
 static int prog_fd;
 static unsigned lo_ifindex;
 
@@ -149,10 +153,8 @@ verdicts(uint64_t out[XDP_V_COUNT])
 {
 	char err[256];
 
-	if (ctl_xdp_read_verdicts(tgdir, out, err, sizeof(err))) {
-		fprintf(stderr, "read verdicts: %s\n", err);
-		exit(1);
-	}
+	if (ctl_xdp_read_verdicts(tgdir, out, err, sizeof(err)))
+		fail_msg("read verdicts: %s", err);
 }
 
 /* Run f `repeat` times in one BPF_PROG_TEST_RUN; return the action of the last
@@ -168,10 +170,8 @@ run(const struct frame *f, unsigned repeat, uint64_t delta[XDP_V_COUNT])
 	unsigned v;
 
 	verdicts(before);
-	if (bpf_prog_test_run_opts(prog_fd, &opts)) {
-		fprintf(stderr, "bpf_prog_test_run_opts: %s\n", strerror(errno));
-		exit(1);
-	}
+	if (bpf_prog_test_run_opts(prog_fd, &opts))
+		fail_msg("bpf_prog_test_run_opts: %s", strerror(errno));
 	verdicts(after);
 	for (v = 0; v < XDP_V_COUNT; v++)
 		delta[v] = after[v] - before[v];
@@ -195,12 +195,10 @@ expect(const char *what, const struct frame *f, int action, unsigned verdict)
 /* ---- policy ---- */
 
 static void
-prefix(struct xdp_prefix *p, const char *text)
+prefix(struct ctl_prefix *p, const char *text)
 {
-	if (ctl_xdp_parse_prefix(text, p)) {
-		fprintf(stderr, "bad prefix %s\n", text);
-		exit(1);
-	}
+	if (ctl_prefix_parse(text, p))
+		fail_msg("bad prefix %s", text);
 }
 
 static void
@@ -224,10 +222,8 @@ publish(const struct xdp_link_cfg *links, unsigned n)
 	char err[512];
 	int rc = ctl_xdp_publish(tgdir, links, n, err, sizeof(err));
 
-	if (rc) {
-		fprintf(stderr, "publish: %s\n", err);
-		exit(1);
-	}
+	if (rc)
+		fail_msg("publish: %s", err);
 }
 
 static unsigned
@@ -292,12 +288,18 @@ quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
+/* The object's maps are the ones ctl_xdp_prepare() pinned; a changed map
+ * definition is refused, by us and by libbpf. */
 static void
-test_reuse_and_mismatch(const char *obj_path, struct bpf_object *obj)
+test_reuse_and_mismatch(void **state)
 {
 	char path[1024], err[512], bad[512];
+	struct bpf_object *other;
 	struct bpf_map *m;
 	int fd, rc;
+
+	(void)state;
+	CHECK(ctl_xdp_prepare(tgdir, NULL, err, sizeof(err)) == 0, "prepare twice: %s", err);
 
 	/* The object's pinned maps are trackgate's maps (through the symlinks). */
 	bpf_object__for_each_map(m, obj) {
@@ -327,64 +329,33 @@ test_reuse_and_mismatch(const char *obj_path, struct bpf_object *obj)
 		printf("  (expected) %s\n", err);
 	fflush(stdout);
 	libbpf_set_print(quiet);
-	obj = load(obj_path, bad);
+	other = load(obj_path, bad);
 	libbpf_set_print(NULL);
-	CHECK(obj == NULL, "libbpf reused a map whose definition changed");
-	if (obj)
-		bpf_object__close(obj);
+	if (other)
+		bpf_object__close(other);
+	CHECK(other == NULL, "libbpf reused a map whose definition changed");
 }
 
-int
-main(int argc, char **argv)
+/* ---- the cases, in order ---- */
+
+/* Nothing published yet: the program stays out of the way. */
+static void
+test_before_publish(void **state)
 {
-	struct xdp_link_cfg links[2];
-	struct bpf_object *obj;
 	struct frame f;
-	uint64_t d[XDP_V_COUNT];
-	char err[512];
-	int ret;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s xdp_prefilter.bpf.o\n", argv[0]);
-		return 2;
-	}
-	if (geteuid() != 0) {
-		fprintf(stderr, "SKIP: needs root (BPF_PROG_TEST_RUN, bpffs)\n");
-		return 77;
-	}
-	/* Private mount namespace and bpffs: the host's /sys/fs/bpf is untouched. */
-	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) {
-		fprintf(stderr, "SKIP: cannot make a private mount namespace: %s\n",
-			strerror(errno));
-		return 77;
-	}
-	snprintf(root, sizeof(root), "/tmp/tg_xdp_test.XXXXXX");
-	if (!mkdtemp(root) || mount("bpf", root, "bpf", 0, NULL)) {
-		fprintf(stderr, "SKIP: cannot mount bpffs: %s\n", strerror(errno));
-		return 77;
-	}
-	atexit(cleanup);
-	snprintf(tgdir, sizeof(tgdir), "%s/trackgate", root);
-	lo_ifindex = if_nametoindex("lo");
-
-	/* trackgate's dir first, as in production; then load as the PMD does. */
-	if (ctl_xdp_prepare(tgdir, NULL, err, sizeof(err))) {
-		fprintf(stderr, "prepare: %s\n", err);
-		return 1;
-	}
-	CHECK(ctl_xdp_prepare(tgdir, NULL, err, sizeof(err)) == 0, "prepare twice: %s", err);
-	obj = load(argv[1], root);
-	if (!obj) {
-		fprintf(stderr, "cannot load %s\n", argv[1]);
-		return 1;
-	}
-	prog_fd = bpf_program__fd(bpf_object__next_program(obj, NULL));
-	test_reuse_and_mismatch(argv[1], obj);
-
-	/* Nothing published yet: the program stays out of the way. */
+	(void)state;
 	v4(&f, 0, "198.51.100.10", IPPROTO_UDP, 6969, 6969, 0);
 	expect("udp before publish", &f, XDP_PASS, TG_XDP_V_PASS_NO_CONFIG);
+}
 
+/* The demo link: tracks, blocked and not allowed sources, other traffic. */
+static void
+test_verdicts(void **state)
+{
+	struct frame f;
+
+	(void)state;
 	demo_link(&links[0]);
 	publish(links, 1);
 
@@ -424,8 +395,15 @@ main(int argc, char **argv)
 	expect("tcp to the track port", &f, XDP_PASS, TG_XDP_V_PASS_NOT_TRACK);
 	v6(&f, 0, "2001:db8:81::1", 58 /* ICMPv6 */, 0, 0, 0);
 	expect("icmpv6", &f, XDP_PASS, TG_XDP_V_PASS_NOT_TRACK);
+}
 
-	/* Fragments: first fragments by port, later ones by protocol. */
+/* Fragments: first fragments by port, later ones by protocol. */
+static void
+test_fragments(void **state)
+{
+	struct frame f;
+
+	(void)state;
 	v4(&f, 0, "198.51.100.10", IPPROTO_UDP, 6969, 6969, 0x2000 /* MF */);
 	expect("ipv4 first fragment", &f, XDP_PASS, TG_XDP_V_NO_XSK);
 	v4(&f, 0, "198.51.100.10", IPPROTO_UDP, 0x3c3f, 0x786d, 185);
@@ -440,17 +418,35 @@ main(int argc, char **argv)
 	expect("ipv6 later fragment", &f, XDP_PASS, TG_XDP_V_NO_XSK);
 	v6(&f, 0, "2001:db8:81::1", IPPROTO_UDP, 1234, 1, 1480);
 	expect("ipv6 later fragment, not allowed", &f, XDP_DROP, TG_XDP_V_DROP_NOT_ALLOWED);
+}
 
-	/* Truncated: UDP says IPv4 but the frame ends inside the UDP header. */
+/* Truncated: UDP says IPv4 but the frame ends inside the UDP header. */
+static void
+test_truncated(void **state)
+{
+	struct frame f;
+
+	(void)state;
 	v4(&f, 0, "198.51.100.10", IPPROTO_UDP, 6969, 6969, 0);
 	f.len = 14 + 20 + 4;
 	expect("truncated udp", &f, XDP_PASS, TG_XDP_V_PASS_MALFORMED);
 	v6(&f, 1, "2001:db8:82::5", IPPROTO_UDP, 6969, 0, 0);
 	f.len = 14 + 4 + 30;
 	expect("truncated vlan ipv6", &f, XDP_PASS, TG_XDP_V_PASS_MALFORMED);
+}
 
-	/* Republish with a rate limit and a wider allow list: takes effect at once,
-	 * and the old slot is gone. */
+/* Republish with a rate limit and a wider allow list: takes effect at once,
+ * and the old slot is gone.  Burst 5 at 1 pps: 20 back-to-back packets in
+ * one test run (microseconds) give exactly 5 through and 15 dropped.
+ * Another source is unaffected. */
+static void
+test_republish_rate(void **state)
+{
+	struct frame f;
+	uint64_t d[XDP_V_COUNT];
+	int ret;
+
+	(void)state;
 	links[0].rate_pps = 1;
 	links[0].rate_burst = 5;
 	prefix(&links[0].allow[links[0].n_allow++], "203.0.113.0/24");
@@ -463,8 +459,6 @@ main(int argc, char **argv)
 	v4(&f, 0, "203.0.113.5", IPPROTO_UDP, 6969, 6969, 0);
 	expect("newly allowed source", &f, XDP_PASS, TG_XDP_V_NO_XSK);
 
-	/* Burst 5 at 1 pps: 20 back-to-back packets in one test run (microseconds)
-	 * give exactly 5 through and 15 dropped.  Another source is unaffected. */
 	v4(&f, 0, "198.51.100.20", IPPROTO_UDP, 6969, 6969, 0);
 	ret = run(&f, 20, d);
 	CHECK(ret == XDP_DROP, "flood: last action %d", ret);
@@ -480,8 +474,16 @@ main(int argc, char **argv)
 	expect("other source during a flood", &f, XDP_PASS, TG_XDP_V_NO_XSK);
 	v4(&f, 0, "198.51.100.20", IPPROTO_UDP, 6969, 6969, 0);
 	expect("flooder still held", &f, XDP_DROP, TG_XDP_V_DROP_RATE);
+}
 
-	/* Bad input is refused and leaves the active config alone. */
+/* Bad input is refused and leaves the active config alone. */
+static void
+test_refused_publish(void **state)
+{
+	struct frame f;
+	char err[512] = "";
+
+	(void)state;
 	memset(&links[1], 0, sizeof(links[1]));
 	strcpy(links[1].name, "ghost");
 	strcpy(links[1].iface, "no-such-if0");
@@ -490,18 +492,97 @@ main(int argc, char **argv)
 	      "unknown interface accepted: %s", err);
 	v4(&f, 0, "198.51.100.66", IPPROTO_UDP, 6969, 6969, 0);
 	expect("config intact after a refused publish", &f, XDP_DROP, TG_XDP_V_DROP_BLOCKED);
+}
 
-	/* No links: back to passing everything. */
+/* No links: back to passing everything. */
+static void
+test_unpublish(void **state)
+{
+	struct frame f;
+
+	(void)state;
 	publish(links, 0);
 	v4(&f, 0, "198.51.100.66", IPPROTO_UDP, 6969, 6969, 0);
 	expect("after unpublish", &f, XDP_PASS, TG_XDP_V_PASS_NO_CONFIG);
 	CHECK(count_entries(TG_XDP_MAP_BLOCK, sizeof(struct tg_xdp_lpm_key)) == 0,
 	      "block trie not emptied");
+}
 
-	CHECK(strcmp(ctl_xdp_verdict_name(TG_XDP_V_DROP_RATE), "drop_rate") == 0, "names");
-	CHECK(strcmp(ctl_xdp_verdict_name(99), "?") == 0, "names out of range");
+static void
+test_names(void **state)
+{
+	(void)state;
+	assert_string_equal(ctl_xdp_verdict_name(TG_XDP_V_DROP_RATE), "drop_rate");
+	assert_string_equal(ctl_xdp_verdict_name(99), "?");
+}
 
-	bpf_object__close(obj);
-	printf("%s: %d checks, %d failures\n", argv[0], checks, failures);
-	return failures ? 1 : 0;
+/* trackgate's dir first, as in production; then load as the PMD does. */
+static int
+setup(void **state)
+{
+	char err[512];
+
+	(void)state;
+	if (ctl_xdp_prepare(tgdir, NULL, err, sizeof(err))) {
+		fprintf(stderr, "prepare: %s\n", err);
+		return -1;
+	}
+	obj = load(obj_path, root);
+	if (!obj) {
+		fprintf(stderr, "cannot load %s\n", obj_path);
+		return -1;
+	}
+	prog_fd = bpf_program__fd(bpf_object__next_program(obj, NULL));
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	if (obj)
+		bpf_object__close(obj);
+	obj = NULL;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reuse_and_mismatch),
+		cmocka_unit_test(test_before_publish),
+		cmocka_unit_test(test_verdicts),
+		cmocka_unit_test(test_fragments),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_republish_rate),
+		cmocka_unit_test(test_refused_publish),
+		cmocka_unit_test(test_unpublish),
+		cmocka_unit_test(test_names),
+	};
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s xdp_prefilter.bpf.o\n", argv[0]);
+		return 2;
+	}
+	if (geteuid() != 0) {
+		fprintf(stderr, "SKIP: needs root (BPF_PROG_TEST_RUN, bpffs)\n");
+		return 77;
+	}
+	obj_path = argv[1];
+	/* Private mount namespace and bpffs: the host's /sys/fs/bpf is untouched. */
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) {
+		fprintf(stderr, "SKIP: cannot make a private mount namespace: %s\n",
+			strerror(errno));
+		return 77;
+	}
+	snprintf(root, sizeof(root), "/tmp/tg_xdp_test.XXXXXX");
+	if (!mkdtemp(root) || mount("bpf", root, "bpf", 0, NULL)) {
+		fprintf(stderr, "SKIP: cannot mount bpffs: %s\n", strerror(errno));
+		return 77;
+	}
+	atexit(cleanup);
+	snprintf(tgdir, sizeof(tgdir), "%s/trackgate", root);
+	lo_ifindex = if_nametoindex("lo");
+	return cmocka_run_group_tests(tests, setup, teardown);
 }
