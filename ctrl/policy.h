@@ -15,9 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "pol_errors.h"
 #include "prefix.h"
+#include "tg_mapset.h"
 #include "tg_maps.h"
 #include "tg_xdp.h"
 
@@ -80,5 +82,24 @@ int pol_compile_layout(struct pol_policy *p, struct pol_errors *errs, bool prefi
 void pol_free(struct pol_policy *p);
 
 /* Names of scopes and levels, as written in the policy: bpf/tg_names.h. */
+
+/*
+ * A compiled policy seen as the dataplane would read it from the maps, as
+ * generation `gen`, without the maps (for dp_policy_build() in tests and
+ * harnesses).  The snapshot borrows p's rules and databases: do not
+ * tg_snapshot_free() it, and keep p until the snapshot is used.
+ */
+static inline void
+pol_as_snapshot(const struct pol_policy *p, uint64_t gen, struct tg_snapshot *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->generation = gen;
+	out->hdr = p->hdr;
+	memcpy(out->links, p->links, sizeof(out->links));
+	memcpy(out->peers, p->peers, sizeof(out->peers));
+	out->rules = p->rules;
+	out->hsdb = p->hsdb_blob;
+	out->hsdb_len = p->hsdb_len;
+}
 
 #endif /* TG_POLICY_H */

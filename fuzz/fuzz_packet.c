@@ -632,14 +632,7 @@ setup(void)
 	for (unsigned i = 0; i < N_PEERS; i++)
 		snprintf(pp->peers[i].dev, TG_DEV_MAX, "net_ring_%s", peer_dev[i]);
 	pp->hdr.max_message_bytes = 65507;
-	memset(&snap, 0, sizeof(snap));
-	snap.generation = 1;
-	snap.hdr = pp->hdr;
-	memcpy(snap.links, pp->links, sizeof(snap.links));
-	memcpy(snap.peers, pp->peers, sizeof(snap.peers));
-	snap.rules = pp->rules;
-	snap.hsdb = pp->hsdb_blob;
-	snap.hsdb_len = pp->hsdb_len;
+	pol_as_snapshot(pp, 1, &snap);
 	pol = dp_policy_build(&snap, err, sizeof(err));
 	if (pol == NULL) {
 		fprintf(stderr, "fuzz_packet: %s\n", err);

@@ -194,14 +194,7 @@ setup(void **state)
 		return -1;
 	}
 	dp_n_workers = 1;
-	memset(&snap, 0, sizeof(snap));
-	snap.generation = 1;
-	snap.hdr = pp->hdr;
-	memcpy(snap.links, pp->links, sizeof(snap.links));
-	memcpy(snap.peers, pp->peers, sizeof(snap.peers));
-	snap.rules = pp->rules;
-	snap.hsdb = pp->hsdb_blob;
-	snap.hsdb_len = pp->hsdb_len;
+	pol_as_snapshot(pp, 1, &snap);
 	pol = dp_policy_build(&snap, err, sizeof(err));
 	pol_free(pp);
 	if (pol == NULL) {
