@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -946,58 +947,56 @@ tg_snapshot_read(const struct tg_mapset *ms, uint64_t known_gen, struct tg_snaps
 	return -1;
 }
 
-/* ---- the dataplane's acknowledgement ---- */
+/* ---- the single-writer blocks: the acknowledgement and the stats ----
+ * Both start with their seqcount (uint64_t seq) and have one writer. */
+_Static_assert(offsetof(struct tg_ack, seq) == 0, "tg_ack starts with its seqcount");
+_Static_assert(offsetof(struct tg_stats, seq) == 0, "tg_stats starts with its seqcount");
+
+static void
+seq_store(void *dst, const void *src, size_t size)
+{
+	seq_write_begin(dst);
+	memcpy((char *)dst + sizeof(uint64_t), (const char *)src + sizeof(uint64_t),
+	       size - sizeof(uint64_t));
+	seq_write_end(dst);
+}
+
+static bool
+seq_load(void *dst, const void *src, size_t size)
+{
+	for (int attempt = 0; attempt < 10000; attempt++) {
+		uint64_t s = seq_read_begin(src);
+
+		memcpy(dst, src, size);
+		if (!seq_read_retry(src, s))
+			return true;
+		sched_yield();
+	}
+	return false;
+}
 
 void
 tg_ack_write(struct tg_mapset *ms, const struct tg_ack *src)
 {
-	struct tg_ack *a = &ms->ctl->ack;
-
-	seq_write_begin(&a->seq);
-	memcpy((char *)a + sizeof(a->seq), (const char *)src + sizeof(src->seq),
-	       sizeof(*a) - sizeof(a->seq));
-	seq_write_end(&a->seq);
+	seq_store(&ms->ctl->ack, src, sizeof(*src));
 }
 
 bool
 tg_ack_read(const struct tg_mapset *ms, struct tg_ack *dst)
 {
-	const struct tg_ack *a = &ms->ctl->ack;
-
-	for (int attempt = 0; attempt < 10000; attempt++) {
-		uint64_t s = seq_read_begin(&a->seq);
-
-		memcpy(dst, a, sizeof(*dst));
-		if (!seq_read_retry(&a->seq, s))
-			return true;
-		sched_yield();
-	}
-	return false;
+	return seq_load(dst, &ms->ctl->ack, sizeof(*dst));
 }
-
-/* ---- stats ---- */
 
 void
 tg_stats_write(struct tg_mapset *ms, const struct tg_stats *src)
 {
-	seq_write_begin(&ms->stats->seq);
-	memcpy((char *)ms->stats + sizeof(uint64_t), (const char *)src + sizeof(uint64_t),
-	       sizeof(*src) - sizeof(uint64_t));
-	seq_write_end(&ms->stats->seq);
+	seq_store(ms->stats, src, sizeof(*src));
 }
 
 bool
 tg_stats_read(const struct tg_mapset *ms, struct tg_stats *dst)
 {
-	for (int attempt = 0; attempt < 10000; attempt++) {
-		uint64_t s = seq_read_begin(&ms->stats->seq);
-
-		memcpy(dst, ms->stats, sizeof(*dst));
-		if (!seq_read_retry(&ms->stats->seq, s))
-			return true;
-		sched_yield();
-	}
-	return false;
+	return seq_load(dst, ms->stats, sizeof(*dst));
 }
 
 int
