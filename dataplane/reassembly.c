@@ -41,48 +41,36 @@
 
 #include "dp.h"
 
-/* Do a and b, fragments on the death row, belong to the same datagram? */
-static bool
-same_datagram(const struct rte_mbuf *a, const struct rte_mbuf *b)
-{
-	const uint8_t *pa = rte_pktmbuf_mtod_offset(a, const uint8_t *, a->l2_len);
-	const uint8_t *pb = rte_pktmbuf_mtod_offset(b, const uint8_t *, b->l2_len);
-
-	if ((pa[0] >> 4) != (pb[0] >> 4))
-		return false;
-	if ((pa[0] >> 4) == 4) /* id, then protocol, then source and destination */
-		return memcmp(pa + 4, pb + 4, 2) == 0 && pa[9] == pb[9] &&
-		       memcmp(pa + 12, pb + 12, 8) == 0;
-	/* IPv6: addresses and the fragment header's id (l3_len covers it) */
-	return memcmp(pa + 8, pb + 8, 32) == 0 &&
-	       memcmp(pa + sizeof(struct rte_ipv6_hdr) + 4, pb + sizeof(struct rte_ipv6_hdr) + 4,
-		      4) == 0;
-}
-
-/* A datagram's key, hashed: the fragments of a datagram the table had no
- * room for are counted once (frag_table_full), not once per fragment. */
-static uint32_t
-datagram_hash(const struct rte_mbuf *m)
-{
-	const uint8_t *p = rte_pktmbuf_mtod_offset(m, const uint8_t *, m->l2_len);
-	uint32_t k[10] = {0}; /* aligned for rte_hash_crc's word loads */
-
-	if ((p[0] >> 4) == 4) {
-		memcpy(k, p + 12, 8);  /* source, destination */
-		memcpy(&k[2], p + 4, 2); /* id */
-		k[3] = p[9];             /* protocol */
-	} else {
-		memcpy(k, p + 8, 32);    /* source, destination */
-		memcpy(&k[8], p + sizeof(struct rte_ipv6_hdr) + 4, 4); /* fragment id */
-		k[9] = 6;
-	}
-	return rte_hash_crc(k, sizeof(k), 0);
-}
+/* The key rte_ip_frag files a fragment under, from its L3 header (which
+ * fragments on the death row still hold): source, destination and id, and
+ * for IPv4 the protocol.  Word-aligned for rte_hash_crc. */
+struct frag_key {
+	uint32_t w[10];
+};
 
 static void
-count_table_full(struct dp_worker *w, const struct rte_mbuf *m)
+frag_key(const struct rte_mbuf *m, struct frag_key *k)
 {
-	uint32_t h = datagram_hash(m) | 1; /* 0: an empty slot */
+	const uint8_t *p = rte_pktmbuf_mtod_offset(m, const uint8_t *, m->l2_len);
+
+	memset(k, 0, sizeof(*k));
+	if ((p[0] >> 4) == 4) {
+		memcpy(k->w, p + 12, 8);   /* source, destination */
+		memcpy(&k->w[2], p + 4, 2); /* id */
+		k->w[3] = p[9];             /* protocol */
+	} else {
+		memcpy(k->w, p + 8, 32);    /* source, destination */
+		memcpy(&k->w[8], p + sizeof(struct rte_ipv6_hdr) + 4, 4); /* fragment id */
+		k->w[9] = 6;
+	}
+}
+
+/* The fragments of a datagram the table had no room for are counted once
+ * (frag_table_full), not once per fragment. */
+static void
+count_table_full(struct dp_worker *w, const struct frag_key *k)
+{
+	uint32_t h = rte_hash_crc(k, sizeof(*k), 0) | 1; /* 0: an empty slot */
 	uint32_t *slot = &w->frag_refused[h % RTE_DIM(w->frag_refused)];
 
 	if (*slot != h) {
@@ -92,8 +80,8 @@ count_table_full(struct dp_worker *w, const struct rte_mbuf *m)
 }
 
 /* Count the datagrams on the death row (see the top of the file), free
- * them, and leave the row empty.  `offered` is the fragment of this call
- * when the table did not keep it (NULL otherwise). */
+ * them, and leave the row empty.  `offered` is the fragment of this call:
+ * if it is on the row, its datagram was dropped (NULL for expiry). */
 static void
 settle(struct dp_worker *w, const struct rte_mbuf *offered, unsigned timeout_reason)
 {
@@ -101,31 +89,26 @@ settle(struct dp_worker *w, const struct rte_mbuf *offered, unsigned timeout_rea
 	uint32_t i = 0;
 
 	while (i < dr->cnt) {
+		struct frag_key k, kj;
 		uint32_t j = i + 1;
 		bool has_offered = dr->row[i] == offered;
 
-		while (j < dr->cnt && same_datagram(dr->row[i], dr->row[j])) {
+		frag_key(dr->row[i], &k);
+		for (; j < dr->cnt; j++) {
+			frag_key(dr->row[j], &kj);
+			if (memcmp(&k, &kj, sizeof(k)) != 0)
+				break;
 			has_offered |= dr->row[j] == offered;
-			j++;
 		}
 		if (!has_offered)
 			w->cnt.reason[timeout_reason]++;
 		else if (j - i == 1)
-			count_table_full(w, dr->row[i]);
+			count_table_full(w, &k);
 		else
 			w->cnt.reason[TG_R_FRAG_OVERLAP]++;
 		i = j;
 	}
 	rte_ip_frag_free_death_row(dr, 3);
-}
-
-static bool
-on_death_row(const struct dp_worker *w, const struct rte_mbuf *m)
-{
-	for (uint32_t i = 0; i < w->death_row.cnt; i++)
-		if (w->death_row.row[i] == m)
-			return true;
-	return false;
 }
 
 struct rte_mbuf *
@@ -134,7 +117,7 @@ dp_reasm_ipv4(struct dp_worker *w, struct rte_mbuf *m, uint64_t tsc, struct rte_
 	struct rte_mbuf *r = rte_ipv4_frag_reassemble_packet(w->frag_tbl, &w->death_row, m, tsc, ip);
 
 	if (w->death_row.cnt)
-		settle(w, r == NULL && on_death_row(w, m) ? m : NULL, TG_R_FRAG_TIMEOUT);
+		settle(w, m, TG_R_FRAG_TIMEOUT);
 	return r;
 }
 
@@ -146,7 +129,7 @@ dp_reasm_ipv6(struct dp_worker *w, struct rte_mbuf *m, uint64_t tsc, struct rte_
 		rte_ipv6_frag_reassemble_packet(w->frag_tbl, &w->death_row, m, tsc, ip, fh);
 
 	if (w->death_row.cnt)
-		settle(w, r == NULL && on_death_row(w, m) ? m : NULL, TG_R_FRAG_TIMEOUT);
+		settle(w, m, TG_R_FRAG_TIMEOUT);
 	return r;
 }
 
