@@ -118,7 +118,6 @@ struct rings {
 
 static struct rings link_rings[N_LINKS], peer_rings[N_PEERS];
 static struct dp_policy *pol;
-static struct rte_mempool *ext_pool; /* not used: RX mbufs come from dp_pool_rx */
 static unsigned pool_base[4];
 static uint64_t tsc;
 static uint64_t delivered[N_WORKERS]; /* frames put on each worker's queues */
@@ -655,7 +654,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	pool_base[1] = rte_mempool_in_use_count(dp_pool_hdr);
 	pool_base[2] = rte_mempool_in_use_count(dp_pool_indirect);
 	pool_base[3] = dp_pool_linear ? rte_mempool_in_use_count(dp_pool_linear) : 0;
-	(void)ext_pool;
 	if (getenv("FUZZ_PACKET_STATS") != NULL)
 		atexit(stats_print);
 	return 0;
