@@ -13,15 +13,7 @@
 #include <time.h>
 
 #include "policy.h"
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+#include "tg_clock.h"
 
 /* The policy's tables as tg_mapset publishes them. */
 static struct tg_pub_policy
@@ -29,7 +21,7 @@ pub_tables(const struct pol_policy *p)
 {
 	return (struct tg_pub_policy){
 		.hdr = &p->hdr,
-		.published_ns = now_ns(),
+		.published_ns = tg_realtime_ns(),
 		.links = p->links,
 		.peers = p->peers,
 		.rules = p->rules,
@@ -67,15 +59,6 @@ ctl_rollback(struct tg_mapset *ms, char *err, size_t errlen)
 	return gen;
 }
 
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* The refusal's reason, bounded: the maps are not trusted to hold a NUL. */
 #define WHY(a) (int)sizeof((a)->refused_why), (a)->refused_why
 
@@ -100,7 +83,7 @@ static void
 no_answer(const struct tg_mapset *ms, const struct tg_ack *a, uint64_t gen, unsigned wait_ms,
 	  char *msg, size_t msglen)
 {
-	double age = ((double)now_ns() - (double)a->heartbeat_ns) / 1e9;
+	double age = ((double)tg_realtime_ns() - (double)a->heartbeat_ns) / 1e9;
 	char pol[160];
 
 	in_force(a, pol, sizeof(pol));
@@ -138,13 +121,13 @@ enum ctl_ack
 ctl_wait_ack(const struct tg_mapset *ms, uint64_t gen, unsigned wait_ms, char *msg,
 	     size_t msglen)
 {
-	uint64_t t0 = mono_ns(), deadline = t0 + (uint64_t)wait_ms * 1000000ull;
+	uint64_t t0 = tg_monotonic_ns(), deadline = t0 + (uint64_t)wait_ms * 1000000ull;
 	struct timespec tick = {0, 2000000};
 	struct tg_ack a;
 	char pol[160];
 
 	for (;;) {
-		uint64_t t = mono_ns();
+		uint64_t t = tg_monotonic_ns();
 		bool have = tg_ack_read(ms, &a);
 
 		if (have && a.refused == gen) {

@@ -17,7 +17,7 @@
  * every AUDIT_LOG_EVERY_S with the count since.
  */
 #include "audit.h"
-#include "clock.h"
+#include "tg_clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,7 +53,7 @@ static struct rte_mempool *audit_pool;
 static int audit_fd = -1;
 static bool audit_stdout;       /* "-": fd 1, never reopened or closed */
 static pthread_t audit_thread;
-static volatile bool audit_stop;
+static bool audit_stop; /* __atomic only */
 
 /* Between threads: __atomic only. */
 static uint64_t audit_writer_lost;  /* records not written, summaries not queued */
@@ -264,9 +264,9 @@ dp_audit_sync(unsigned timeout_ms)
 	if (audit_ring == NULL)
 		return;
 	want = __atomic_add_fetch(&audit_sync_req, 1, __ATOMIC_ACQ_REL);
-	deadline = dp_monotonic_ns() + (uint64_t)timeout_ms * 1000000;
+	deadline = tg_monotonic_ns() + (uint64_t)timeout_ms * 1000000;
 	while (__atomic_load_n(&audit_sync_done, __ATOMIC_ACQUIRE) < want) {
-		if (dp_monotonic_ns() > deadline) {
+		if (tg_monotonic_ns() > deadline) {
 			RTE_LOG(WARNING, USER1,
 				"audit log: the writer did not catch up within %u ms; the counters "
 				"may miss records it loses later\n",
@@ -354,8 +354,8 @@ summary_json(const struct dp_audit_rec *r)
 {
 	char when[48], since[48];
 
-	dp_format_utc(r->ts_ns, true, when, sizeof(when));
-	dp_format_utc(r->since_ns, true, since, sizeof(since));
+	tg_format_utc(r->ts_ns, true, when, sizeof(when));
+	tg_format_utc(r->since_ns, true, since, sizeof(since));
 	/* The keys every record has, so that readers need no special case. */
 	return json_pack("{s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:s, s:[], s:{}, s:[]}", "time",
 			 when, "generation", (json_int_t)r->generation, "uid", "", "type", "",
@@ -376,7 +376,7 @@ record_json(const struct dp_audit_rec *r)
 	unsigned s = (unsigned)(r->generation % AUDIT_GENS);
 	bool known;
 
-	dp_format_utc(r->ts_ns, true, when, sizeof(when));
+	tg_format_utc(r->ts_ns, true, when, sizeof(when));
 	json_object_set_new(o, "time", json_string(when));
 	json_object_set_new(o, "generation", json_integer((json_int_t)r->generation));
 
@@ -460,13 +460,13 @@ record_json(const struct dp_audit_rec *r)
 static void
 writer_lost(uint64_t n, int err)
 {
-	uint64_t now = dp_monotonic_ns();
+	uint64_t now = tg_monotonic_ns();
 
 	__atomic_fetch_add(&audit_writer_lost, n, __ATOMIC_RELAXED);
 	wr.failing = true;
 	wr.unreported += n;
 	wr.streak += n;
-	if (wr.logged && now - wr.last_log_ns < AUDIT_LOG_EVERY_S * DP_NS_PER_S)
+	if (wr.logged && now - wr.last_log_ns < AUDIT_LOG_EVERY_S * TG_NS_PER_S)
 		return;
 	if (!wr.logged)
 		RTE_LOG(ERR, USER1,
@@ -477,7 +477,7 @@ writer_lost(uint64_t n, int err)
 		RTE_LOG(ERR, USER1,
 			"audit log %s: %" PRIu64 " more record(s) not written in the last %u s: %s\n",
 			dp_cfg.audit_path, wr.unreported,
-			(unsigned)((now - wr.last_log_ns) / DP_NS_PER_S), strerror(err));
+			(unsigned)((now - wr.last_log_ns) / TG_NS_PER_S), strerror(err));
 	wr.logged = true;
 	wr.last_log_ns = now;
 	wr.unreported = 0;
@@ -517,7 +517,7 @@ flush_batch(void)
 
 	if (wr.n == 0)
 		return;
-	wr.last_flush_ns = dp_monotonic_ns();
+	wr.last_flush_ns = tg_monotonic_ns();
 	if (audit_fd < 0) {
 		writer_lost(wr.n, wr.open_errno ? wr.open_errno : EBADF);
 		goto done;
@@ -657,18 +657,18 @@ audit_main(void *arg)
 	struct timespec idle = {0, 2 * 1000000};
 
 	(void)arg;
-	wr.last_flush_ns = dp_monotonic_ns();
+	wr.last_flush_ns = tg_monotonic_ns();
 	for (;;) {
 		/* Read before looking at the ring: when the ring is then found
 		 * empty, everything enqueued before these were set is handled. */
-		bool stopping = audit_stop;
+		bool stopping = __atomic_load_n(&audit_stop, __ATOMIC_ACQUIRE);
 		uint64_t sync = __atomic_load_n(&audit_sync_req, __ATOMIC_ACQUIRE);
 
 		if (__atomic_exchange_n(&audit_reopen_req, 0, __ATOMIC_ACQ_REL))
 			reopen();
 		take_summaries();
 		if (drain() > 0) {
-			if (dp_monotonic_ns() - wr.last_flush_ns >= AUDIT_FLUSH_NS)
+			if (tg_monotonic_ns() - wr.last_flush_ns >= AUDIT_FLUSH_NS)
 				flush_batch();
 			continue;
 		}
@@ -707,7 +707,7 @@ dp_audit_start(void)
 			rte_strerror(rte_errno));
 		return -1;
 	}
-	audit_stop = false;
+	__atomic_store_n(&audit_stop, false, __ATOMIC_RELEASE);
 	rc = rte_ctrl_thread_create(&audit_thread, "tg-audit", NULL, audit_main, NULL);
 	if (rc != 0) {
 		RTE_LOG(ERR, USER1, "cannot start the audit writer: %s\n", strerror(-rc));
@@ -723,7 +723,7 @@ dp_audit_stop(void)
 {
 	if (audit_ring == NULL)
 		return;
-	audit_stop = true;
+	__atomic_store_n(&audit_stop, true, __ATOMIC_RELEASE);
 	pthread_join(audit_thread, NULL);
 	if (wr.unreported)
 		RTE_LOG(ERR, USER1,

@@ -17,17 +17,6 @@
 #include "scan_match.h"
 #include "scope_text.h"
 
-/* The scan's findings into the caller's result (on every return: the audit
- * record of a block names the rules too). */
-static void
-result_take(struct dp_class_result *res, const struct scan_ctx *c)
-{
-	res->classes = c->classes;
-	res->block_rule = c->block_rule;
-	res->n_ids = c->n_ids;
-	memcpy(res->ids, c->ids, sizeof(res->ids));
-}
-
 int
 dp_classify(struct dp_worker *w, const struct dp_policy *pol, const uint8_t *payload,
 	    uint32_t len, const struct cot_event *ev, struct dp_class_result *res)
@@ -35,9 +24,11 @@ dp_classify(struct dp_worker *w, const struct dp_policy *pol, const uint8_t *pay
 	hs_scratch_t *scratch = pol->scratch[w->idx];
 	struct scan_ctx c = {.rules = pol->rules,
 			     .hits = pol->rule_hits + (size_t)w->idx * pol->hdr.n_rules,
-			     .block_rule = -1};
+			     .res = res};
 
-	result_take(res, &c);
+	res->classes = 0;
+	res->block_rule = -1;
+	res->n_ids = 0;
 	for (unsigned s = 0; s < TG_SCOPE_COUNT; s++) {
 		const char *data;
 		size_t dlen;
@@ -77,13 +68,12 @@ dp_classify(struct dp_worker *w, const struct dp_policy *pol, const uint8_t *pay
 				w->cnt.prefilter_scanned[s]++;
 			}
 			rc = hs_scan(pol->db[d], data, (unsigned)dlen, 0, scratch, scan_on_match, &c);
-			if (rc != HS_SUCCESS) {
-				result_take(res, &c);
-				return rc == HS_SCAN_TERMINATED ? TG_R_BLOCKED : TG_R_SCAN_ERROR;
-			}
+			if (rc == HS_SCAN_TERMINATED)
+				return TG_R_BLOCKED;
+			if (rc != HS_SUCCESS)
+				return TG_R_SCAN_ERROR;
 		}
 	}
-	result_take(res, &c);
 	if (res->classes == 0)
 		res->classes = 1u; /* "other" */
 	return TG_R_RELEASED;

@@ -23,7 +23,6 @@
  *   forward.[ch]    payload clones, fragmentation, buffered TX
  *   stats.[ch]      per-lcore counters -> stats map, telemetry, exit report
  *   audit.[ch]      audit records, their ring and the writer thread
- *   clock.h         wall and monotonic time for the control threads
  */
 #ifndef DP_H
 #define DP_H

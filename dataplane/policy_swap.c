@@ -31,7 +31,7 @@
 #include <rte_thread.h>
 
 #include "audit.h"
-#include "clock.h"
+#include "tg_clock.h"
 #include "dp.h"
 #include "policy_swap.h"
 #include "ports.h"
@@ -50,7 +50,7 @@ static pthread_t ctl_thread;
 /* The maps attached to; a re-attach replaces the contents, never the
  * object.  stats.c writes and retires through it (dp_stats_*(&ctl_maps)). */
 static struct tg_mapset ctl_maps;
-static volatile bool ctl_stop;
+static bool ctl_stop; /* __atomic only */
 static uint64_t ctl_known_gen; /* generation of ctl_maps installed or refused last */
 static struct tg_ack ctl_ack;  /* what this dataplane tells ctl_maps' publishers */
 static uint64_t pins_lost_tsc; /* when the maps held stopped being pinned; 0: they are */
@@ -85,7 +85,7 @@ policy_desc(char *buf, size_t len)
 static void
 ack_publish(void)
 {
-	ctl_ack.heartbeat_ns = dp_realtime_ns();
+	ctl_ack.heartbeat_ns = tg_realtime_ns();
 	tg_ack_write(&ctl_maps, &ctl_ack);
 }
 
@@ -393,7 +393,7 @@ control_main(void *arg)
 	struct timespec tick = {0, 10 * 1000000}; /* 10 ms: swaps land fast */
 
 	(void)arg;
-	while (!ctl_stop) {
+	while (!__atomic_load_n(&ctl_stop, __ATOMIC_ACQUIRE)) {
 		uint64_t now = rte_get_tsc_cycles();
 
 		if (now >= next_pins) {
@@ -426,7 +426,7 @@ dp_control_start(void)
 	ack_attach();
 	/* Install whatever is published before any packet is received. */
 	policy_poll(&ctl_known_gen);
-	ctl_stop = false;
+	__atomic_store_n(&ctl_stop, false, __ATOMIC_RELEASE);
 	rc = rte_ctrl_thread_create(&ctl_thread, "tg-control", NULL, control_main, NULL);
 	if (rc != 0) {
 		RTE_LOG(ERR, USER1, "cannot start the control thread: %s\n", strerror(-rc));
@@ -441,7 +441,7 @@ dp_control_stop(void)
 {
 	struct dp_policy *p;
 
-	ctl_stop = true;
+	__atomic_store_n(&ctl_stop, true, __ATOMIC_RELEASE);
 	pthread_join(ctl_thread, NULL);
 	ctl_ack.state = TG_ACK_STOPPED;
 	ack_publish();

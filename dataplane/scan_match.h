@@ -21,10 +21,7 @@ struct scan_ctx {
 	uint64_t *hits;              /* per rule */
 	uint32_t first, n;           /* the scanned scope's range of rules */
 	uint32_t seen;               /* scopes whose candidates the payload scan reported */
-	uint32_t classes;            /* class set of the classify rules that matched */
-	int32_t block_rule;          /* index into rules of the block that fired, or -1 */
-	uint8_t n_ids;
-	uint32_t ids[DP_MAX_AUDIT_RULES]; /* the first rule ids that matched */
+	struct dp_class_result *res; /* classes, the block that fired, rule ids */
 };
 
 /* A match_event_handler: 1 (stop scanning) once a block rule matched. */
@@ -45,12 +42,12 @@ scan_on_match(unsigned int id, unsigned long long from, unsigned long long to, u
 		return 0;
 	}
 	c->hits[c->first + lo]++;
-	if (c->n_ids < DP_MAX_AUDIT_RULES)
-		c->ids[c->n_ids++] = id;
+	if (c->res->n_ids < DP_MAX_AUDIT_RULES)
+		c->res->ids[c->res->n_ids++] = id;
 	if (r[lo].action == TG_ACT_CLASSIFY) {
-		c->classes |= 1u << r[lo].class_idx;
+		c->res->classes |= 1u << r[lo].class_idx;
 	} else if (r[lo].action == TG_ACT_BLOCK) {
-		c->block_rule = (int32_t)(c->first + lo);
+		c->res->block_rule = (int32_t)(c->first + lo);
 		return 1; /* blocked for everyone: no need to look further */
 	}
 	return 0;

@@ -22,7 +22,7 @@
 #include <rte_telemetry.h>
 
 #include "audit.h"
-#include "clock.h"
+#include "tg_clock.h"
 #include "cot_names.h"
 #include "dp.h"
 #include "stats.h"
@@ -49,7 +49,7 @@ static uint64_t started_ns;
 void
 dp_stats_init(void)
 {
-	started_ns = dp_realtime_ns();
+	started_ns = tg_realtime_ns();
 }
 
 static int
@@ -124,7 +124,7 @@ stats_collect(struct tg_stats *st)
 	uint64_t cyc[6] = {0};
 
 	memset(st, 0, sizeof(*st));
-	st->updated_ns = dp_realtime_ns();
+	st->updated_ns = tg_realtime_ns();
 	st->started_ns = started_ns;
 	st->pid = (uint64_t)getpid();
 	st->generation = p ? p->generation : 0;
@@ -234,7 +234,7 @@ no_policy_summary(uint64_t dropped, uint64_t now_ns, uint64_t mono)
 static void
 no_policy_watch(const struct dp_policy *p, uint64_t dropped, bool final)
 {
-	uint64_t now = dp_realtime_ns(), mono = dp_monotonic_ns();
+	uint64_t now = tg_realtime_ns(), mono = tg_monotonic_ns();
 	char when[32];
 
 	if (!nopol.seen) {
@@ -251,8 +251,8 @@ no_policy_watch(const struct dp_policy *p, uint64_t dropped, bool final)
 			"no policy loaded in %s: nothing is released until one is (tgctl load); "
 			"every packet is dropped as no_policy\n",
 			dp_cfg.bpffs);
-	} else if (p == NULL && mono - nopol.log_mono >= NOPOL_EVERY_S * DP_NS_PER_S) {
-		dp_format_utc(nopol.since_ns, false, when, sizeof(when));
+	} else if (p == NULL && mono - nopol.log_mono >= NOPOL_EVERY_S * TG_NS_PER_S) {
+		tg_format_utc(nopol.since_ns, false, when, sizeof(when));
 		RTE_LOG(WARNING, USER1,
 			"no policy loaded: %" PRIu64 " packets dropped since %s (no_policy)\n",
 			dropped - nopol.at_start, when);
@@ -262,14 +262,14 @@ no_policy_watch(const struct dp_policy *p, uint64_t dropped, bool final)
 		RTE_LOG(NOTICE, USER1,
 			"policy generation %" PRIu64 " in force after %" PRIu64 " s without a policy: "
 			"%" PRIu64 " packets dropped meanwhile (no_policy)\n",
-			p->generation, (now - nopol.since_ns) / DP_NS_PER_S, dropped - nopol.at_start);
+			p->generation, (now - nopol.since_ns) / TG_NS_PER_S, dropped - nopol.at_start);
 		no_policy_summary(dropped, now, mono);
 		return;
 	}
 	/* A worker still in a burst it began without a policy may count a few
 	 * after the swap: those are summarised too. */
 	if (dropped > nopol.summarised &&
-	    (final || mono - nopol.summary_mono >= NOPOL_EVERY_S * DP_NS_PER_S))
+	    (final || mono - nopol.summary_mono >= NOPOL_EVERY_S * TG_NS_PER_S))
 		no_policy_summary(dropped, now, mono);
 }
 

@@ -22,6 +22,7 @@
 #endif
 
 #include "dataplane/cot_parse.h"
+#include "tg_clock.h"
 
 struct payload {
 	const uint8_t *p;
@@ -36,15 +37,6 @@ tsc(void)
 #else
 	return 0;
 #endif
-}
-
-static double
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
 /* The UDP payload of one Ethernet frame, or NULL. */
@@ -170,7 +162,7 @@ main(int argc, char **argv)
 		for (long k = 0; k < rounds; k++) {
 			unsigned acc = 0;
 
-			ns0 = now_ns();
+			ns0 = (double)tg_monotonic_ns();
 			t0 = tsc();
 			for (size_t i = 0; i < n; i++)
 				acc += (unsigned)cot_parse(pl[i].p, pl[i].len, ev) + ev->buf_used;
@@ -178,7 +170,7 @@ main(int argc, char **argv)
 			sink += acc;
 			if (t1 - t0 < best) {
 				best = t1 - t0;
-				best_ns = now_ns() - ns0;
+				best_ns = (double)tg_monotonic_ns() - ns0;
 			}
 		}
 		(void)sink;

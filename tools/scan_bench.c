@@ -40,6 +40,7 @@
 #include "dataplane/scope_text.h"
 #include "marking.h"
 #include "tg_mapset.h"
+#include "tg_clock.h"
 #include "tg_names.h"
 
 struct msg {
@@ -65,15 +66,6 @@ static uint64_t parse_cycles;
 static struct tg_snapshot snap;
 static const struct tg_link *blink;
 static struct cot_event ev;
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static char *
 dup_bytes(const void *p, size_t n)
@@ -396,7 +388,7 @@ main(int argc, char **argv)
 	uint64_t *hits = calloc(snap.hdr.n_rules + 1, sizeof(uint64_t));
 	uint64_t passes = 0, scanned = 0, blocked = 0, scan_errors = 0;
 	uint64_t scope_cyc[TG_SCOPE_COUNT] = {0}, scope_scans[TG_HSDB_REFS] = {0};
-	uint64_t t_start = now_ns(), t_end = t_start + (uint64_t)(seconds * 1e9), t_now;
+	uint64_t t_start = tg_monotonic_ns(), t_end = t_start + (uint64_t)(seconds * 1e9), t_now;
 	uint64_t c_start = __rdtsc(), c_total;
 	struct timespec cpu0, cpu1;
 
@@ -404,7 +396,8 @@ main(int argc, char **argv)
 
 	do {
 		for (size_t i = 0; i < n_msgs; i++) {
-			struct scan_ctx sctx = {.rules = snap.rules, .hits = hits, .block_rule = -1};
+			struct dp_class_result res = {.block_rule = -1};
+			struct scan_ctx sctx = {.rules = snap.rules, .hits = hits, .res = &res};
 
 			bool stop = false; /* blocked, or a scan error */
 
@@ -437,11 +430,11 @@ main(int argc, char **argv)
 					}
 				}
 			}
-			blocked += sctx.block_rule >= 0;
+			blocked += res.block_rule >= 0;
 		}
 		scanned += n_msgs;
 		passes++;
-		t_now = now_ns();
+		t_now = tg_monotonic_ns();
 	} while (t_now < t_end);
 	c_total = __rdtsc() - c_start;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);

@@ -1,48 +1,49 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * clock.h - the two clocks the control threads read: wall time for what
- * operators see (stats, audit records), monotonic time for intervals.
- * Off the fast path (workers use the TSC).
+ * tg_clock.h - the two clocks tgctl, the dataplane's control threads and the
+ * tools read: wall time for what operators see (stats, audit records, the
+ * acknowledgement), monotonic time for intervals.  Off the fast path
+ * (workers use the TSC).
  */
-#ifndef DP_CLOCK_H
-#define DP_CLOCK_H
+#ifndef TG_CLOCK_H
+#define TG_CLOCK_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
-#define DP_NS_PER_S UINT64_C(1000000000)
+#define TG_NS_PER_S UINT64_C(1000000000)
 
 static inline uint64_t
-dp_clock_ns(clockid_t id)
+tg_clock_ns(clockid_t id)
 {
 	struct timespec ts;
 
 	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * DP_NS_PER_S + (uint64_t)ts.tv_nsec;
+	return (uint64_t)ts.tv_sec * TG_NS_PER_S + (uint64_t)ts.tv_nsec;
 }
 
 /* CLOCK_REALTIME, ns since the Unix epoch */
 static inline uint64_t
-dp_realtime_ns(void)
+tg_realtime_ns(void)
 {
-	return dp_clock_ns(CLOCK_REALTIME);
+	return tg_clock_ns(CLOCK_REALTIME);
 }
 
 /* CLOCK_MONOTONIC, ns */
 static inline uint64_t
-dp_monotonic_ns(void)
+tg_monotonic_ns(void)
 {
-	return dp_clock_ns(CLOCK_MONOTONIC);
+	return tg_clock_ns(CLOCK_MONOTONIC);
 }
 
 /* A CLOCK_REALTIME time as ISO 8601 UTC: 2026-12-01T18:06:03Z, or with
  * millis 2026-12-01T18:06:03.123Z (the audit log's). */
 static inline void
-dp_format_utc(uint64_t ns, bool millis, char *buf, size_t cap)
+tg_format_utc(uint64_t ns, bool millis, char *buf, size_t cap)
 {
-	time_t t = (time_t)(ns / DP_NS_PER_S);
+	time_t t = (time_t)(ns / TG_NS_PER_S);
 	struct tm tm;
 	size_t n;
 
@@ -54,4 +55,4 @@ dp_format_utc(uint64_t ns, bool millis, char *buf, size_t cap)
 		snprintf(buf + n, cap - n, "Z");
 }
 
-#endif /* DP_CLOCK_H */
+#endif /* TG_CLOCK_H */
