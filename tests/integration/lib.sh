@@ -86,6 +86,16 @@ demo_peer_vdevs() {
 	done
 }
 
+# demo_policy_null_peers OUT: policy/demo.yaml with its three peers on
+# net_null0..2 (outputs not written; the ports' TX counters still count).
+demo_policy_null_peers() {
+	sed -e 's/port: net_pcap2/port: net_null0/; s/port: net_pcap3/port: net_null1/' \
+	    -e 's/port: net_pcap4/port: net_null2/' "$TG_SRC/policy/demo.yaml" > "$1"
+}
+
+# The same three peers as net_null devices (vdev arguments for trackgate).
+demo_null_vdevs() { echo "--vdev net_null0,no-rx=1 --vdev net_null1,no-rx=1 --vdev net_null2,no-rx=1"; }
+
 # EAL arguments every trackgate/testpmd in a test gets: no PCI, no hugepages,
 # a private prefix.
 eal_common() { echo "--no-pci --no-huge -m 1024 --file-prefix $T_PREFIX --log-level=user1,info"; }

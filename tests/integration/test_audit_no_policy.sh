@@ -64,7 +64,7 @@ check "the audit log holds nothing but the summaries" \
 # --- 2. no policy for a while, then one ---------------------------------------
 "$TRACKGATE" $(eal_common) -l 0 \
 	--vdev "net_pcap0,rx_pcap=$T_DIR/in-kor.pcap,infinite_rx=1" \
-	--vdev net_null0,no-rx=1 --vdev net_null1,no-rx=1 --vdev net_null2,no-rx=1 \
+	$(demo_null_vdevs) \
 	-- --bpffs "$T_BPFFS" --audit "$T_DIR/audit-2.jsonl" --audit-level drops \
 	--stats-interval 100 > trackgate-2.log 2>&1 &
 TG_PID=$!

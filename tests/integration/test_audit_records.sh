@@ -178,7 +178,7 @@ check "the exit report lists the parse errors too" grep -Eq "^    parse_err malf
 if command -v dpdk-telemetry.py >/dev/null; then
 	"$TRACKGATE" $(eal_common) -l 0 \
 		--vdev "net_pcap0,rx_pcap=$T_DIR/in.pcap,infinite_rx=1" \
-		--vdev net_null0,no-rx=1 --vdev net_null1,no-rx=1 --vdev net_null2,no-rx=1 \
+		$(demo_null_vdevs) \
 		-- --bpffs "$T_BPFFS" --audit-level off > trackgate-tel.log 2>&1 &
 	TG_PID=$!
 	T_PIDS+=("$TG_PID")

@@ -22,8 +22,7 @@ cd "$T_DIR"
 
 # Peers on net_null: their ports' TX counters (rte_eth_stats, in `tgctl
 # stats`) count the frames that really left for each peer.
-sed -e 's/port: net_pcap2/port: net_null0/; s/port: net_pcap3/port: net_null1/; s/port: net_pcap4/port: net_null2/' \
-	"$TG_SRC/policy/demo.yaml" > A.yaml
+demo_policy_null_peers A.yaml
 # B: peer kor revoked (its whole entry removed).
 $PY - <<'EOF'
 s = open("A.yaml").read()
@@ -78,7 +77,7 @@ expect_rc 0 "load A before trackgate starts (--no-wait)" \
 "$TRACKGATE" $(eal_common) $(lcores_arg) \
 	--vdev "net_pcap0,rx_pcap=$T_DIR/in-kor.pcap,infinite_rx=1" \
 	--vdev "net_pcap1,rx_pcap=$T_DIR/in-jpn.pcap,infinite_rx=1" \
-	--vdev net_null0,no-rx=1 --vdev net_null1,no-rx=1 --vdev net_null2,no-rx=1 \
+	$(demo_null_vdevs) \
 	-- --bpffs "$T_BPFFS" --audit /dev/null --stats-interval 100 \
 	> trackgate.log 2>&1 &
 TG_PID=$!

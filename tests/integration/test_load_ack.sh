@@ -67,7 +67,7 @@ check "--help names --wait-ms, --no-wait and exit codes 5 and 6" \
 # ---- a running dataplane ---------------------------------------------------------
 start_tg() {
 	"$TRACKGATE" $(eal_common) -l 0 \
-		--vdev net_null0,no-rx=1 --vdev net_null1,no-rx=1 --vdev net_null2,no-rx=1 \
+		$(demo_null_vdevs) \
 		--vdev net_null3,no-rx=1 --vdev net_null4,no-rx=1 \
 		-- --bpffs "$T_BPFFS" --audit /dev/null --stats-interval 100 >> trackgate.log 2>&1 &
 	TG_PID=$!

@@ -14,8 +14,7 @@ cd "$T_DIR"
 
 # Peers on net_null: the decisions are checked through the audit log, so the
 # outputs need not be written to disk.
-sed -e 's/port: net_pcap2/port: net_null0/; s/port: net_pcap3/port: net_null1/; s/port: net_pcap4/port: net_null2/' \
-	"$TG_SRC/policy/demo.yaml" > A.yaml
+demo_policy_null_peers A.yaml
 # B differs for two peers at once: USA receives only space tracks, KOR is
 # cleared to CONFIDENTIAL only.
 $PY - <<'EOF'
@@ -33,7 +32,7 @@ expect_rc 0 "load A (generation 1)" "$TGCTL" load A.yaml --bpffs "$T_BPFFS" -q -
 "$TRACKGATE" $(eal_common) $(lcores_arg) \
 	--vdev "net_pcap0,rx_pcap=$T_DIR/in-kor.pcap,infinite_rx=1" \
 	--vdev "net_pcap1,rx_pcap=$T_DIR/in-jpn.pcap,infinite_rx=1" \
-	--vdev net_null0,no-rx=1 --vdev net_null1,no-rx=1 --vdev net_null2,no-rx=1 \
+	$(demo_null_vdevs) \
 	-- --bpffs "$T_BPFFS" --audit "$T_DIR/audit.jsonl" --stats-interval 100 \
 	> trackgate.log 2>&1 &
 TG_PID=$!

@@ -12,15 +12,14 @@ SWAPS=10
 cd "$T_DIR"
 "$TG_GEN" --mix default --count 2000 --seed 31 --link kor-us --out in-kor.pcap
 "$TG_GEN" --mix hostile --count 2000 --seed 32 --link jpn-us --out in-jpn.pcap
-sed -e 's/port: net_pcap2/port: net_null0/; s/port: net_pcap3/port: net_null1/; s/port: net_pcap4/port: net_null2/' \
-	"$TG_SRC/policy/demo.yaml" > A.yaml
+demo_policy_null_peers A.yaml
 sed -e 's/receives: \[warning, space\]/receives: [space]/' A.yaml > B.yaml
 
 expect_rc 0 "load A" "$TGCTL" load A.yaml --bpffs "$T_BPFFS" -q --no-wait
 "$TRACKGATE" $(eal_common) -l 0 \
 	--vdev "net_pcap0,rx_pcap=$T_DIR/in-kor.pcap,infinite_rx=1" \
 	--vdev "net_pcap1,rx_pcap=$T_DIR/in-jpn.pcap,infinite_rx=1" \
-	--vdev net_null0,no-rx=1 --vdev net_null1,no-rx=1 --vdev net_null2,no-rx=1 \
+	$(demo_null_vdevs) \
 	-- --bpffs "$T_BPFFS" --audit /dev/null --audit-level all --stats-interval 100 \
 	--frag-flows 256 > trackgate.log 2>&1 &
 TG_PID=$!
