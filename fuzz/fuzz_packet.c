@@ -98,7 +98,9 @@
 #define FRAG_FLOWS 64        /* per worker: small, so the table fills */
 #define MAX_TRAIN 64
 #define MAX_TRAIN_FRAGS 32
-#define MAX_DGRAM (MAX_TRAIN_FRAGS * 65528)
+/* the longest train: MAX_TRAIN_FRAGS - 1 pieces of 65,528 bytes (fs's most)
+ * and a last one of 65,535 (last's most) */
+#define MAX_DGRAM ((MAX_TRAIN_FRAGS - 1) * 65528 + 65535)
 #define NOW_MS 1700000000000ll
 
 enum {
