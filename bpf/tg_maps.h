@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define TG_MAPS_MAGIC 0x54524b47u /* "TRKG" */
-#define TG_MAPS_ABI 4
+#define TG_MAPS_ABI 5
 
 #define TG_DEFAULT_BPFFS "/sys/fs/bpf/trackgate"
 
@@ -67,6 +67,16 @@ enum tg_scope {
 	TG_SCOPE_MARKING, /* access, then caveat, then releasableTo, '\n'-joined */
 	TG_SCOPE_COUNT
 };
+
+/*
+ * The early scopes: short fields of the event, scanned for every message
+ * before the decision (docs/release.md §5).  The payload and the other
+ * fields are scanned only when some peer can still receive the message,
+ * which depends on the classes the late scopes' rules can add.
+ */
+#define TG_EARLY_SCOPES                                                                   \
+	((1u << TG_SCOPE_TYPE) | (1u << TG_SCOPE_HOW) | (1u << TG_SCOPE_UID) |             \
+	 (1u << TG_SCOPE_MARKING))
 
 enum tg_action {
 	TG_ACT_NONE = 0, /* operand of combinations only (HS_FLAG_QUIET) */
@@ -324,6 +334,9 @@ struct tg_stats {
 	 * dataplane/cot_names.h, [0] counts codes out of range): their sum
 	 * is reason[TG_R_PARSE]. */
 	uint64_t parse_err[TG_PARSE_ERR_MAX];
+	/* Messages decided before the late scopes were scanned: no peer could
+	 * receive them whatever those scopes' rules say (release.md §5). */
+	uint64_t scan_skipped;
 };
 
 /* mmaped array elements are strided by round_up(value_size, 8): keep every
@@ -333,5 +346,24 @@ _Static_assert(sizeof(struct tg_peer) % 8 == 0, "tg_peer stride");
 _Static_assert(sizeof(struct tg_rule) % 8 == 0, "tg_rule stride");
 _Static_assert(sizeof(struct tg_ctl) % 8 == 0, "tg_ctl stride");
 _Static_assert(sizeof(struct tg_stats) % 8 == 0, "tg_stats stride");
+
+/*
+ * The classes that rules of the late scopes can add to a message: a peer
+ * that receives none of them (and not `other` when an early rule already
+ * classified the message) can be decided before the late scan
+ * (docs/release.md §5).  A fact of the published rules, so tgctl (which
+ * reports it) and the dataplane (which relies on it) derive it alike.
+ */
+static inline uint32_t
+tg_late_classes(const struct tg_rule *r, uint32_t n)
+{
+	uint32_t c = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		if (r[i].action == TG_ACT_CLASSIFY && r[i].scope < TG_SCOPE_COUNT &&
+		    !(TG_EARLY_SCOPES & (1u << r[i].scope)) && r[i].class_idx < TG_MAX_CLASSES)
+			c |= 1u << r[i].class_idx;
+	return c;
+}
 
 #endif /* TG_MAPS_H */

@@ -150,6 +150,38 @@ print_prefilter(const struct pol_policy *p)
 	}
 }
 
+/* Which peers can be decided before the late scan (release.md §5). */
+static void
+print_decide_first(const struct pol_policy *p)
+{
+	uint32_t late = tg_late_classes(p->rules, p->hdr.n_rules);
+	char names[512];
+	size_t n = 0;
+
+	names[0] = '\0';
+	for (unsigned c = 0; c < p->hdr.n_classes && n < sizeof(names); c++)
+		if (late & (1u << c))
+			n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", n ? ", " : "",
+					      p->hdr.classes[c]);
+	printf("  decided before the late scan (payload, callsign, remarks, detail): a message "
+	       "no peer can receive after its marking and the early scopes (type, how, uid, "
+	       "marking); the late rules can add the classes {%s}\n", names);
+	for (unsigned i = 0; i < p->hdr.n_peers; i++) {
+		const struct tg_peer *pe = &p->peers[i];
+		const char *when;
+
+		if (pe->classes & late)
+			when = "needs the late scan whenever its clearance, nation and link admit "
+			       "the message (it receives a class a late rule can add)";
+		else if (pe->classes & 1u)
+			when = "needs the late scan only when its clearance, nation and link admit "
+			       "the message and no early rule classified it (it receives 'other')";
+		else
+			when = "never needs the late scan: only early rules give it its classes";
+		printf("  peer %s: %s\n", pe->name, when);
+	}
+}
+
 static int
 cmd_check(const struct opts *o)
 {
@@ -162,6 +194,7 @@ cmd_check(const struct opts *o)
 		printf("%s: ok: %u links, %u peers, %u rules, %zu bytes of compiled rules\n",
 		       o->file, p->hdr.n_links, p->hdr.n_peers, p->hdr.n_rules, p->hsdb_len);
 		print_prefilter(p);
+		print_decide_first(p);
 	}
 	pol_free(p);
 	return EXIT_OK;
@@ -570,6 +603,7 @@ cmd_stats(const struct opts *o)
 			json_object_set_new(perr, cot_err_counter_name(e),
 					    json_integer((json_int_t)st->parse_err[e]));
 		json_object_set_new(root, "parse_err", perr);
+		json_object_set_new(root, "scan_skipped", json_integer((json_int_t)st->scan_skipped));
 		json_t *pf = json_object();
 
 		for (unsigned s = 0; s < TG_SCOPE_COUNT; s++)
@@ -597,6 +631,8 @@ cmd_stats(const struct opts *o)
 		printf("rx packets %" PRIu64 "  messages %" PRIu64 "  released %" PRIu64
 		       "  audit lost %" PRIu64 "\n",
 		       st->rx_packets, st->messages, st->released, st->audit_lost);
+		printf("decided before the late scan (no peer could receive them) %" PRIu64 "\n",
+		       st->scan_skipped);
 		printf("\ndropped (per message)\n");
 		for (unsigned r = TG_R_MSG_FIRST; r <= TG_R_MSG_LAST; r++) {
 			if (!st->reason[r])

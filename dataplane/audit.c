@@ -17,6 +17,7 @@
  * every AUDIT_LOG_EVERY_S with the count since.
  */
 #include "audit.h"
+#include "msg.h"
 #include "tg_clock.h"
 
 #include <errno.h>
@@ -163,14 +164,13 @@ copy_wire(char *dst, size_t cap, struct dp_audit_strlen *m, const struct cot_str
 }
 
 void
-dp_audit_message(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id, int link_idx,
-		 int reason, const struct dp_class_result *cr, uint32_t released,
-		 const uint8_t *peer_reason, const struct cot_event *ev, enum cot_err parse_err,
-		 uint64_t now_ns, const uint32_t *checks)
+dp_audit_message(struct dp_worker *w, const struct dp_policy *pol, const struct dp_msg_ctx *c,
+		 uint64_t now_ns)
 {
+	const struct cot_event *ev = c->ev;
 	struct dp_audit_rec *r;
 
-	if (!dp_audit_wants(released != 0, reason != TG_R_RELEASED))
+	if (!dp_audit_wants(c->released != 0, c->reason != TG_R_RELEASED))
 		return;
 	r = dp_audit_get(w);
 	if (r == NULL)
@@ -178,28 +178,29 @@ dp_audit_message(struct dp_worker *w, const struct dp_policy *pol, uint16_t port
 	r->kind = DP_AUDIT_DECISION;
 	r->ts_ns = now_ns;
 	r->generation = pol ? pol->generation : 0;
-	r->released = released;
-	r->link_idx = link_idx < 0 ? 0xff : (uint8_t)link_idx;
-	r->port_id = port_id;
-	r->reason = (uint8_t)reason;
-	if (cr) {
-		r->n_ids = cr->n_ids;
-		memcpy(r->ids, cr->ids, sizeof(r->ids));
+	r->released = c->released;
+	r->link_idx = c->link_idx < 0 ? 0xff : (uint8_t)c->link_idx;
+	r->port_id = c->port_id;
+	r->reason = (uint8_t)c->reason;
+	r->scanned = c->scanned;
+	if (c->classified) {
+		r->n_ids = c->cr.n_ids;
+		memcpy(r->ids, c->cr.ids, sizeof(r->ids));
 	}
-	if (checks) {
-		r->check_parser = checks[0];
-		r->check_independent = checks[1];
-		r->check_failed = (uint8_t)checks[2];
+	if (c->checked) {
+		r->check_parser = c->checks[0];
+		r->check_independent = c->checks[1];
+		r->check_failed = (uint8_t)c->checks[2];
 		r->n_peers = (uint8_t)pol->hdr.n_peers;
 	}
-	if (peer_reason) {
+	if (c->decided) {
 		r->n_peers = (uint8_t)pol->hdr.n_peers;
-		memcpy(r->peer_reason, peer_reason, pol->hdr.n_peers);
+		memcpy(r->peer_reason, c->peer_reason, pol->hdr.n_peers);
 	}
-	r->parse_err = (uint8_t)parse_err;
+	r->parse_err = (uint8_t)c->parse_err;
 	if (ev == NULL)
 		;
-	else if (parse_err != COT_OK) {
+	else if (c->parse_err != COT_OK) {
 		/* What the parser got to before the error (cot_parse.h: uid and
 		 * type are the values parsed, or absent); the marking is not
 		 * known. */
@@ -440,6 +441,8 @@ record_json(const struct dp_audit_rec *r)
 								 : "withheld"));
 	if (r->reason != TG_R_RELEASED)
 		json_object_set_new(o, "reason", json_string(tg_reason_name(r->reason)));
+	else /* false: no peer could receive it, the late scopes were not scanned */
+		json_object_set_new(o, "scanned", json_boolean(r->scanned));
 	if (r->reason == TG_R_PARSE) {
 		json_object_set_new(o, "parse_err",
 				    json_string(r->parse_err ? cot_err_str(r->parse_err)

@@ -70,7 +70,7 @@ struct dp_audit_rec {
 	uint8_t n_ids;
 	uint8_t n_peers;
 	uint8_t check_failed;        /* the second check could not read the marking */
-	uint8_t pad;
+	uint8_t scanned;      /* the late scopes were scanned (release.md §5) */
 	uint32_t ids[DP_MAX_AUDIT_RULES];
 	uint8_t peer_reason[TG_MAX_PEERS];
 	struct dp_audit_strlen str[DP_AS_COUNT];
@@ -92,16 +92,15 @@ struct dp_audit_rec *dp_audit_get(struct dp_worker *w);
 /* Hand a filled record to the writer; never blocks. */
 void dp_audit_put(struct dp_worker *w, struct dp_audit_rec *r);
 /*
- * Record one decision (if the audit level wants it): the message-level
- * reason or TG_R_RELEASED, the rules that matched, the peers released to and
- * why the others were not, and what the event says of itself.  `ev` is the
- * parsed event or NULL when parsing was not reached; on a parse drop
- * parse_err says why (and ev holds what the parser got to).
+ * Record one message's outcome (if the audit level wants it), from what the
+ * worker found out (msg.h): the message-level reason or TG_R_RELEASED, the
+ * rules that matched, whether the late scopes were scanned, the peers
+ * released to and why the others were not, the second check's view when it
+ * disagreed, and what the event says of itself.
  */
-void dp_audit_message(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id,
-		      int link_idx, int reason, const struct dp_class_result *cr,
-		      uint32_t released, const uint8_t *peer_reason, const struct cot_event *ev,
-		      enum cot_err parse_err, uint64_t now_ns, const uint32_t *checks);
+struct dp_msg_ctx;
+void dp_audit_message(struct dp_worker *w, const struct dp_policy *pol,
+		      const struct dp_msg_ctx *c, uint64_t now_ns);
 /* Remember peer/link names of a generation for the writer (control thread). */
 void dp_audit_note_policy(const struct dp_policy *p);
 /*

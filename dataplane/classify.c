@@ -5,36 +5,41 @@
  * Rule ids are Hyperscan ids; a match is mapped back to its rule by binary
  * search in the scope's id-sorted range of pol->rules.
  *
- * The payload is scanned first; its database also holds the candidates of
- * the field scopes' prefiltered rules (tg_maps.h), so a field's second
- * database runs only when the payload scan says one of its rules may match.
+ * The early scopes (TG_EARLY_SCOPES: short fields) are scanned for every
+ * message, the late ones only when some peer can still receive it
+ * (release.h).  Of the late ones the payload is scanned first; its database
+ * also holds the candidates of the field scopes' prefiltered rules
+ * (tg_maps.h), so a field's second database runs only when the payload scan
+ * says one of its rules may match.
  */
 #include "classify.h"
 
 #include <string.h>
 
 #include "dp.h"
+#include "release.h"
 #include "scan_match.h"
 #include "scope_text.h"
 
-int
-dp_classify(struct dp_worker *w, const struct dp_policy *pol, const uint8_t *payload,
-	    uint32_t len, const struct cot_event *ev, struct dp_class_result *res)
+/* Scan the scopes in `scopes` (a mask), in scope order: the payload first,
+ * so its candidates are known when the field scopes' prefiltered databases
+ * are considered. */
+static int
+classify_scopes(struct dp_worker *w, const struct dp_policy *pol, uint32_t scopes,
+		const uint8_t *payload, uint32_t len, const struct cot_event *ev,
+		struct dp_class_result *res)
 {
 	hs_scratch_t *scratch = pol->scratch[w->idx];
 	struct scan_ctx c = {.rules = pol->rules,
 			     .hits = pol->rule_hits + (size_t)w->idx * pol->hdr.n_rules,
 			     .res = res};
 
-	res->classes = 0;
-	res->block_rule = -1;
-	res->n_ids = 0;
 	for (unsigned s = 0; s < TG_SCOPE_COUNT; s++) {
 		const char *data;
 		size_t dlen;
 		hs_error_t rc;
 
-		if (pol->db[s] == NULL && pol->db[TG_HSDB_PF(s)] == NULL)
+		if (!(scopes & (1u << s)) || (pol->db[s] == NULL && pol->db[TG_HSDB_PF(s)] == NULL))
 			continue;
 		switch (s) {
 		case TG_SCOPE_PAYLOAD: data = (const char *)payload; dlen = len; break;
@@ -74,7 +79,36 @@ dp_classify(struct dp_worker *w, const struct dp_policy *pol, const uint8_t *pay
 				return TG_R_SCAN_ERROR;
 		}
 	}
-	if (res->classes == 0)
-		res->classes = 1u; /* "other" */
 	return TG_R_RELEASED;
+}
+
+int
+dp_classify_early(struct dp_worker *w, const struct dp_policy *pol, const struct cot_event *ev,
+		  struct dp_class_result *res)
+{
+	res->classes = 0;
+	res->block_rule = -1;
+	res->n_ids = 0;
+	return classify_scopes(w, pol, TG_EARLY_SCOPES, NULL, 0, ev, res);
+}
+
+int
+dp_classify_late(struct dp_worker *w, const struct dp_policy *pol, const uint8_t *payload,
+		 uint32_t len, const struct cot_event *ev, struct dp_class_result *res)
+{
+	int rc = classify_scopes(w, pol, ((1u << TG_SCOPE_COUNT) - 1) & ~TG_EARLY_SCOPES,
+				 payload, len, ev, res);
+
+	if (rc == TG_R_RELEASED && res->classes == 0)
+		res->classes = DP_CLASS_OTHER;
+	return rc;
+}
+
+int
+dp_classify(struct dp_worker *w, const struct dp_policy *pol, const uint8_t *payload,
+	    uint32_t len, const struct cot_event *ev, struct dp_class_result *res)
+{
+	int rc = dp_classify_early(w, pol, ev, res);
+
+	return rc != TG_R_RELEASED ? rc : dp_classify_late(w, pol, payload, len, ev, res);
 }

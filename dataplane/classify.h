@@ -22,11 +22,22 @@ struct dp_worker;
 struct dp_policy;
 
 /*
- * The payload once, then each field scope's always-scanned database and,
- * when scan_prefilter.h says so, its prefiltered one: a bounded number of
- * scans whatever the number of rules.  Stops at the first block.  Returns TG_R_RELEASED (go on), TG_R_BLOCKED,
- * TG_R_SCAN_ERROR or TG_R_BAD_MARKING (marking too long to scan whole).
+ * Each returns TG_R_RELEASED (go on), TG_R_BLOCKED (a block rule matched:
+ * the scan stopped there), TG_R_SCAN_ERROR or TG_R_BAD_MARKING (marking
+ * too long to scan whole).
+ *
+ * dp_classify_early: the early scopes (TG_EARLY_SCOPES); res is reset and
+ * holds the early classes (0 if none: `other` is not set yet).
+ * dp_classify_late: the payload once, then each late field scope's
+ * always-scanned database and, when scan_prefilter.h says so, its
+ * prefiltered one (a bounded number of scans whatever the number of
+ * rules); adds to res, and sets `other` if no class at all.
+ * dp_classify: both, as when every peer could receive the message.
  */
+int dp_classify_early(struct dp_worker *w, const struct dp_policy *pol,
+		      const struct cot_event *ev, struct dp_class_result *res);
+int dp_classify_late(struct dp_worker *w, const struct dp_policy *pol, const uint8_t *payload,
+		     uint32_t len, const struct cot_event *ev, struct dp_class_result *res);
 int dp_classify(struct dp_worker *w, const struct dp_policy *pol, const uint8_t *payload,
 		uint32_t len, const struct cot_event *ev, struct dp_class_result *res);
 

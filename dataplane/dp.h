@@ -96,6 +96,7 @@ struct dp_policy {
 	struct tg_rule *rules;               /* sorted by scope, then id */
 	uint32_t scope_first[TG_SCOPE_COUNT]; /* rules[] range of each scope */
 	uint32_t scope_n[TG_SCOPE_COUNT];
+	uint32_t late_classes;               /* tg_late_classes() of rules */
 	hs_database_t *db[TG_HSDB_REFS];       /* as in tg_slot_hdr.hsdb */
 	hs_scratch_t *scratch[DP_MAX_WORKERS];
 	int8_t link_of_port[RTE_MAX_ETHPORTS];  /* -1: no link on this port */
@@ -118,6 +119,7 @@ struct dp_counters {
 	uint64_t parse_err[COT_E_COUNT];
 	uint64_t prefilter_scanned[TG_SCOPE_COUNT]; /* see tg_stats */
 	uint64_t prefilter_skipped[TG_SCOPE_COUNT];
+	uint64_t scan_skipped; /* see tg_stats */
 	uint64_t cycles[5]; /* parse, scan, decide, forward, second check */
 	uint64_t cycles_msgs;
 } __rte_cache_aligned;

@@ -186,6 +186,7 @@ dp_policy_build(const struct tg_snapshot *s, char *err, size_t errlen)
 		if (p->scope_n[sc]++ == 0)
 			p->scope_first[sc] = i;
 	}
+	p->late_classes = tg_late_classes(p->rules, n);
 
 	for (unsigned sc = 0; sc < TG_HSDB_REFS; sc++) {
 		const struct tg_hsdb_ref *ref = &s->hdr.hsdb[sc];

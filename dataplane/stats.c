@@ -142,6 +142,7 @@ stats_collect(struct tg_stats *st)
 			st->prefilter_scanned[s] += c->prefilter_scanned[s];
 			st->prefilter_skipped[s] += c->prefilter_skipped[s];
 		}
+		st->scan_skipped += c->scan_skipped;
 		for (unsigned i = 0; i < 5; i++)
 			cyc[i] += c->cycles[i];
 		cyc[5] += c->cycles_msgs;
@@ -346,6 +347,7 @@ dp_stats_print(FILE *f)
 	}
 	if (last.audit_lost)
 		fprintf(f, "  audit records lost %" PRIu64 "\n", last.audit_lost);
+	fprintf(f, "  decided before the late scan %" PRIu64 "\n", last.scan_skipped);
 	for (unsigned s = 0; s < TG_SCOPE_COUNT; s++)
 		if (last.prefilter_scanned[s] || last.prefilter_skipped[s])
 			fprintf(f, "  prefiltered %-8s scanned %" PRIu64 " skipped %" PRIu64 "\n",
@@ -401,6 +403,7 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	for (unsigned i = 0; i < last.n_peers; i++)
 		rte_tel_data_add_dict_u64(peers, last.peer[i].name, last.peer[i].released);
 	rte_tel_data_add_dict_container(d, "released_by_peer", peers, 0);
+	rte_tel_data_add_dict_u64(d, "scan_skipped", last.scan_skipped);
 	rte_tel_data_start_dict(cycles);
 	rte_tel_data_add_dict_u64(cycles, "messages", last_cycles[5]);
 	rte_tel_data_add_dict_u64(cycles, "check", last_cycles[4]);

@@ -19,6 +19,7 @@
 #include "dp.h"
 #include "forward.h"
 #include "marking_cache.h"
+#include "msg.h"
 #include "pkt_parse.h"
 #include "reassembly.h"
 #include "release.h"
@@ -39,6 +40,100 @@ stage_tsc(void)
 	return dp_cfg.stage_cycles ? rte_rdtsc() : 0;
 }
 
+/* Count a decided message's peers: withheld ones by their reason. */
+static inline void
+count_peers(const struct dp_policy *pol, struct dp_worker *w, const struct dp_msg_ctx *c)
+{
+	struct dp_peer_cnt *pc = &pol->peer_cnt[w->idx * TG_MAX_PEERS];
+
+	for (unsigned pi = 0; pi < pol->hdr.n_peers; pi++)
+		if (!(c->released & (1u << pi)))
+			pc[pi].withheld[c->peer_reason[pi]]++;
+}
+
+/*
+ * The decision (docs/release.md §5) once the early scopes were scanned:
+ * the peers the marking and the link admit, of them those that can still
+ * receive the message; the late scopes scanned only if there is one; then
+ * each of those peers' final answer.  Returns the peers to send to, 0 with
+ * c->reason set if the late scan blocked the message.
+ */
+static inline uint32_t
+decide(struct dp_worker *w, const struct dp_policy *pol, struct dp_msg_ctx *c,
+       const struct tg_marking *mk, const uint8_t *pl, uint32_t len, uint64_t *scan_cycles)
+{
+	struct dp_msg msg = {
+		.link_idx = c->link_idx,
+		.port_id = c->port_id,
+		.classes = c->cr.classes,
+		.level = mk->level,
+		.rel_mask = mk->rel_mask,
+	};
+	uint32_t possible = 0, send = 0;
+	uint64_t ts;
+	int rc;
+
+	for (unsigned pi = 0; pi < pol->hdr.n_peers; pi++) {
+		enum tg_reason r = release_marking(&pol->peers[pi], pol->peer_port[pi], &msg);
+
+		if (r == TG_R_RELEASED) {
+			if (release_possible(&pol->peers[pi], c->cr.classes, pol->late_classes))
+				possible |= 1u << pi;
+			else
+				r = TG_R_CLASS;
+		}
+		c->peer_reason[pi] = (uint8_t)r;
+	}
+	c->decided = true;
+	if (possible == 0) {
+		w->cnt.scan_skipped++; /* withheld before the scan */
+		return 0;
+	}
+	ts = stage_tsc();
+	rc = dp_classify_late(w, pol, pl, len, c->ev, &c->cr);
+	*scan_cycles += stage_tsc() - ts;
+	c->scanned = true;
+	if (rc != TG_R_RELEASED) {
+		c->reason = rc;
+		c->decided = false;
+		return 0;
+	}
+	msg.classes = c->cr.classes;
+	for (unsigned pi = 0; pi < pol->hdr.n_peers; pi++) {
+		if (!(possible & (1u << pi)))
+			continue;
+		c->peer_reason[pi] = (uint8_t)release_decide(&pol->peers[pi], pol->peer_port[pi],
+							     &msg);
+		if (c->peer_reason[pi] == TG_R_RELEASED)
+			send |= 1u << pi;
+	}
+	return send;
+}
+
+/* The independent second check, before anything is queued for TX: the two
+ * mechanisms must agree on which peers the marking admits.  False (and
+ * c->reason set) if they do not. */
+static inline bool
+second_check(const struct dp_policy *pol, struct dp_msg_ctx *c, const struct tg_link *link,
+	     const struct tg_marking *mk, const uint8_t *pl, uint32_t len)
+{
+	uint8_t lvl2;
+	uint64_t rel2;
+	bool ok2 = sc_derive(pl, len, &pol->hdr,
+			     link->has_default_marking ? &link->default_marking : NULL, &lvl2,
+			     &rel2);
+
+	c->checks[0] = sc_peer_mask(pol->peers, pol->hdr.n_peers, mk->level, mk->rel_mask);
+	c->checks[1] = ok2 ? sc_peer_mask(pol->peers, pol->hdr.n_peers, lvl2, rel2) : 0;
+	c->checks[2] = !ok2;
+	if (ok2 && c->checks[0] == c->checks[1])
+		return true;
+	c->checked = true;
+	c->decided = false;
+	c->reason = TG_R_CHECK_MISMATCH;
+	return false;
+}
+
 /* Everything from a received frame to its release or its counted drop.
  * Frees (or hands over) `m` on every path.  Not inlined: one call per frame
  * costs nothing measurable, and it keeps the per-frame work one unit for
@@ -47,31 +142,31 @@ static __rte_noinline void
 process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id,
 	      struct rte_mbuf *m, uint64_t tsc, int64_t now_ms)
 {
+	struct dp_msg_ctx c = {.port_id = port_id, .link_idx = -1, .reason = TG_R_RELEASED};
 	struct dp_pkt pk;
-	struct dp_class_result cr;
 	struct tg_marking mk;
 	const struct tg_link *link;
 	const struct cot_event *ev = &w->ev;
 	const uint8_t *pl;
 	enum cot_err ce;
-	uint8_t peer_reason[TG_MAX_PEERS];
-	uint32_t released = 0;
-	uint64_t t0, t1, t2, t3, tfwd = 0;
+	uint32_t send;
+	uint64_t t0, t1, t2, t3, t4, tscan;
 	uint64_t now_ns = (uint64_t)now_ms * 1000000ull;
-	int li, rc;
+	int32_t payload_sum = -1;
+	int rc;
 
 	if (pol == NULL) {
 		count_drop(w, TG_R_NO_POLICY);
 		rte_pktmbuf_free(m);
 		return;
 	}
-	li = pol->link_of_port[port_id];
-	if (li < 0) {
+	c.link_idx = pol->link_of_port[port_id];
+	if (c.link_idx < 0) {
 		count_drop(w, TG_R_NO_LINK);
 		rte_pktmbuf_free(m);
 		return;
 	}
-	link = &pol->links[li];
+	link = &pol->links[c.link_idx];
 	rc = dp_pkt_parse(w, link, &m, tsc, true, &pk);
 	if (rc == DP_PKT_TAKEN)
 		return;
@@ -82,117 +177,83 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 	}
 	w->cnt.messages++;
 	if (pk.payload_len > pol->hdr.max_message_bytes) {
-		count_drop(w, TG_R_TOO_BIG);
-		dp_audit_message(w, pol, port_id, li, TG_R_TOO_BIG, NULL, 0, NULL, NULL, COT_OK, now_ns,
-				 NULL);
-		rte_pktmbuf_free(m);
-		return;
+		c.reason = TG_R_TOO_BIG;
+		goto done;
 	}
 
+	/* Parse, and resolve the marking. */
 	t0 = stage_tsc();
 	pl = rte_pktmbuf_read(m, pk.payload_off, pk.payload_len, w->linbuf);
 	/* cot_parse() clears the event first, also for no bytes: the audit
 	 * record of a drop never shows the previous message's uid. */
 	ce = cot_parse(pl ? pl : (const uint8_t *)"", pl ? pk.payload_len : 0, &w->ev);
+	c.ev = ev;
 	if (ce != COT_OK) {
 		w->cnt.parse_err[ce < COT_E_COUNT ? ce : 0]++;
-		rc = TG_R_PARSE;
-		goto drop_message;
+		c.reason = TG_R_PARSE;
+		c.parse_err = ce;
+		goto done;
 	}
 	if (!(pol->hdr.flags & TG_PF_IGNORE_STALE) &&
 	    ev->stale_ms + (int64_t)pol->hdr.stale_tolerance_s * 1000 < now_ms) {
-		rc = TG_R_STALE;
-		goto drop_message;
+		c.reason = TG_R_STALE;
+		goto done;
 	}
-	if (mk_cache_resolve(w->mk_cache, pol, pol->generation, (unsigned)li, ev->access.p,
+	if (mk_cache_resolve(w->mk_cache, pol, pol->generation, (unsigned)c.link_idx, ev->access.p,
 			     ev->access.len, ev->caveat.p, ev->caveat.len, ev->releasable_to.p,
 			     ev->releasable_to.len,
 			     link->has_default_marking ? &link->default_marking : NULL, &pol->hdr,
 			     &mk) < 0) {
-		rc = TG_R_BAD_MARKING;
-		goto drop_message;
+		c.reason = TG_R_BAD_MARKING;
+		goto done;
 	}
+
+	/* The early scopes, then the decision (with the late scan if some
+	 * peer can still receive the message). */
 	t1 = stage_tsc();
-	rc = dp_classify(w, pol, pl, pk.payload_len, ev, &cr);
-	t2 = stage_tsc();
+	rc = dp_classify_early(w, pol, ev, &c.cr);
+	c.classified = true;
+	tscan = stage_tsc() - t1;
 	if (rc != TG_R_RELEASED) {
-		count_drop(w, rc);
-		dp_audit_message(w, pol, port_id, li, rc, &cr, 0, NULL, ev, COT_OK, now_ns, NULL);
-		rte_pktmbuf_free(m);
-		return;
+		c.reason = rc;
+		goto done;
 	}
+	send = decide(w, pol, &c, &mk, pl, pk.payload_len, &tscan);
+	t2 = stage_tsc();
+	if (c.reason != TG_R_RELEASED)
+		goto done;
 
-	/* The independent second check, before anything is queued for TX: the
-	 * two mechanisms must agree on which peers the marking admits. */
-	if (dp_cfg.second_check) {
-		uint8_t lvl2;
-		uint64_t rel2;
-		bool ok2 = sc_derive(pl, pk.payload_len, &pol->hdr,
-				     link->has_default_marking ? &link->default_marking : NULL,
-				     &lvl2, &rel2);
-		uint32_t checks[3] = {
-			sc_peer_mask(pol->peers, pol->hdr.n_peers, mk.level, mk.rel_mask),
-			ok2 ? sc_peer_mask(pol->peers, pol->hdr.n_peers, lvl2, rel2) : 0,
-			!ok2,
-		};
-		uint64_t tc = stage_tsc();
-
-		w->cnt.cycles[4] += tc - t2;
-		t2 = tc;
-		if (!ok2 || checks[0] != checks[1]) {
-			count_drop(w, TG_R_CHECK_MISMATCH);
-			dp_audit_message(w, pol, port_id, li, TG_R_CHECK_MISMATCH, &cr, 0, NULL,
-					 ev, COT_OK, now_ns, checks);
-			rte_pktmbuf_free(m);
-			return;
-		}
-	}
-
-	struct dp_msg msg = {
-		.link_idx = li,
-		.port_id = port_id,
-		.classes = cr.classes,
-		.level = mk.level,
-		.rel_mask = mk.rel_mask,
-	};
-	int32_t payload_sum = -1;
-
-	for (unsigned pi = 0; pi < pol->hdr.n_peers; pi++) {
-		enum tg_reason r = release_decide(&pol->peers[pi], pol->peer_port[pi], &msg);
-
-		if (r == TG_R_RELEASED) {
-			uint64_t f0 = stage_tsc();
-
-			if (payload_sum < 0)
-				payload_sum = dp_pkt_payload_sum(m, &pk, pl);
-			r = fwd_to_peer(w, pol, pi, m, pk.payload_off, pk.payload_len,
-					(uint16_t)payload_sum);
-			tfwd += stage_tsc() - f0;
-		}
-		peer_reason[pi] = (uint8_t)r;
-		if (r == TG_R_RELEASED)
-			released |= 1u << pi;
-		else
-			pol->peer_cnt[w->idx * TG_MAX_PEERS + pi].withheld[r]++;
-	}
+	/* Only a release needs the second opinion. */
+	if (send != 0 && dp_cfg.second_check &&
+	    !second_check(pol, &c, link, &mk, pl, pk.payload_len))
+		goto done;
 	t3 = stage_tsc();
+
+	for (unsigned pi = 0; send >> pi; pi++) {
+		if (!(send & (1u << pi)))
+			continue;
+		if (payload_sum < 0)
+			payload_sum = dp_pkt_payload_sum(m, &pk, pl);
+		c.peer_reason[pi] = (uint8_t)fwd_to_peer(w, pol, pi, m, pk.payload_off,
+							 pk.payload_len, (uint16_t)payload_sum);
+		if (c.peer_reason[pi] == TG_R_RELEASED)
+			c.released |= 1u << pi;
+	}
+	t4 = stage_tsc();
+	count_peers(pol, w, &c);
 	if (dp_cfg.stage_cycles) {
 		w->cnt.cycles[0] += t1 - t0;
-		w->cnt.cycles[1] += t2 - t1;
-		w->cnt.cycles[2] += t3 - t2 - tfwd;
-		w->cnt.cycles[3] += tfwd;
+		w->cnt.cycles[1] += tscan;
+		w->cnt.cycles[2] += t2 - t1 - tscan;
+		w->cnt.cycles[3] += t4 - t3;
+		w->cnt.cycles[4] += t3 - t2;
 		w->cnt.cycles_msgs++;
 	}
-	dp_audit_message(w, pol, port_id, li, TG_R_RELEASED, &cr, released, peer_reason, ev, COT_OK,
-			 now_ns, NULL);
+done:
+	if (c.reason != TG_R_RELEASED)
+		count_drop(w, c.reason);
+	dp_audit_message(w, pol, &c, now_ns);
 	/* Drop our reference; the clones queued for TX keep the payload alive. */
-	rte_pktmbuf_free(m);
-	return;
-
-drop_message:
-	count_drop(w, rc);
-	dp_audit_message(w, pol, port_id, li, rc, NULL, 0, NULL, ev, rc == TG_R_PARSE ? ce : COT_OK,
-			 now_ns, NULL);
 	rte_pktmbuf_free(m);
 }
 

@@ -54,4 +54,34 @@ for p in st["peers"].values():
 missing += [k for k in ("class", "clearance", "not_releasable", "echo") if k not in withheld]
 assert not missing, missing
 EOF
+# Why, not only what: every peer's withheld reasons, the messages decided
+# before the late scan and the blocked ones, as the dataplane counted them
+# (its exit report) and as the oracle derives them from release.md §5.
+$PY - <<'EOF' && ok "the dataplane's reasons equal the oracle's, per peer and per reason" || not_ok "the dataplane's reasons equal the oracle's, per peer and per reason"
+import json, re
+st = json.load(open("oracle.json"))
+log = open("trackgate.log").read()
+bad = []
+for name, want in st["peers"].items():
+    m = re.search(r"^  peer %s +released (\d+) +bytes \d+(.*)$" % re.escape(name), log, re.M)
+    if not m:
+        bad.append(f"{name}: no exit report line")
+        continue
+    got = {"released": int(m.group(1))}
+    got.update({k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))})
+    exp = {"released": want["released"], **want["withheld"]}
+    if got != exp:
+        bad.append(f"{name}: trackgate {got} oracle {exp}")
+m = re.search(r"decided before the late scan (\d+)", log)
+if not m or int(m.group(1)) != st["scan_skipped"]:
+    bad.append(f"scan_skipped: trackgate {m and m.group(1)} oracle {st['scan_skipped']}")
+m = re.search(r"^  dropped blocked +(\d+)", log, re.M)
+if int(m.group(1) if m else 0) != st["message_reasons"].get("blocked", 0):
+    bad.append(f"blocked: trackgate {m and m.group(1)} oracle {st['message_reasons'].get('blocked')}")
+print("# decided before the late scan: %d of %d accepted messages" %
+      (st["scan_skipped"], st["message_reasons"].get("accepted", 0)))
+for b in bad:
+    print("# " + b)
+assert not bad
+EOF
 done_testing

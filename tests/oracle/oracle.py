@@ -43,6 +43,10 @@ LEVELS = {
 }
 LEVEL_NAMES = ["UNCLASSIFIED", "CONFIDENTIAL", "SECRET", "TOP SECRET"]
 SCOPES = ("payload", "type", "how", "uid", "callsign", "remarks", "detail", "marking")
+# release.md section 5: the scopes matched for every message; the others only
+# when some peer can still receive it.
+EARLY_SCOPES = frozenset(("type", "how", "uid", "marking"))
+LATE_SCOPES = frozenset(SCOPES) - EARLY_SCOPES
 FLAG_RE = {"caseless": re.I, "dotall": re.S, "multiline": re.M}
 KNOWN_FLAGS = set(FLAG_RE) | {"single-match", "combination"}
 TOKEN_OK = re.compile(r"[A-Za-z0-9_-]+\Z")
@@ -273,6 +277,9 @@ class Policy:
         self.plain_by_scope = {sc: [r for r in self.rules if r.scope == sc and not r.combination]
                                for sc in SCOPES}
         self.combos = [r for r in self.rules if r.combination]
+        # The classes rules of the late scopes can add (release.md section 5).
+        self.late_classes = {r.classify for r in self.rules
+                             if r.classify and r.scope in LATE_SCOPES}
         self.links = {}
         for l in doc.get("links") or []:
             dm = l.get("default_marking")
@@ -547,12 +554,13 @@ class Oracle:
         self.peer_stats = {p["name"]: {"released": 0, "withheld": {}} for p in policy.peers}
         self.releases = {p["name"]: [] for p in policy.peers}
         self.messages = 0
+        self.scan_skipped = 0
 
     def _count(self, d, k, n=1):
         d[k] = d.get(k, 0) + n
 
-    def matched_rules(self, payload, f):
-        """Ids of every rule that matched the message."""
+    def matched_rules(self, payload, f, scopes):
+        """Ids of every rule of the given scopes that matched the message."""
         p = self.p
         enc = lambda s: s.encode("utf-8") if isinstance(s, str) else s  # noqa: E731
         data = {
@@ -563,6 +571,8 @@ class Oracle:
         }
         hits, ends = set(), {}
         for sc in SCOPES:
+            if sc not in scopes:
+                continue
             rules = p.plain_by_scope[sc]
             if not rules:
                 continue
@@ -574,6 +584,8 @@ class Oracle:
                     hits.add(r.id)
                     ends[r.id] = e
         for c in p.combos:
+            if c.scope not in scopes:
+                continue
             if self.comb_eod:
                 ok = c.expr.eval(hits)
             else:
@@ -634,14 +646,40 @@ class Oracle:
         if noforn:
             rel &= {"USA"}
 
-        hits = self.matched_rules(payload, f)
-        for i in hits:
-            self._count(self.rule_hits, i)
-        blocks = [p.by_id[i] for i in sorted(hits) if p.by_id[i].block]
-        if blocks:
-            self._count(self.msg_reasons, "blocked")
-            self._count(self.block_reasons, blocks[0].block)
+        # Steps 2 and 3: the early scopes' rules; a block among them blocks.
+        hits = self.matched_rules(payload, f, EARLY_SCOPES)
+        if self._blocked(hits):
             return
+        early = {p.by_id[i].classify for i in hits if p.by_id[i].classify}
+
+        def by_marking(peer):
+            """Steps 4-6: what the marking and the link say."""
+            if level is None or level > peer["clearance"]:
+                return "clearance"
+            if peer["nation"] not in rel:
+                return "not_releasable"
+            if peer["link"] == link_name or (peer["port"] is not None
+                                             and peer["port"] == link["port"]):
+                return "echo"
+            return None
+
+        # Step 3: can any peer still receive it, whatever the late rules say?
+        why = {peer["name"]: by_marking(peer) for peer in p.peers}
+        possible = [peer for peer in p.peers if why[peer["name"]] is None and (
+            peer["receives"] & (early | p.late_classes)
+            or (not early and "other" in peer["receives"]))]
+        if not possible:
+            self.scan_skipped += 1
+            self._count(self.msg_reasons, "accepted")
+            for peer in p.peers:
+                self._count(self.peer_stats[peer["name"]]["withheld"],
+                            why[peer["name"]] or "class")
+            return
+
+        late = self.matched_rules(payload, f, LATE_SCOPES)
+        if self._blocked(late):
+            return
+        hits |= late
         classes = {p.by_id[i].classify for i in hits if p.by_id[i].classify}
         if not classes:
             classes = {"other"}
@@ -649,23 +687,25 @@ class Oracle:
         sha = hashlib.sha256(payload).hexdigest()
         for peer in p.peers:
             st = self.peer_stats[peer["name"]]
-            if not (classes & peer["receives"]):
-                why = "class"
-            elif level is None or level > peer["clearance"]:
-                why = "clearance"
-            elif peer["nation"] not in rel:
-                why = "not_releasable"
-            elif peer["link"] == link_name or (peer["port"] is not None
-                                               and peer["port"] == link["port"]):
-                why = "echo"
-            else:
-                why = None
-            if why:
-                self._count(st["withheld"], why)
+            w = why[peer["name"]] or (None if classes & peer["receives"] else "class")
+            if w:
+                self._count(st["withheld"], w)
             else:
                 st["released"] += 1
                 self.releases[peer["name"]].append(
                     {"uid": f["uid"], "sha256": sha, "link": link_name})
+
+    def _blocked(self, hits):
+        """Count the hits; True (counted as blocked) if a block rule is among them."""
+        p = self.p
+        for i in hits:
+            self._count(self.rule_hits, i)
+        blocks = [p.by_id[i] for i in sorted(hits) if p.by_id[i].block]
+        if blocks:
+            self._count(self.msg_reasons, "blocked")
+            self._count(self.block_reasons, blocks[0].block)
+            return True
+        return False
 
     def run_pcap(self, link_name, path):
         for kind, val in tgpcap.datagrams(path):
@@ -677,6 +717,7 @@ class Oracle:
     def summary(self):
         return {
             "messages": self.messages,
+            "scan_skipped": self.scan_skipped,
             "message_reasons": dict(sorted(self.msg_reasons.items())),
             "blocked_by": dict(sorted(self.block_reasons.items())),
             "rule_hits": {str(k): v for k, v in sorted(self.rule_hits.items())},

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * msg.h - one message on its way through the worker (worker.c): what each
+ * stage found out about it.  The audit record is built from it
+ * (audit.c, dp_audit_message).
+ */
+#ifndef DP_MSG_H
+#define DP_MSG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "classify.h"
+#include "cot_parse.h"
+#include "tg_maps.h"
+
+struct dp_msg_ctx {
+	uint16_t port_id;
+	int link_idx;               /* -1: not known */
+	int reason;                 /* message level; TG_R_RELEASED while it goes on */
+	enum cot_err parse_err;     /* why, when reason is TG_R_PARSE */
+	const struct cot_event *ev; /* NULL until the parser ran */
+	bool classified;            /* cr holds at least the early scan */
+	bool scanned;               /* the late scopes were scanned (release.md §5) */
+	bool decided;               /* peer_reason[] and released hold the decision */
+	bool checked;               /* checks[] hold the second check's view */
+	struct dp_class_result cr;
+	uint32_t released;          /* peers sent to */
+	uint32_t checks[3];         /* peers the parser / the second check admit, unreadable */
+	uint8_t peer_reason[TG_MAX_PEERS];
+};
+
+#endif /* DP_MSG_H */
