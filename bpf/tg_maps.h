@@ -168,6 +168,12 @@ struct tg_hsdb_ref {
 };
 
 /*
+ * Hyperscan expression ids are rule indices: rules[id] is the rule a match
+ * reports (ids at or above TG_CAND_ID_BASE are candidates, below).
+ * Combinations are not compiled into Hyperscan: their operands are plain
+ * patterns, and the dataplane evaluates the combinations from their
+ * matches (tg_slot_hdr.comb).
+ *
  * The databases of a slot (docs/release.md §4, "one pass over the payload"):
  *   hsdb[s]             the rules of scope s scanned for every message; for
  *                       PAYLOAD also one candidate pattern per prefiltered
@@ -209,6 +215,9 @@ struct tg_slot_hdr {
 	struct tg_group groups[TG_MAX_GROUPS];
 	uint64_t pf_match_bytes[TG_SCOPE_COUNT][4]; /* bit b of [b / 64]: byte b */
 	struct tg_hsdb_ref hsdb[TG_HSDB_REFS];
+	/* The combinations, evaluated by the dataplane (lib/comb.h): a table
+	 * of uint32_t in the same region, after the databases; len 0: none. */
+	struct tg_hsdb_ref comb;
 };
 
 #define TG_PF_IGNORE_STALE (1u << 0) /* replayed captures: do not check stale */

@@ -782,9 +782,10 @@ snapshot_validate(const struct tg_snapshot *s, char *err, size_t errlen)
 		seterr(err, errlen, "published policy has out-of-range table counts");
 		return -1;
 	}
-	for (int i = 0; i < TG_HSDB_REFS; i++) {
-		if ((uint64_t)h->hsdb[i].off + h->hsdb[i].len > TG_HSDB_SLOT_BYTES ||
-		    (h->hsdb[i].off & 7)) {
+	for (int i = 0; i <= TG_HSDB_REFS; i++) {
+		const struct tg_hsdb_ref *r = i < TG_HSDB_REFS ? &h->hsdb[i] : &h->comb;
+
+		if ((uint64_t)r->off + r->len > TG_HSDB_SLOT_BYTES || (r->off & 7)) {
 			seterr(err, errlen, "published policy has a bad database reference");
 			return -1;
 		}
@@ -797,10 +798,11 @@ hsdb_end(const struct tg_slot_hdr *h)
 {
 	size_t end = 0;
 
-	for (int i = 0; i < TG_HSDB_REFS; i++) {
-		size_t e = (size_t)h->hsdb[i].off + h->hsdb[i].len;
+	for (int i = 0; i <= TG_HSDB_REFS; i++) {
+		const struct tg_hsdb_ref *r = i < TG_HSDB_REFS ? &h->hsdb[i] : &h->comb;
+		size_t e = (size_t)r->off + r->len;
 
-		if (h->hsdb[i].len && e > end)
+		if (r->len && e > end)
 			end = e;
 	}
 	return end;

@@ -14,6 +14,7 @@
 
 #include <hs.h>
 
+#include "comb.h"
 #include "pattern_bytes.h"
 #include "policy.h"
 #include "rule_find.h"
@@ -32,11 +33,8 @@ hs_flags_of(const struct tg_rule *r)
 		f |= HS_FLAG_MULTILINE;
 	if (r->flags & TG_RF_SINGLEMATCH)
 		f |= HS_FLAG_SINGLEMATCH;
-	if (r->flags & TG_RF_COMBINATION)
-		f |= HS_FLAG_COMBINATION;
-	/* An operand only: Hyperscan must not report it to the callback. */
-	if (r->action == TG_ACT_NONE)
-		f |= HS_FLAG_QUIET;
+	/* Combinations are evaluated by the dataplane (lib/comb.h): they are
+	 * never compiled, and their operands are reported like any rule. */
 	return f;
 }
 
@@ -67,8 +65,8 @@ find_other_bad(struct pol_policy *p, struct pol_errors *errs, const uint32_t *ri
 			continue;
 		info = NULL;
 		ce = NULL;
-		if (hs_expression_info(p->exprs[i], hs_flags_of(&p->rules[i]) & ~HS_FLAG_QUIET,
-				       &info, &ce) != HS_SUCCESS) {
+		if (hs_expression_info(p->exprs[i], hs_flags_of(&p->rules[i]), &info, &ce) !=
+		    HS_SUCCESS) {
 			rule_error(p, errs, i, ce ? ce->message : "unknown error");
 			hs_free_compile_error(ce);
 		}
@@ -102,14 +100,14 @@ compile_set(struct pol_policy *p, struct pol_errors *errs, bool report, const ui
 	for (i = 0; i < n; i++) {
 		exprs[i] = p->exprs[rix[i]];
 		flags[i] = hs_flags_of(&p->rules[rix[i]]);
-		ids[i] = p->rules[rix[i]].id;
+		ids[i] = rix[i]; /* the rule's index: rules[id] in the dataplane */
 	}
 	for (i = 0; i < ncand; i++) {
 		const struct tg_rule *r = &p->rules[cix[i]];
 
 		exprs[n + i] = p->exprs[cix[i]];
-		/* Reported at most once, never quiet: only "seen somewhere" matters. */
-		flags[n + i] = (hs_flags_of(r) & ~HS_FLAG_QUIET) | HS_FLAG_SINGLEMATCH;
+		/* Reported at most once: only "seen somewhere" matters. */
+		flags[n + i] = hs_flags_of(r) | HS_FLAG_SINGLEMATCH;
 		ids[n + i] = TG_CAND_ID(r->scope, i);
 	}
 	if (hs_compile_multi(exprs, flags, ids, total, HS_MODE_BLOCK, NULL, db, &ce) ==
@@ -316,11 +314,13 @@ split_scope(const struct pol_policy *p, uint32_t from, uint32_t to, bool *always
 
 /*
  * Build the databases: with `prefilter`, the split described in tg_maps.h;
- * without, one database per scope.  0 ok, -1 (errors reported if `report`).
+ * without, one database per scope.  group[i]: the database whose scan
+ * evaluates combination i (its operands are in it).  0 ok, -1 (errors
+ * reported if `report`).
  */
 static int
 compile_all(struct pol_policy *p, struct pol_errors *errs, bool prefilter, bool report,
-	    hs_database_t **db)
+	    hs_database_t **db, uint8_t *group)
 {
 	uint32_t nr = p->hdr.n_rules;
 	uint32_t *rix = calloc(nr ? nr : 1, sizeof(*rix));
@@ -359,30 +359,145 @@ compile_all(struct pol_policy *p, struct pol_errors *errs, bool prefilter, bool 
 			for (k = from; k < i; k++)
 				always[k] = true;
 		na = nf = 0;
-		for (k = from; k < i; k++)
-			if (always[k])
+		for (k = from; k < i; k++) {
+			group[k] = (uint8_t)(always[k] ? s : TG_HSDB_PF(s));
+			if (always[k] && !(p->rules[k].flags & TG_RF_COMBINATION))
 				rix[na++] = k;
+		}
 		if (na && compile_set(p, errs, report, rix, na, NULL, 0, &db[s]) < 0)
 			rc = -1;
 		for (k = from; k < i; k++)
-			if (!always[k]) {
+			if (!always[k] && !(p->rules[k].flags & TG_RF_COMBINATION)) {
 				rix[nf++] = k;
-				if (!(p->rules[k].flags & TG_RF_COMBINATION))
-					cand[ncand++] = k;
+				cand[ncand++] = k;
 			}
 		if (nf && compile_set(p, errs, report, rix, nf, NULL, 0, &db[TG_HSDB_PF(s)]) < 0)
 			rc = -1;
-		p->n_prefiltered[s] = nf;
+		p->n_prefiltered[s] = 0; /* combinations included */
+		for (k = from; k < i; k++)
+			p->n_prefiltered[s] += !always[k];
 	}
-	for (k = 0; k < pay_n; k++)
-		rix[k] = pay_from + k;
-	if ((pay_n || ncand) &&
-	    compile_set(p, errs, report, rix, pay_n, cand, ncand, &db[TG_SCOPE_PAYLOAD]) < 0)
+	na = 0;
+	for (k = pay_from; k < pay_from + pay_n; k++) {
+		group[k] = TG_SCOPE_PAYLOAD;
+		if (!(p->rules[k].flags & TG_RF_COMBINATION))
+			rix[na++] = k;
+	}
+	if ((na || ncand) &&
+	    compile_set(p, errs, report, rix, na, cand, ncand, &db[TG_SCOPE_PAYLOAD]) < 0)
 		rc = -1;
 out:
 	free(rix);
 	free(cand);
 	free(always);
+	return rc;
+}
+
+/* ---- combinations, evaluated by the dataplane (lib/comb.h) ---- */
+
+struct resolve_ctx {
+	const struct tg_rule *r; /* the combination's scope: its operands are there */
+	uint32_t from, n;
+};
+
+static int
+resolve_operand(void *arg, uint64_t id, uint32_t *index)
+{
+	const struct resolve_ctx *c = arg;
+	int32_t k = id > UINT32_MAX ? -1 : rule_find(c->r + c->from, c->n, (uint32_t)id);
+
+	if (k < 0)
+		return -1;
+	*index = c->from + (uint32_t)k;
+	return 0;
+}
+
+/* An operand must report its matches in the order of their end offsets
+ * (lib/comb.h): Hyperscan refuses in combinations the patterns that can
+ * report them out of order (`a$`, `a\b`, ...), and so does tgctl. */
+static bool
+operand_ordered(struct pol_policy *p, struct pol_errors *errs, uint32_t comb, uint32_t k)
+{
+	hs_expr_info_t *info = NULL;
+	hs_compile_error_t *ce = NULL;
+	bool ok = true;
+
+	if (hs_expression_info(p->exprs[k], hs_flags_of(&p->rules[k]), &info, &ce) != HS_SUCCESS) {
+		hs_free_compile_error(ce);
+		return true; /* its own compile error is reported with the databases */
+	}
+	if (info->unordered_matches) {
+		pol_error_add(errs, p->hdr.source, p->match_pos[comb].line, p->match_pos[comb].col,
+			      "rule %u (%s): combination operand %u can match out of order (an "
+			      "anchor or assertion at its end, e.g. '$' or '\\b'): combinations "
+			      "cannot use it",
+			      p->rules[comb].id, p->rules[comb].name, p->rules[k].id);
+		ok = false;
+	}
+	free(info);
+	return ok;
+}
+
+/*
+ * The combinations' table: each combination's program over operand rule
+ * indices, in the group (database) group[] says.  *words NULL when the
+ * policy has none.  0 ok, -1 (reported at the rule).
+ */
+static int
+build_combinations(struct pol_policy *p, struct pol_errors *errs, const uint8_t *group,
+		   uint32_t **words, size_t *n_words)
+{
+	uint32_t nr = p->hdr.n_rules, from = 0, n_comb = 0;
+	uint32_t *prog = malloc(COMB_MAX_WORDS * sizeof(*prog));
+	struct comb_builder *b = comb_builder_new(nr);
+	int rc = 0;
+
+	*words = NULL;
+	*n_words = 0;
+	if (prog == NULL || b == NULL) {
+		pol_error_add(errs, p->hdr.source, 0, 0, "out of memory");
+		rc = -1;
+		goto out;
+	}
+	for (uint32_t i = 0; i < nr; i++) {
+		struct resolve_ctx rc_ = {.r = p->rules};
+		char err[160];
+		uint32_t n;
+
+		if (i == 0 || p->rules[i].scope != p->rules[i - 1].scope)
+			from = i;
+		if (!(p->rules[i].flags & TG_RF_COMBINATION))
+			continue;
+		rc_.from = from;
+		for (rc_.n = 0; from + rc_.n < nr && p->rules[from + rc_.n].scope == p->rules[i].scope;
+		     rc_.n++)
+			;
+		if (comb_compile(p->exprs[i], resolve_operand, &rc_, prog, COMB_MAX_WORDS, &n, err,
+				 sizeof(err)) < 0) {
+			pol_error_add(errs, p->hdr.source, p->match_pos[i].line, p->match_pos[i].col,
+				      "rule %u (%s): bad combination: %s", p->rules[i].id,
+				      p->rules[i].name, err);
+			rc = -1;
+			continue;
+		}
+		for (uint32_t w = 0; w < n; w++)
+			if (prog[w] < COMB_OP_BASE && !operand_ordered(p, errs, i, prog[w]))
+				rc = -1;
+		if (rc == 0 && comb_builder_add(b, i, group[i], prog, n) < 0) {
+			pol_error_add(errs, p->hdr.source, p->match_pos[i].line, p->match_pos[i].col,
+				      "rule %u (%s): cannot add the combination", p->rules[i].id,
+				      p->rules[i].name);
+			rc = -1;
+		}
+		n_comb++;
+	}
+	if (rc == 0 && n_comb > 0 && comb_builder_finish(b, words, n_words) < 0) {
+		pol_error_add(errs, p->hdr.source, 0, 0, "cannot build the combinations' table");
+		rc = -1;
+	}
+out:
+	comb_builder_free(b);
+	free(prog);
 	return rc;
 }
 
@@ -398,6 +513,9 @@ pol_compile_layout(struct pol_policy *p, struct pol_errors *errs, bool prefilter
 	hs_database_t *db[TG_HSDB_REFS] = { NULL };
 	char *ser[TG_HSDB_REFS] = { NULL };
 	size_t ser_len[TG_HSDB_REFS] = { 0 };
+	uint8_t *group = calloc(p->hdr.n_rules ? p->hdr.n_rules : 1, 1);
+	uint32_t *comb = NULL;
+	size_t comb_words = 0;
 	uint32_t s;
 	size_t total = 0, off;
 	int rc = -1;
@@ -408,19 +526,26 @@ pol_compile_layout(struct pol_policy *p, struct pol_errors *errs, bool prefilter
 	p->hsdb_blob = NULL;
 	p->hsdb_len = 0;
 	memset(p->hdr.hsdb, 0, sizeof(p->hdr.hsdb));
+	memset(&p->hdr.comb, 0, sizeof(p->hdr.comb));
 	memset(p->n_prefiltered, 0, sizeof(p->n_prefiltered));
+	if (group == NULL) {
+		pol_error_add(errs, p->hdr.source, 0, 0, "out of memory");
+		goto out;
+	}
 
 	/* The prefiltered layout first; if Hyperscan refuses any of its
 	 * databases, the plain one, which reports every bad rule. */
-	if (!prefilter || compile_all(p, errs, true, false, db) < 0) {
+	if (!prefilter || compile_all(p, errs, true, false, db, group) < 0) {
 		for (s = 0; s < TG_HSDB_REFS; s++) {
 			hs_free_database(db[s]);
 			db[s] = NULL;
 		}
 		memset(p->n_prefiltered, 0, sizeof(p->n_prefiltered));
-		if (compile_all(p, errs, false, true, db) < 0)
+		if (compile_all(p, errs, false, true, db, group) < 0)
 			goto out;
 	}
+	if (build_combinations(p, errs, group, &comb, &comb_words) < 0)
+		goto out;
 	for (s = 0; s < TG_HSDB_REFS; s++) {
 		if (db[s] == NULL)
 			continue;
@@ -434,6 +559,8 @@ pol_compile_layout(struct pol_policy *p, struct pol_errors *errs, bool prefilter
 		total = (total + 7) & ~(size_t)7;
 		total += ser_len[s];
 	}
+	total = (total + 7) & ~(size_t)7;
+	total += comb_words * sizeof(*comb);
 	if (total > TG_HSDB_SLOT_BYTES) {
 		pol_error_add(errs, p->hdr.source, 0, 0,
 			      "compiled rules take %zu bytes of Hyperscan databases, more than the %u bytes (%u MiB) a slot holds",
@@ -457,6 +584,12 @@ pol_compile_layout(struct pol_policy *p, struct pol_errors *errs, bool prefilter
 		p->hdr.hsdb[s].len = (uint32_t)ser_len[s];
 		off += ser_len[s];
 	}
+	if (comb_words) {
+		off = (off + 7) & ~(size_t)7;
+		memcpy(p->hsdb_blob + off, comb, comb_words * sizeof(*comb));
+		p->hdr.comb.off = (uint32_t)off;
+		p->hdr.comb.len = (uint32_t)(comb_words * sizeof(*comb));
+	}
 	p->hsdb_len = total;
 	rc = 0;
 out:
@@ -464,11 +597,14 @@ out:
 		hs_free_database(db[s]);
 		free(ser[s]);
 	}
+	free(comb);
+	free(group);
 	if (rc < 0) {
 		free(p->hsdb_blob);
 		p->hsdb_blob = NULL;
 		p->hsdb_len = 0;
 		memset(p->hdr.hsdb, 0, sizeof(p->hdr.hsdb));
+		memset(&p->hdr.comb, 0, sizeof(p->hdr.comb));
 		pol_errors_sort(errs, first_err);
 	}
 	return rc;

@@ -2,8 +2,8 @@
 /*
  * classify.c - Hyperscan block-mode scans of one message, in the worker's
  * own scratch (cloned when the policy was installed, never allocated here).
- * Rule ids are Hyperscan ids; a match is mapped back to its rule by binary
- * search in the scope's id-sorted range of pol->rules.
+ * A match's Hyperscan id is its rule's index in pol->rules; combinations are
+ * evaluated from their operands' matches (scan_match.h, lib/comb.h).
  *
  * The early scopes (TG_EARLY_SCOPES: short fields) are scanned for every
  * message, the late ones only when some peer can still receive it
@@ -31,8 +31,11 @@ classify_scopes(struct dp_worker *w, const struct dp_policy *pol, uint32_t scope
 {
 	hs_scratch_t *scratch = pol->scratch[w->idx];
 	struct scan_ctx c = {.rules = pol->rules,
+			     .n_rules = pol->hdr.n_rules,
 			     .hits = pol->rule_hits + (size_t)w->idx * pol->hdr.n_rules,
-			     .res = res};
+			     .res = res,
+			     .comb = pol->comb_words ? &pol->comb : NULL,
+			     .cs = pol->comb_state[w->idx]};
 
 	for (unsigned s = 0; s < TG_SCOPE_COUNT; s++) {
 		const char *data;
@@ -58,8 +61,6 @@ classify_scopes(struct dp_worker *w, const struct dp_policy *pol, uint32_t scope
 		}
 		if (data == NULL)
 			data = "";
-		c.first = pol->scope_first[s];
-		c.n = pol->scope_n[s];
 		for (unsigned d = s; d < TG_HSDB_REFS; d += TG_SCOPE_COUNT) {
 			if (pol->db[d] == NULL)
 				continue;
@@ -72,11 +73,14 @@ classify_scopes(struct dp_worker *w, const struct dp_policy *pol, uint32_t scope
 				}
 				w->cnt.prefilter_scanned[s]++;
 			}
+			scan_begin(&c);
 			rc = hs_scan(pol->db[d], data, (unsigned)dlen, 0, scratch, scan_on_match, &c);
 			if (rc == HS_SCAN_TERMINATED)
 				return TG_R_BLOCKED;
 			if (rc != HS_SUCCESS)
 				return TG_R_SCAN_ERROR;
+			if (scan_end(&c, d, dlen))
+				return TG_R_BLOCKED;
 		}
 	}
 	return TG_R_RELEASED;

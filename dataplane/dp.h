@@ -40,6 +40,7 @@
 #include <rte_ring.h>
 #include <rte_spinlock.h>
 
+#include "comb.h"
 #include "cot_parse.h"
 #include "hdr_build.h"
 #include "marking_cache.h"
@@ -99,6 +100,9 @@ struct dp_policy {
 	uint32_t late_classes;               /* tg_late_classes() of rules */
 	hs_database_t *db[TG_HSDB_REFS];       /* as in tg_slot_hdr.hsdb */
 	hs_scratch_t *scratch[DP_MAX_WORKERS];
+	uint32_t *comb_words;                  /* tg_slot_hdr.comb, NULL: none */
+	struct comb_table comb;                /* points into comb_words */
+	struct comb_state *comb_state[DP_MAX_WORKERS];
 	int8_t link_of_port[RTE_MAX_ETHPORTS];  /* -1: no link on this port */
 	int16_t peer_port[TG_MAX_PEERS];        /* port id, -1: device absent */
 	int16_t peer_pidx[TG_MAX_PEERS];        /* index into dp_ports[] */

@@ -117,6 +117,9 @@ dp_policy_free(struct dp_policy *p)
 	for (unsigned s = 0; s < TG_HSDB_REFS; s++)
 		if (p->db[s])
 			hs_free_database(p->db[s]);
+	for (unsigned i = 0; i < DP_MAX_WORKERS; i++)
+		comb_state_free(p->comb_state[i]);
+	free(p->comb_words);
 	free(p->rules);
 	free(p->peer_cnt);
 	free(p->rule_hits);
@@ -206,6 +209,37 @@ dp_policy_build(const struct tg_snapshot *s, char *err, size_t errlen)
 		if (hs_alloc_scratch(p->db[sc], &proto) != HS_SUCCESS) {
 			snprintf(err, errlen, "cannot allocate Hyperscan scratch");
 			goto fail;
+		}
+	}
+	/* The combinations (lib/comb.h): a table of their own, checked whole,
+	 * and one evaluation state per worker. */
+	if (s->hdr.comb.len != 0) {
+		const struct tg_hsdb_ref *ref = &s->hdr.comb;
+		size_t nw = ref->len / sizeof(uint32_t);
+
+		if (ref->len % sizeof(uint32_t) || ref->off % 8 ||
+		    (size_t)ref->off + ref->len > s->hsdb_len) {
+			snprintf(err, errlen, "published combinations lie outside the rule region");
+			goto fail;
+		}
+		p->comb_words = malloc(ref->len);
+		if (p->comb_words == NULL)
+			goto oom;
+		memcpy(p->comb_words, (const uint8_t *)s->hsdb + ref->off, ref->len);
+		if (comb_table_load(&p->comb, p->comb_words, nw, n, err, errlen) < 0)
+			goto fail;
+		for (uint32_t k = 0; k < p->comb.n_combs; k++)
+			if (p->comb.combs[k].rule >= n ||
+			    !(p->rules[p->comb.combs[k].rule].flags & TG_RF_COMBINATION) ||
+			    p->comb.combs[k].group >= TG_HSDB_REFS) {
+				snprintf(err, errlen, "published combination %u names rule %u, "
+					 "which is no combination", k, p->comb.combs[k].rule);
+				goto fail;
+			}
+		for (unsigned wi = 0; wi < dp_n_workers; wi++) {
+			p->comb_state[wi] = comb_state_new(n, p->comb.n_combs);
+			if (p->comb_state[wi] == NULL)
+				goto oom;
 		}
 	}
 	for (unsigned wi = 0; proto && wi < dp_n_workers; wi++) {

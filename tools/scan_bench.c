@@ -34,7 +34,6 @@
 #include <hs/hs.h>
 
 #include "dataplane/cot_parse.h"
-#include "rule_find.h"
 #include "dataplane/scan_match.h"
 #include "dataplane/scan_prefilter.h"
 #include "dataplane/scope_text.h"
@@ -287,7 +286,7 @@ on_frame(const uint8_t *p, size_t len)
 
 /* ---- the scan loop: dataplane/classify.c without the DPDK around it ---- */
 
-/* struct scan_ctx and scan_on_match(): dataplane/scan_match.h, as classify.c */
+/* struct scan_ctx, scan_on_match(), scan_begin/end(): dataplane/scan_match.h, as classify.c */
 
 static void
 usage(FILE *f)
@@ -311,7 +310,7 @@ main(int argc, char **argv)
 	struct tg_mapset ms;
 	hs_database_t *db[TG_HSDB_REFS] = {0};
 	hs_scratch_t *scratch = NULL;
-	uint32_t scope_first[TG_SCOPE_COUNT] = {0}, scope_n[TG_SCOPE_COUNT] = {0};
+	uint32_t scope_n[TG_SCOPE_COUNT] = {0};
 	unsigned n_db = 0;
 
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -348,8 +347,8 @@ main(int argc, char **argv)
 	for (uint32_t i = 0; i < snap.hdr.n_rules; i++) { /* sorted by scope, id */
 		unsigned sc = snap.rules[i].scope;
 
-		if (sc < TG_SCOPE_COUNT && scope_n[sc]++ == 0)
-			scope_first[sc] = i;
+		if (sc < TG_SCOPE_COUNT)
+			scope_n[sc]++;
 	}
 	for (unsigned sc = 0; sc < TG_HSDB_REFS; sc++) {
 		const struct tg_hsdb_ref *ref = &snap.hdr.hsdb[sc];
@@ -363,6 +362,20 @@ main(int argc, char **argv)
 			return 3;
 		}
 		n_db++;
+	}
+	/* The combinations, evaluated as the dataplane does (lib/comb.h). */
+	struct comb_table comb;
+	struct comb_state *cs = NULL;
+
+	if (snap.hdr.comb.len) {
+		char cerr[160];
+
+		if (comb_table_load(&comb, (const uint32_t *)(snap.hsdb + snap.hdr.comb.off),
+				    snap.hdr.comb.len / 4, snap.hdr.n_rules, cerr, sizeof(cerr)) < 0 ||
+		    (cs = comb_state_new(snap.hdr.n_rules, comb.n_combs)) == NULL) {
+			fprintf(stderr, "scan_bench: cannot load the combinations: %s\n", cerr);
+			return 3;
+		}
 	}
 
 	pcap_t *pd = pcap_open_offline(pcap_file, perr);
@@ -397,15 +410,18 @@ main(int argc, char **argv)
 	do {
 		for (size_t i = 0; i < n_msgs; i++) {
 			struct dp_class_result res = {.block_rule = -1};
-			struct scan_ctx sctx = {.rules = snap.rules, .hits = hits, .res = &res};
+			struct scan_ctx sctx = {.rules = snap.rules,
+						.n_rules = snap.hdr.n_rules,
+						.hits = hits,
+						.res = &res,
+						.comb = cs ? &comb : NULL,
+						.cs = cs};
 
 			bool stop = false; /* blocked, or a scan error */
 
 			for (unsigned s = 0; s < TG_SCOPE_COUNT && !stop; s++) {
 				const struct msg *m = &msgs[i];
 
-				sctx.first = scope_first[s];
-				sctx.n = scope_n[s];
 				for (unsigned d = s; d < TG_HSDB_REFS; d += TG_SCOPE_COUNT) {
 					hs_error_t rc;
 					uint64_t ts;
@@ -419,8 +435,11 @@ main(int argc, char **argv)
 						     snap.hdr.pf_match_bytes[s])))
 						continue;
 					ts = __rdtsc();
+					scan_begin(&sctx);
 					rc = hs_scan(db[d], m->data[s], m->len[s], 0, scratch, scan_on_match,
 						     &sctx);
+					if (rc == HS_SUCCESS && scan_end(&sctx, d, m->len[s]))
+						rc = HS_SCAN_TERMINATED;
 					scope_cyc[s] += __rdtsc() - ts;
 					scope_scans[d]++;
 					if (rc != HS_SUCCESS) {

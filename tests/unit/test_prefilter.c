@@ -28,6 +28,7 @@
 #include <cmocka.h>
 #include <hs/hs.h>
 
+#include "dataplane/scan_match.h"
 #include "dataplane/scan_prefilter.h"
 #include "policy.h"
 
@@ -78,6 +79,8 @@ struct layout {
 	struct pol_policy *p;
 	hs_database_t *db[TG_HSDB_REFS];
 	hs_scratch_t *scratch;
+	struct comb_table comb;
+	struct comb_state *cs; /* NULL: no combinations */
 	uint32_t first[TG_SCOPE_COUNT], n[TG_SCOPE_COUNT];
 };
 
@@ -85,22 +88,6 @@ struct hits {
 	uint64_t ids[2]; /* bit per rule id < 128 */
 	uint32_t seen;
 };
-
-static int
-on_match(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
-	 void *arg)
-{
-	struct hits *h = arg;
-
-	(void)from;
-	(void)to;
-	(void)flags;
-	if (prefilter_note(id, &h->seen))
-		return 0;
-	assert_true(id < 128);
-	h->ids[id / 64] |= 1ull << (id % 64);
-	return 0;
-}
 
 static void
 build(struct layout *l, bool prefilter)
@@ -126,6 +113,16 @@ build(struct layout *l, bool prefilter)
 				 HS_SUCCESS);
 		assert_int_equal(hs_alloc_scratch(l->db[d], &l->scratch), HS_SUCCESS);
 	}
+	if (l->p->hdr.comb.len) {
+		const struct tg_hsdb_ref *r = &l->p->hdr.comb;
+
+		assert_int_equal(comb_table_load(&l->comb,
+						 (const uint32_t *)(l->p->hsdb_blob + r->off),
+						 r->len / 4, l->p->hdr.n_rules, NULL, 0),
+				 0);
+		l->cs = comb_state_new(l->p->hdr.n_rules, l->comb.n_combs);
+		assert_non_null(l->cs);
+	}
 }
 
 static void
@@ -134,14 +131,27 @@ unbuild(struct layout *l)
 	for (unsigned d = 0; d < TG_HSDB_REFS; d++)
 		hs_free_database(l->db[d]);
 	hs_free_scratch(l->scratch);
+	comb_state_free(l->cs);
 	pol_free(l->p);
 }
 
-/* The scans dataplane/classify.c does, for the payload and two fields. */
+/* The scans dataplane/classify.c does, for the payload and two fields,
+ * with its match handling (scan_match.h); h gets the ids of the rules that
+ * matched (operands only are not reported, combinations are). */
 static void
 classify(const struct layout *l, const char *payload, size_t plen, const char *const *field,
 	 const size_t *flen, const struct cot_decoded *dec, struct hits *h)
 {
+	uint64_t cnt[128] = {0};
+	struct dp_class_result res = {.block_rule = -1};
+	struct scan_ctx c = {.rules = l->p->rules,
+			     .n_rules = l->p->hdr.n_rules,
+			     .hits = cnt,
+			     .res = &res,
+			     .comb = l->cs ? &l->comb : NULL,
+			     .cs = l->cs};
+
+	assert_true(l->p->hdr.n_rules <= 128);
 	memset(h, 0, sizeof(*h));
 	for (unsigned s = 0; s < TG_SCOPE_COUNT; s++) {
 		const char *data = s == TG_SCOPE_PAYLOAD ? payload : field[s];
@@ -152,15 +162,25 @@ classify(const struct layout *l, const char *payload, size_t plen, const char *c
 		for (unsigned d = s; d < TG_HSDB_REFS; d += TG_SCOPE_COUNT) {
 			if (l->db[d] == NULL ||
 			    (d != s &&
-			     !prefilter_must_scan(h->seen, s, data, len, (const uint8_t *)payload,
+			     !prefilter_must_scan(c.seen, s, data, len, (const uint8_t *)payload,
 						  plen,
 						  s == TG_SCOPE_REMARKS ? dec : NULL,
 						  l->p->hdr.pf_match_bytes[s])))
 				continue;
+			scan_begin(&c);
 			assert_int_equal(hs_scan(l->db[d], data, (unsigned)len, 0, l->scratch,
-						 on_match, h),
+						 scan_on_match, &c),
 					 HS_SUCCESS);
+			assert_int_equal(scan_end(&c, d, len), 0);
 		}
+	}
+	h->seen = c.seen;
+	for (uint32_t i = 0; i < l->p->hdr.n_rules; i++) {
+		uint32_t id = l->p->rules[i].id;
+
+		assert_true(id < 128);
+		if (cnt[i])
+			h->ids[id / 64] |= 1ull << (id % 64);
 	}
 }
 
