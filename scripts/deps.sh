@@ -10,6 +10,7 @@ PKGS=(
 	libhyperscan-dev libyaml-dev libjansson-dev libssl-dev libpcap-dev libcmocka-dev
 	libxml2-dev                        # the differential fuzz target
 	python3-scapy python3-yaml tshark  # test traffic and its oracle
+	python3-matplotlib                 # tools/bench --chart
 	iproute2 util-linux procps ethtool  # ethtool: TX checksum offload off on test veths
 	rt-tests                           # oslat: tools/bench --memif measures the CPU jitter floor
 	lua5.4                             # runs tools/pktgen/trackgate-rate.lua against a pktgen stub
