@@ -13,6 +13,7 @@
 #include <rte_ip.h>
 #include <rte_udp.h>
 
+#include "cksum.h"
 #include "dp.h"
 #include "reassembly.h"
 
@@ -27,7 +28,7 @@
  */
 static bool
 udp_checksum_ok(const struct rte_mbuf *m, const void *ip, uint8_t ipv, uint32_t l4_off,
-		const struct rte_udp_hdr *udp, bool reassembled)
+		uint32_t l4_len, const struct rte_udp_hdr *udp, bool reassembled)
 {
 	uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
 
@@ -37,6 +38,10 @@ udp_checksum_ok(const struct rte_mbuf *m, const void *ip, uint8_t ipv, uint32_t 
 		return true;
 	if (!reassembled && l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD)
 		return false;
+	/* One segment: summed here, 8 bytes per step (cksum.h).  l4_len is
+	 * the IP payload, which the caller checked the UDP length fills. */
+	if (m->nb_segs == 1 && (uint64_t)l4_off + l4_len <= rte_pktmbuf_data_len(m))
+		return dp_udp_cksum_ok(ip, ipv, udp, l4_len);
 	if (ipv == 4)
 		return rte_ipv4_udptcp_cksum_mbuf_verify(m, ip, (uint16_t)l4_off) == 0;
 	return rte_ipv6_udptcp_cksum_mbuf_verify(m, ip, (uint16_t)l4_off) == 0;
@@ -51,7 +56,7 @@ dp_pkt_payload_sum(const struct rte_mbuf *m, const struct dp_pkt *pk, const uint
 	uint32_t s;
 
 	if (udp->dgram_cksum == 0)
-		return rte_raw_cksum(payload, pk->payload_len);
+		return dp_raw_cksum(payload, pk->payload_len);
 	/* pseudo header + UDP header + payload sum to 0xffff (verified) */
 	s = pk->ipv == 4 ? rte_ipv4_phdr_cksum(ip, 0) : rte_ipv6_phdr_cksum(ip, 0);
 	s += rte_raw_cksum(udp, sizeof(*udp));
@@ -209,7 +214,7 @@ dp_pkt_parse(struct dp_worker *w, const struct tg_link *link, struct rte_mbuf **
 	 * header, and DPDK's sum, take the length from IP. */
 	if (udp_len < sizeof(*udp) || l4_off + udp_len != ip_payload_end)
 		return TG_R_BAD_L2L3;
-	if (!udp_checksum_ok(m, ip_hdr, out->ipv, l4_off, udp, !may_reassemble))
+	if (!udp_checksum_ok(m, ip_hdr, out->ipv, l4_off, udp_len, udp, !may_reassemble))
 		return TG_R_BAD_CHECKSUM;
 	out->l3_off = (uint16_t)l3_off;
 	out->payload_off = l4_off + (uint32_t)sizeof(*udp);

@@ -933,7 +933,7 @@ on_hs_ops(unsigned int id, unsigned long long from, unsigned long long to, unsig
 	  void *arg)
 {
 	struct our_ctx *c = arg;
-	uint32_t k;
+	uint32_t k = 0;
 
 	if (to < c->last)
 		c->order_bad = 1;
