@@ -19,6 +19,7 @@
  *   release.h       the per-peer decision (docs/release.md §5), pure
  *   second_check.[ch] the independent re-derivation of releasability
  *   marking_cache.[ch] per-worker marking resolutions (exact keys)
+ *   early_cache.[ch] per-worker verdicts of the early scopes (exact keys)
  *   hdr_build.[ch]  a peer's Ethernet/VLAN/IP/UDP header and checksums
  *   forward.[ch]    payload clones, fragmentation, buffered TX
  *   stats.[ch]      per-lcore counters -> stats map, telemetry, exit report
@@ -53,6 +54,7 @@
 #define DP_TX_BURST 32
 #define DP_MAX_FRAGS 8 /* fragments per released datagram per peer */
 #define DP_MK_CACHE_ENTRIES 1024 /* marking resolutions per worker */
+#define DP_EARLY_CACHE_ENTRIES 4096 /* early-scope verdicts per worker */
 
 enum dp_audit_level { DP_AUDIT_OFF = 0, DP_AUDIT_DROPS, DP_AUDIT_ALL };
 
@@ -157,6 +159,7 @@ struct dp_worker {
 	struct dp_txbuf tx[DP_MAX_PORTS];
 	struct rte_ip_frag_tbl *frag_tbl;
 	struct mk_cache *mk_cache;
+	struct early_cache *early_cache; /* NULL: the early scopes are always scanned */
 	struct rte_ip_frag_death_row death_row; /* empty between calls (reassembly.c) */
 	uint32_t frag_refused[256];  /* datagrams refused for room, by key hash */
 	uint64_t iter;      /* passes of dp_worker_iterate() */

@@ -28,6 +28,7 @@
 
 #include "audit.h"
 #include "dp.h"
+#include "early_cache.h"
 #include "policy_swap.h"
 #include "ports.h"
 #include "reassembly.h"
@@ -225,6 +226,14 @@ worker_tables_create(void)
 				w->idx, rte_strerror(rte_errno));
 			return -1;
 		}
+		snprintf(name, sizeof(name), "tg_ec_%u", w->idx);
+		w->early_cache = early_cache_create(name, DP_EARLY_CACHE_ENTRIES,
+						    (int)rte_lcore_to_socket_id(w->lcore_id));
+		if (w->early_cache == NULL) {
+			RTE_LOG(ERR, USER1, "cannot create the early-scope cache of worker %u: %s\n",
+				w->idx, rte_strerror(rte_errno));
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -392,6 +401,7 @@ out_ports:
 		if (dp_workers[i]) {
 			dp_reasm_destroy(dp_workers[i]);
 			mk_cache_free(dp_workers[i]->mk_cache);
+			early_cache_free(dp_workers[i]->early_cache);
 		}
 		rte_free(dp_workers[i]);
 	}

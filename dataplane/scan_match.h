@@ -12,6 +12,7 @@
 #ifndef DP_SCAN_MATCH_H
 #define DP_SCAN_MATCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "classify.h"
@@ -27,6 +28,9 @@ struct scan_ctx {
 	struct dp_class_result *res; /* classes, the block that fired, rule ids */
 	const struct comb_table *comb; /* NULL: the policy has no combinations */
 	struct comb_state *cs;         /* this worker's evaluation state */
+	uint16_t *rec;                 /* non-NULL: record each counted hit's rule here, */
+	uint8_t rec_cap, n_rec;        /* at most rec_cap of them; */
+	bool rec_full;                 /* true if there were more */
 };
 
 /* Rule i matched: 1 (stop scanning) if it is a block. */
@@ -36,6 +40,12 @@ scan_rule_matched(struct scan_ctx *c, uint32_t i)
 	const struct tg_rule *r = &c->rules[i];
 
 	c->hits[i]++;
+	if (c->rec != NULL) {
+		if (c->n_rec < c->rec_cap)
+			c->rec[c->n_rec++] = (uint16_t)i; /* i < TG_MAX_RULES */
+		else
+			c->rec_full = true;
+	}
 	if (c->res->n_ids < DP_MAX_AUDIT_RULES)
 		c->res->ids[c->res->n_ids++] = r->id;
 	if (r->action == TG_ACT_CLASSIFY) {

@@ -25,6 +25,7 @@
 #include "tg_clock.h"
 #include "cot_names.h"
 #include "dp.h"
+#include "early_cache.h"
 #include "stats.h"
 #include "tg_mapset.h"
 #include "tg_names.h"
@@ -316,6 +317,22 @@ mk_cache_print(FILE *f)
 	}
 	if (t.hits + t.misses + t.uncacheable)
 		fprintf(f, "  marking cache: hits %" PRIu64 " misses %" PRIu64
+			   " uncacheable %" PRIu64 " resets %" PRIu64 "\n",
+			t.hits, t.misses, t.uncacheable, t.resets);
+	memset(&t, 0, sizeof(t));
+	for (unsigned i = 0; i < dp_n_workers; i++) {
+		const struct early_cache_stats *st;
+
+		if (dp_workers[i] == NULL || dp_workers[i]->early_cache == NULL)
+			continue;
+		st = early_cache_stats(dp_workers[i]->early_cache);
+		t.hits += st->hits;
+		t.misses += st->misses;
+		t.uncacheable += st->uncacheable;
+		t.resets += st->resets;
+	}
+	if (t.hits + t.misses + t.uncacheable)
+		fprintf(f, "  early-scope cache: hits %" PRIu64 " misses %" PRIu64
 			   " uncacheable %" PRIu64 " resets %" PRIu64 "\n",
 			t.hits, t.misses, t.uncacheable, t.resets);
 }

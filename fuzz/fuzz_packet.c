@@ -74,6 +74,7 @@
 #include <rte_udp.h>
 
 #include "dp.h"
+#include "early_cache.h"
 #include "fuzz_common.h"
 #include "policy.h"
 #include "policy_swap.h"
@@ -614,6 +615,11 @@ setup(void)
 		snprintf(err, sizeof(err), "fz_mkc_%u", i);
 		dp_workers[i]->mk_cache = mk_cache_create(err, DP_MK_CACHE_ENTRIES, SOCKET_ID_ANY);
 		if (dp_workers[i]->mk_cache == NULL)
+			abort();
+		snprintf(err, sizeof(err), "fz_ec_%u", i);
+		dp_workers[i]->early_cache = early_cache_create(err, DP_EARLY_CACHE_ENTRIES,
+								SOCKET_ID_ANY);
+		if (dp_workers[i]->early_cache == NULL)
 			abort();
 	}
 	dp_n_workers = N_WORKERS;

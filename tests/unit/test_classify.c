@@ -13,7 +13,8 @@
  * detail rules (a candidate in the payload, and a word made only by entity
  * decoding, which the payload scan cannot see), block rules (which rule, that
  * the scan stops there), no match ("other"), the cap on audited rule ids,
- * per-rule hit counters, and a marking too long to scan.
+ * per-rule hit counters, a marking too long to scan, and the early scopes'
+ * cache (which must give what the scans give).
  */
 #include <limits.h>
 #include <setjmp.h>
@@ -32,6 +33,7 @@
 #include "classify.h"
 #include "cot_parse.h"
 #include "dp.h"
+#include "early_cache.h"
 /* dp_policy_build(): policy_swap.h, or dp.h before that header existed */
 #if __has_include("policy_swap.h")
 #include "policy_swap.h"
@@ -433,6 +435,109 @@ test_marking_too_long(void **state)
 	assert_int_equal(r.classes, class_bit("c_marking"));
 }
 
+/* The early scopes' cache (early_cache.h) gives what the scans give: for
+ * each event, the early verdict without the cache, with it on a miss and
+ * with it on a hit are equal, and so are the hit counters each advances.
+ * The events differ in one early field at a time (type, how, uid, the
+ * marking, a block in the marking), so a key that left a field out would
+ * replay one event's verdict for another. */
+struct early_run {
+	int rc;
+	struct dp_class_result r;
+	uint64_t delta[64];
+};
+
+static void
+early_once(struct early_run *o)
+{
+	uint64_t before[64];
+	uint32_t n = pol->hdr.n_rules;
+	const uint64_t *h = pol->rule_hits + (size_t)w->idx * n;
+
+	assert_true(n <= 64);
+	memcpy(before, h, n * sizeof(*h));
+	memset(&o->r, 0, sizeof(o->r));
+	o->rc = dp_classify_early(w, pol, &ev, &o->r);
+	for (uint32_t i = 0; i < n; i++)
+		o->delta[i] = h[i] - before[i];
+}
+
+static void
+same_run(const struct early_run *a, const struct early_run *b, const char *what, unsigned k)
+{
+	uint32_t n = pol->hdr.n_rules;
+
+	if (a->rc != b->rc || a->r.classes != b->r.classes || a->r.block_rule != b->r.block_rule ||
+	    a->r.n_ids != b->r.n_ids ||
+	    memcmp(a->r.ids, b->r.ids, a->r.n_ids * sizeof(a->r.ids[0])) != 0 ||
+	    memcmp(a->delta, b->delta, n * sizeof(a->delta[0])) != 0)
+		fail_msg("event %u, %s: rc %d/%d classes 0x%x/0x%x block %d/%d ids %u/%u", k, what,
+			 a->rc, b->rc, a->r.classes, b->r.classes, a->r.block_rule, b->r.block_rule,
+			 a->r.n_ids, b->r.n_ids);
+}
+
+static void
+test_early_cache(void **state)
+{
+	struct parts ps[12];
+	unsigned n = 0;
+	struct early_cache *ec = early_cache_create("tg_ec_test", 64, SOCKET_ID_ANY);
+	const struct early_cache_stats *st;
+
+	(void)state;
+	assert_non_null(ec);
+	ps[n++] = plain;
+	for (unsigned s = 0; s < N_SCOPES; s++) {
+		make_scope_event(s); /* only to check it parses */
+		ps[n] = plain;
+		switch (s) {
+		case TG_SCOPE_TYPE: ps[n++].type = "a-h-A-TYPWORD"; break;
+		case TG_SCOPE_HOW: ps[n++].how = "h-HOWWORD"; break;
+		case TG_SCOPE_UID: ps[n++].uid = "TRK-UIDWORD-1"; break;
+		case TG_SCOPE_MARKING: ps[n++].access = "SECRET//REL TO USA, KOR//MARKWORD"; break;
+		default: break;
+		}
+	}
+	ps[n] = plain;
+	ps[n++].access = "SECRET//NOFORN"; /* blocked by rule 92 */
+	ps[n] = plain;
+	ps[n].uid = "TRK-UIDWORD-2";
+	ps[n++].type = "a-h-A-TYPWORD";
+	for (unsigned k = 0; k < n; k++) {
+		struct early_run off, miss, hit;
+
+		make_event(&ps[k]);
+		w->early_cache = NULL;
+		early_once(&off);
+		w->early_cache = ec;
+		early_once(&miss);
+		early_once(&hit);
+		w->early_cache = NULL;
+		same_run(&off, &miss, "a miss", k);
+		same_run(&off, &hit, "a hit", k);
+	}
+	st = early_cache_stats(ec);
+	assert_int_equal(st->misses, n);
+	assert_int_equal(st->hits, n);
+	/* a field too long for a key: scanned, never cached */
+	{
+		static char longuid[200]; /* over EC_KEY_BYTES, under the parser's 256 */
+		struct parts p = plain;
+		struct early_run off, on;
+
+		memset(longuid, 'U', sizeof(longuid) - 1);
+		p.uid = longuid;
+		make_event(&p);
+		early_once(&off);
+		w->early_cache = ec;
+		early_once(&on);
+		w->early_cache = NULL;
+		same_run(&off, &on, "uncacheable", 99);
+		assert_int_equal(st->uncacheable, 1);
+	}
+	early_cache_free(ec);
+}
+
 int
 main(void)
 {
@@ -445,6 +550,7 @@ main(void)
 		cmocka_unit_test(test_remarks_prefilter),
 		cmocka_unit_test(test_block),
 		cmocka_unit_test(test_marking_too_long),
+		cmocka_unit_test(test_early_cache),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
