@@ -26,6 +26,7 @@
 #include "cot_parse.h"
 #include "cot_names.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #if defined(__SSE2__)
@@ -1499,13 +1500,22 @@ struct frame {
 };
 
 /* The element at px->s ('<' then a name start), up to its end tag.  Iterative:
- * the stack is bounded by COT_MAX_DEPTH. */
+ * the stack is bounded by COT_MAX_DEPTH.  With `head`, it returns once the
+ * root's start tag is parsed and checked; with `in_root`, it goes on from
+ * there (the root is <event>, which its start tag checked). */
 static enum cot_err
-parse_tree(struct parser *px)
+parse_tree(struct parser *px, bool head, bool in_root)
 {
 	struct cot_event *ev = px->ev;
 	struct frame stk[COT_MAX_DEPTH];
 	int depth = 0;
+
+	if (in_root) {
+		stk[0].name = (const uint8_t *)"event";
+		stk[0].len = 5;
+		stk[0].kind = EK_EVENT;
+		depth = 1;
+	}
 
 	do {
 		const uint8_t *at = px->s;
@@ -1610,6 +1620,8 @@ parse_tree(struct parser *px)
 			stk[depth].len = len;
 			stk[depth].kind = (uint8_t)k;
 			depth++;
+			if (head) /* the root's start tag: as far as the head goes */
+				return COT_OK;
 		}
 	} while (depth > 0);
 	return COT_OK;
@@ -1704,8 +1716,9 @@ parse_xml_decl(struct parser *px)
 	return COT_OK;
 }
 
+/* Up to and including the root's start tag. */
 static enum cot_err
-parse_document(struct parser *px)
+parse_document_head(struct parser *px)
 {
 	struct cot_event *ev = px->ev;
 	const uint8_t *at;
@@ -1750,7 +1763,14 @@ parse_document(struct parser *px)
 		return fail(px, at, COT_E_DOCTYPE);
 	if (px->e - px->s < 2 || !is_name_start(px->s[1]))
 		return fail(px, at, COT_E_MALFORMED);
-	TRY(parse_tree(px));
+	return parse_tree(px, true, false);
+}
+
+/* The rest: the root's content and end tag, and what may follow it. */
+static enum cot_err
+parse_document_rest(struct parser *px)
+{
+	TRY(parse_tree(px, false, true));
 	TRY(skip_misc(px));
 	if (px->s < px->e) {
 		if (starts_with(px, "<!DOCTYPE", 9) || starts_with(px, "<!ENTITY", 8))
@@ -1760,30 +1780,54 @@ parse_document(struct parser *px)
 	return COT_OK;
 }
 
-enum cot_err
-cot_parse(const uint8_t *p, size_t len, struct cot_event *ev)
+_Static_assert(sizeof(struct parser) <= sizeof(struct cot_cursor), "cot_cursor too small");
+_Static_assert(_Alignof(struct parser) <= _Alignof(struct cot_cursor), "cot_cursor alignment");
+
+static enum cot_err
+finish(struct parser *px, enum cot_err err)
 {
-	struct parser px;
-	enum cot_err err;
+	if (err != COT_OK)
+		px->ev->err_off = (uint16_t)((px->err_at != NULL ? px->err_at : px->s) - px->base);
+	return err;
+}
+
+enum cot_err
+cot_parse_head(const uint8_t *p, size_t len, struct cot_event *ev, struct cot_cursor *cur)
+{
+	struct parser *px = (struct parser *)(void *)cur;
 
 	/* Clearing first is what the error contract of cot_parse.h rests on:
 	 * a string is only ever set once its value is complete, so on an error
 	 * every string is this event's or absent, never the previous one's. */
 	memset(ev, 0, offsetof(struct cot_event, buf));
+	memset(px, 0, sizeof(*px));
+	px->ev = ev;
 	if (len == 0 || p == NULL)
 		return COT_E_EMPTY;
 	if (len > COT_MAX_MSG) {
 		ev->err_off = COT_MAX_MSG;
 		return COT_E_OVERSIZE;
 	}
-	memset(&px, 0, sizeof(px));
-	px.base = px.s = p;
-	px.e = p + len;
-	px.ev = ev;
-	err = parse_document(&px);
-	if (err != COT_OK)
-		ev->err_off = (uint16_t)((px.err_at != NULL ? px.err_at : px.s) - p);
-	return err;
+	px->base = px->s = p;
+	px->e = p + len;
+	return finish(px, parse_document_head(px));
+}
+
+enum cot_err
+cot_parse_rest(struct cot_cursor *cur)
+{
+	struct parser *px = (struct parser *)(void *)cur;
+
+	return finish(px, parse_document_rest(px));
+}
+
+enum cot_err
+cot_parse(const uint8_t *p, size_t len, struct cot_event *ev)
+{
+	struct cot_cursor cur;
+	enum cot_err err = cot_parse_head(p, len, ev, &cur);
+
+	return err != COT_OK ? err : cot_parse_rest(&cur);
 }
 
 const char *

@@ -137,4 +137,22 @@ struct cot_event {
  */
 enum cot_err cot_parse(const uint8_t *p, size_t len, struct cot_event *ev);
 
+/*
+ * cot_parse() in two steps, for a caller that may not need the second
+ * (docs/release.md §5: a message no peer can receive after its <event>
+ * start tag is not read further).  cot_parse_head() parses the prolog and
+ * the <event> start tag (every event attribute: uid, type, how, the times,
+ * the marking) and leaves its place in `cur`; cot_parse_rest() parses the
+ * rest of the document from there.  The head's errors are cot_parse()'s for
+ * that part of the payload; head and rest together return exactly what
+ * cot_parse() returns (cot_parse() is the two), with the same error
+ * contract.  `cur`, `p` and `ev` must stay as they are between the two.
+ */
+struct cot_cursor {
+	uint64_t state[32];
+};
+enum cot_err cot_parse_head(const uint8_t *p, size_t len, struct cot_event *ev,
+			    struct cot_cursor *cur);
+enum cot_err cot_parse_rest(struct cot_cursor *cur);
+
 #endif /* COT_PARSE_H */

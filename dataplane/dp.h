@@ -172,6 +172,7 @@ struct dp_worker {
 	struct dp_counters cnt;
 	struct dp_latency lat;
 	struct cot_event ev;
+	struct cot_cursor cursor; /* where cot_parse_head() left ev's payload */
 	uint8_t linbuf[65536] __rte_aligned(64);
 	char fieldbuf[1024];
 } __rte_cache_aligned;

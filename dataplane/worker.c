@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * worker.c - the per-lcore fast path: rx burst -> frame parse/reassembly ->
- * CoT parse -> marking -> Hyperscan classification -> per-peer decision ->
- * forward, then TX flush and an RCU quiescent report.  The policy pointer is
+ * the event's start tag -> marking -> the early scopes -> which peers could
+ * receive it -> (if any) the rest of the document and the late scopes ->
+ * per-peer decision -> second check -> forward, then TX flush and an RCU
+ * quiescent report (docs/release.md §5).  The policy pointer is
  * loaded once per iteration, so every message of a burst is decided under
  * one whole policy, and a retired policy is freed only after every worker
  * has passed the quiescent point that follows its last use.
@@ -52,16 +54,21 @@ count_peers(const struct dp_policy *pol, struct dp_worker *w, const struct dp_ms
 }
 
 /*
- * The decision (docs/release.md §5) once the early scopes were scanned:
- * the peers the marking and the link admit, of them those that can still
- * receive the message; the late scopes scanned only if there is one; then
- * each of those peers' final answer.  Returns the peers to send to, 0 with
- * c->reason set if the late scan blocked the message.
+ * The decision (docs/release.md §5) once the event's start tag was parsed
+ * and the early scopes were scanned: the peers the marking and the link
+ * admit, of them those that can still receive the message; only if there
+ * is one, the rest of the document is parsed and the late scopes scanned;
+ * then each of those peers' final answer.  Returns the peers to send to, 0
+ * with c->reason set if the rest did not parse or the late scan blocked the
+ * message.  Adds the time it parsed and scanned to *parse_cycles and
+ * *scan_cycles.
  */
 static inline uint32_t
 decide(struct dp_worker *w, const struct dp_policy *pol, struct dp_msg_ctx *c,
-       const struct tg_marking *mk, const uint8_t *pl, uint32_t len, uint64_t *scan_cycles)
+       const struct tg_marking *mk, const uint8_t *pl, uint32_t len, uint64_t *parse_cycles,
+       uint64_t *scan_cycles)
 {
+	enum cot_err ce;
 	struct dp_msg msg = {
 		.link_idx = c->link_idx,
 		.port_id = c->port_id,
@@ -87,6 +94,16 @@ decide(struct dp_worker *w, const struct dp_policy *pol, struct dp_msg_ctx *c,
 	c->decided = true;
 	if (possible == 0) {
 		w->cnt.scan_skipped++; /* withheld before the scan */
+		return 0;
+	}
+	ts = stage_tsc();
+	ce = cot_parse_rest(&w->cursor);
+	*parse_cycles += stage_tsc() - ts;
+	if (ce != COT_OK) {
+		w->cnt.parse_err[ce < COT_E_COUNT ? ce : 0]++;
+		c->reason = TG_R_PARSE;
+		c->parse_err = ce;
+		c->decided = false;
 		return 0;
 	}
 	ts = stage_tsc();
@@ -150,7 +167,7 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 	const uint8_t *pl;
 	enum cot_err ce;
 	uint32_t send;
-	uint64_t t0, t1, t2, t3, t4, tscan;
+	uint64_t t0, t1, t2, t3, t4, tscan, tparse = 0;
 	uint64_t now_ns = (uint64_t)now_ms * 1000000ull;
 	int32_t payload_sum = -1;
 	int rc;
@@ -181,12 +198,14 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 		goto done;
 	}
 
-	/* Parse, and resolve the marking. */
+	/* Parse the event's start tag, and resolve the marking (the rest of
+	 * the document only if some peer can still receive it: decide()). */
 	t0 = stage_tsc();
 	pl = rte_pktmbuf_read(m, pk.payload_off, pk.payload_len, w->linbuf);
-	/* cot_parse() clears the event first, also for no bytes: the audit
-	 * record of a drop never shows the previous message's uid. */
-	ce = cot_parse(pl ? pl : (const uint8_t *)"", pl ? pk.payload_len : 0, &w->ev);
+	/* cot_parse_head() clears the event first, also for no bytes: the
+	 * audit record of a drop never shows the previous message's uid. */
+	ce = cot_parse_head(pl ? pl : (const uint8_t *)"", pl ? pk.payload_len : 0, &w->ev,
+			    &w->cursor);
 	c.ev = ev;
 	if (ce != COT_OK) {
 		w->cnt.parse_err[ce < COT_E_COUNT ? ce : 0]++;
@@ -218,7 +237,7 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 		c.reason = rc;
 		goto done;
 	}
-	send = decide(w, pol, &c, &mk, pl, pk.payload_len, &tscan);
+	send = decide(w, pol, &c, &mk, pl, pk.payload_len, &tparse, &tscan);
 	t2 = stage_tsc();
 	if (c.reason != TG_R_RELEASED)
 		goto done;
@@ -242,9 +261,9 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 	t4 = stage_tsc();
 	count_peers(pol, w, &c);
 	if (dp_cfg.stage_cycles) {
-		w->cnt.cycles[0] += t1 - t0;
+		w->cnt.cycles[0] += t1 - t0 + tparse;
 		w->cnt.cycles[1] += tscan;
-		w->cnt.cycles[2] += t2 - t1 - tscan;
+		w->cnt.cycles[2] += t2 - t1 - tscan - tparse;
 		w->cnt.cycles[3] += t4 - t3;
 		w->cnt.cycles[4] += t3 - t2;
 		w->cnt.cycles_msgs++;

@@ -19,7 +19,7 @@
 
 #include "dataplane/cot_parse.h"
 
-static struct cot_event ev;
+static struct cot_event ev, hev;
 
 static void
 put_str(const char *key, const struct cot_str *s)
@@ -91,7 +91,25 @@ dump(void)
 		put_str("type", &ev.link[i].type);
 		putchar('}');
 	}
-	printf("]}\n");
+	printf("]");
+}
+
+/* cot_parse_head()'s verdict, and the <event> attributes it gives. */
+static void
+dump_head(enum cot_err err)
+{
+	if (err != COT_OK) {
+		printf(",\"head\":{\"err\":\"%s\"}", cot_err_name(err));
+		return;
+	}
+	printf(",\"head\":{\"err\":\"ok\"");
+	put_str("uid", &hev.uid);
+	put_str("type", &hev.type);
+	put_str("how", &hev.how);
+	put_str("access", &hev.access);
+	put_str("caveat", &hev.caveat);
+	put_str("rel", &hev.releasable_to);
+	printf(",\"stale_ms\":%lld}", (long long)hev.stale_ms);
 }
 
 int
@@ -103,6 +121,7 @@ main(void)
 		size_t n = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
 		uint8_t *p = malloc(n ? n : 1);
 		enum cot_err err;
+		struct cot_cursor cur;
 
 		if (p == NULL || fread(p, 1, n, stdin) != n) {
 			fprintf(stderr, "cot_dump: short record\n");
@@ -112,7 +131,9 @@ main(void)
 		if (err == COT_OK)
 			dump();
 		else
-			printf("{\"err\":\"%s\",\"off\":%u}\n", cot_err_name(err), (unsigned)ev.err_off);
+			printf("{\"err\":\"%s\",\"off\":%u", cot_err_name(err), (unsigned)ev.err_off);
+		dump_head(cot_parse_head(p, n, &hev, &cur));
+		printf("}\n");
 		free(p);
 	}
 	return 0;

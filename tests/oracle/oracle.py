@@ -540,6 +540,59 @@ def parse_cot(payload):
     return f
 
 
+class _Head(Exception):
+    """Raised by the start handler of <event> when only the head is wanted."""
+
+
+def parse_cot_head(payload):
+    """The fields of the <event> start tag of a CoT payload, or Bad: what
+    parse_cot() checks of the payload up to and including that tag, and
+    nothing after it (release.md section 5: a message no peer can receive
+    after its start tag is not read further)."""
+    xml = payload
+    if xml[:3] == TAK_V0:
+        xml = xml[3:]
+    elif xml[:1] == b"\xbf":
+        raise Bad("parse")
+    p = expat.ParserCreate(encoding="UTF-8")
+    r = _CotReader(xml, p)
+    end = None
+
+    def start(name, attrs):
+        nonlocal end
+        at = p.CurrentByteIndex
+        r.start(name, attrs)          # the checks of the full parse, <event>'s included
+        end, empty = _start_tag_end(xml, at)
+        if empty:
+            raise Bad("parse")        # <event .../>: no <point>
+        raise _Head()
+
+    p.XmlDeclHandler = r.decl
+    p.StartDoctypeDeclHandler = r._bad
+    p.EntityDeclHandler = r._bad
+    p.ProcessingInstructionHandler = r._bad
+    p.StartElementHandler = start
+    try:
+        p.Parse(xml, True)
+    except _Head:
+        pass
+    except expat.ExpatError:
+        raise Bad("parse")
+    if end is None:
+        raise Bad("parse")
+    # The same byte checks as parse_cot(), on the part that was read.
+    head = xml[:end]
+    if b"\x00" in head:
+        raise Bad("parse")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Bad("parse")
+    f = r.f
+    f["stale"] = f["stale_ms"] / 1000.0
+    return f
+
+
 # --------------------------------------------------------------------------
 # The decision (release.md section 5)
 
@@ -628,7 +681,7 @@ class Oracle:
                     raise Bad("source_blocked")
             if len(payload) > p.max_bytes:
                 raise Bad("too_big")
-            f = parse_cot(payload)
+            f = parse_cot_head(payload)
             if not p.ignore_stale and self.now - f["stale"] > p.stale_tolerance:
                 raise Bad("stale")
             level, lists, noforn = p.mctx.parse(f["access"], f["caveat"], f["rel"])
@@ -676,6 +729,12 @@ class Oracle:
                             why[peer["name"]] or "class")
             return
 
+        # Someone may receive it: now the whole document must parse.
+        try:
+            f = parse_cot(payload)
+        except Bad as e:
+            self._count(self.msg_reasons, e.args[0])
+            return
         late = self.matched_rules(payload, f, LATE_SCOPES)
         if self._blocked(late):
             return

@@ -311,6 +311,31 @@ def run_oracle(payload):
         return None
 
 
+def run_oracle_head(payload):
+    try:
+        return oracle.parse_cot_head(payload)
+    except oracle.Bad:
+        return None
+
+
+def head_diffs(c, o, full_ok):
+    """The head step (cot_parse_head, oracle.parse_cot_head): the same verdict,
+    the same <event> attributes, and never a refusal of what parses whole."""
+    h = c["head"]
+    c_ok, o_ok = h["err"] == "ok", o is not None
+    if c_ok != o_ok:
+        return [f"head: C says {h['err']}, oracle {'ok' if o_ok else 'parse'}"]
+    if full_ok and not c_ok:
+        return [f"head refused ({h['err']}) what parses whole"]
+    if not c_ok:
+        return []
+    diffs = [f"head {k}: C {h[k]} oracle {hx(o[k])}"
+             for k in ("uid", "type", "how", "access", "caveat", "rel") if h[k] != hx(o[k])]
+    if h["stale_ms"] != o["stale_ms"]:
+        diffs.append(f"head stale_ms: C {h['stale_ms']} oracle {o['stale_ms']}")
+    return diffs
+
+
 def hx(s):
     if s is None:
         return None
@@ -365,6 +390,7 @@ def compare(cot_dump, items, verbose):
             why.append(f"C says {c['err']}, oracle {'ok' if o_ok else 'parse'}")
         if c_ok and o_ok:
             why += field_diffs(c, o)
+        why += head_diffs(c, run_oracle_head(payload), c_ok)
         if why:
             fails.append((name, payload, why))
         elif verbose:
