@@ -11,6 +11,7 @@ PKGS=(
 	libxml2-dev                        # the differential fuzz target
 	python3-scapy python3-yaml tshark  # test traffic and its oracle
 	python3-matplotlib                 # tools/bench --chart
+	shellcheck                         # integration/pktgen_scripts lints tools/pktgen/*.sh
 	iproute2 util-linux procps ethtool  # ethtool: TX checksum offload off on test veths
 	rt-tests                           # oslat: tools/bench --memif measures the CPU jitter floor
 	lua5.4                             # runs tools/pktgen/trackgate-rate.lua against a pktgen stub

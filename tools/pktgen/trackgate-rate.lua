@@ -11,19 +11,33 @@
 -- and prints the mean tx/rx packet and bit rates, then a summary line per load
 -- that a script can grep ("RESULT rate=...").
 --
--- Written against pktgen's documented Lua API (pktgen.pcap, pktgen.set,
--- pktgen.start/stop, pktgen.clr, pktgen.delay, pktgen.portStats(..., "rate")
+-- Uses pktgen's Lua API (pktgen.pcap, pktgen.set, pktgen.start/stop,
+-- pktgen.clr, pktgen.delay, pktgen.linkState, pktgen.portStats(..., "rate")
 -- with pkts_rx/pkts_tx/mbits_rx/mbits_tx and (..., "port") with
--- ipackets/opackets/imissed/ierrors).  Not run against a real pktgen here
--- (pktgen-dpdk is not packaged in Debian 12); tests/unit/test_pktgen_script.lua
--- runs it against a stub of that API.  Override the defaults by setting the
+-- ipackets/opackets/imissed/ierrors), as pktgen-dpdk 23.03.0 has it; run for
+-- real by tools/pktgen/run.sh, and against a stub of that API by
+-- tests/unit/test_pktgen_script.lua.  Override the defaults by setting the
 -- globals before loading this file, e.g. in a wrapper script:
 --     TX_PORT = "0"; RX_PORT = "1"; RATES = {10, 50, 90, 100}; SECONDS = 10
 --     BURST = 1   -- for latency: frames evenly spaced, not in line-rate bursts
+--     WAIT_LINK_MS = 60000  -- how long to wait for both links to come up
 --     dofile("tools/pktgen/trackgate-rate.lua")
+--
+-- Before the sweep it waits until both ports' links are up: over net_memif
+-- pktgen's ports are the servers, and the trackgate side (the clients) is
+-- started only once pktgen runs this script.  Each load's measuring window
+-- starts with a line "trackgate-rate: window rate=P seconds=S" and ends with
+-- "trackgate-rate: window end rate=P" (still sending), so that a wrapper can
+-- read trackgate's own counters over the same window (tools/pktgen/run.sh
+-- does); the load's RESULT line follows.
 
 package.path = package.path .. ";?.lua;test/?.lua;app/?.lua;"
 pcall(require, "Pktgen")
+-- printf comes from pktgen's Pktgen.lua, found only when pktgen runs in its
+-- source directory.
+if printf == nil then
+    printf = function(...) io.write(string.format(...)); io.flush() end
+end
 
 local tx_port = TX_PORT or "0"
 local rx_port = RX_PORT or "1"
@@ -31,6 +45,7 @@ local rates   = RATES or {10, 50, 90, 100}
 local seconds = SECONDS or 10
 local settle_ms = SETTLE_MS or 2000
 local burst   = BURST   -- nil: pktgen's own TX burst size
+local wait_link_ms = WAIT_LINK_MS or 60000
 
 local function num(port_tbl, key)
     local v = port_tbl and port_tbl[key]
@@ -61,6 +76,32 @@ end
 
 printf("trackgate-rate: pcap replay on port %s, trackgate's releases on port %s\n",
        tx_port, rx_port)
+
+-- Both links up.  dpdk.linkState asks the port now, where pktgen has that
+-- library (23.03.0 as tools/pktgen/build.sh builds it has not);
+-- pktgen.linkState gives what pktgen last read, and pktgen refreshes that
+-- only for the screen (off here) and for the first port of each TX lcore:
+-- with it, wait for TX_PORT only.  Both give "<UP-speed-FD>" or "<--Down-->".
+local live = type(dpdk) == "table" and type(dpdk.linkState) == "function"
+local link_state = live and dpdk.linkState or pktgen.linkState
+local function link_txt(port)
+    local st = link_state(port)
+    return tostring(st and st[tonumber(port)])
+end
+local function link_up(port)
+    return link_txt(port):find("UP", 1, true) ~= nil
+end
+local function links_up()
+    return link_up(tx_port) and (not live or link_up(rx_port))
+end
+local waited = 0
+while not links_up() and waited < wait_link_ms do
+    pktgen.delay(100)
+    waited = waited + 100
+end
+printf("trackgate-rate: links %s after %d ms (port %s %s, port %s %s%s)\n",
+       links_up() and "up" or "still down", waited, tx_port, link_txt(tx_port),
+       rx_port, link_txt(rx_port), live and "" or ", not waited for")
 printf("%6s %12s %12s %10s %10s %10s\n",
        "rate%", "tx pps", "rx pps", "tx Mbit/s", "rx Mbit/s", "rx/tx")
 
@@ -70,6 +111,7 @@ for _, pct in ipairs(rates) do
     pktgen.start(tx_port)
     pktgen.delay(settle_ms)
 
+    printf("trackgate-rate: window rate=%d seconds=%d\n", pct, seconds)
     local tx_pps, rx_pps, tx_mb, rx_mb = 0, 0, 0, 0
     local t0 = totals(tx_port)
     local r0 = totals(rx_port)
@@ -84,6 +126,7 @@ for _, pct in ipairs(rates) do
     end
     local t1 = totals(tx_port)
     local r1 = totals(rx_port)
+    printf("trackgate-rate: window end rate=%d\n", pct)
     pktgen.stop(tx_port)
     pktgen.delay(500)
 
