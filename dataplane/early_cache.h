@@ -27,7 +27,7 @@ struct early_cache;
 struct dp_policy;
 
 /* Field bytes a cacheable key may hold, all fields together. */
-#define EC_KEY_BYTES 192
+#define EC_KEY_BYTES 120
 /* Rule hits a cached verdict may replay. */
 #define EC_MAX_HITS 8
 
