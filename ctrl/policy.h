@@ -79,6 +79,12 @@ int pol_compile(struct pol_policy *p, struct pol_errors *errs);
  * reference layout tests compare the prefiltered one with). */
 int pol_compile_layout(struct pol_policy *p, struct pol_errors *errs, bool prefilter);
 
+/* Whether combination rule i is true when none of its operands matched
+ * (`!5`, `1 | !2`): the dataplane then evaluates it at the end of every
+ * scan of its scope, whatever the text (lib/comb.h).  True also for an
+ * expression it cannot read. */
+bool pol_comb_true_without_operands(const struct pol_policy *p, uint32_t i);
+
 void pol_free(struct pol_policy *p);
 
 /* Names of scopes and levels, as written in the policy: bpf/tg_names.h. */

@@ -244,6 +244,12 @@ combination_true_without_operands(const char *e)
 	return c.bad || *c.s != '\0' || v;
 }
 
+bool
+pol_comb_true_without_operands(const struct pol_policy *p, uint32_t i)
+{
+	return combination_true_without_operands(p->exprs[i]);
+}
+
 /* The next rule id in combination text at q, or NULL after the last. */
 static const char *
 next_operand(const char *q, uint32_t *id)

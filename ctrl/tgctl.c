@@ -150,6 +150,19 @@ print_prefilter(const struct pol_policy *p)
 	}
 }
 
+/* Combinations that need no match to be true: evaluated at the end of
+ * every scan of their scope (docs/policy.md), so they cost on every message. */
+static void
+print_negative_combinations(const struct pol_policy *p)
+{
+	for (uint32_t i = 0; i < p->hdr.n_rules; i++)
+		if ((p->rules[i].flags & TG_RF_COMBINATION) && pol_comb_true_without_operands(p, i))
+			printf("  rule %u (%s, scope %s): combination true when none of its operands "
+			       "matches: evaluated at the end of every %s scan, on every message\n",
+			       p->rules[i].id, p->rules[i].name, tg_scope_name(p->rules[i].scope),
+			       tg_scope_name(p->rules[i].scope));
+}
+
 /* Which peers can be decided before the late scan (release.md §5). */
 static void
 print_decide_first(const struct pol_policy *p)
@@ -194,6 +207,7 @@ cmd_check(const struct opts *o)
 		printf("%s: ok: %u links, %u peers, %u rules, %zu bytes of compiled rules\n",
 		       o->file, p->hdr.n_links, p->hdr.n_peers, p->hdr.n_rules, p->hsdb_len);
 		print_prefilter(p);
+		print_negative_combinations(p);
 		print_decide_first(p);
 	}
 	pol_free(p);

@@ -38,6 +38,24 @@ run "$TGCTL" check "$DEMO"
 out_has "remarks: 1 of 4 rules prefiltered by the payload scan, 3 scanned on every message" &&
 	ok "check reports the prefilter split" ||
 	not_ok "check reports the prefilter split ($(cat "$T_DIR/out"))"
+# release.md §5: the demo's classes all come from type rules, so no peer
+# needs the late scan unless its marking admits the message
+out_has "peer usa: never needs the late scan: only early rules give it its classes" &&
+	out_has "the late rules can add the classes {}" &&
+	ok "check reports which peers need the late scan" ||
+	not_ok "check reports which peers need the late scan ($(cat "$T_DIR/out"))"
+! out_has "true when none of its operands matches" &&
+	ok "check lists no negative combination in the demo" ||
+	not_ok "check lists no negative combination in the demo"
+# A remarks classifier for jpn, and a purely negative combination: both reported.
+PN=$T_DIR/demo-late.yaml
+sed -e 's/    match: .300 & !301./    match: "!301"/' -e 's/    action: {block: unflagged-exercise}/    action: {classify: warning}/' "$DEMO" >"$PN"
+run "$TGCTL" check "$PN"
+[ $RC = 0 ] && out_has "rule 302 (unflagged-exercise, scope remarks): combination true when none of its operands matches" &&
+	out_has "the late rules can add the classes {warning}" &&
+	out_has "peer jpn: needs the late scan whenever its clearance, nation and link admit the message" &&
+	ok "check lists a negative combination and the classes a late rule adds" ||
+	not_ok "check lists a negative combination and the classes a late rule adds (exit $RC: $(cat "$T_DIR/out" "$T_DIR/err"))"
 
 run "$TGCTL" show --bpffs "$T_BPFFS"
 [ $RC = 4 ] && err_has "no policy has been published" && ok "show before any load: exit 4" ||
