@@ -465,6 +465,50 @@ lat_percentile(const uint64_t *h, uint64_t total, double q)
 	return (uint64_t)DP_LAT_BUCKETS * DP_LAT_BUCKET_NS;
 }
 
+/*
+ * The histogram itself, for a whole CDF (tools/bench --chart): "histogram",
+ * bucket index -> count, nonzero buckets only.  A telemetry dict holds at
+ * most RTE_TEL_MAX_DICT_ENTRIES, so when more buckets are in use they are
+ * merged 2, 4, ... at a time, each group under its last index (an upper
+ * edge, like the percentiles).
+ */
+static void
+lat_histogram(struct rte_tel_data *d, const uint64_t *h)
+{
+	struct rte_tel_data *hd = rte_tel_data_alloc();
+	unsigned group = 1, used;
+
+	if (hd == NULL)
+		return;
+	for (;;) {
+		used = 0;
+		for (unsigned b = 0; b < DP_LAT_BUCKETS; b += group) {
+			uint64_t n = 0;
+
+			for (unsigned k = b; k < b + group && k < DP_LAT_BUCKETS; k++)
+				n += h[k];
+			used += n != 0;
+		}
+		if (used <= RTE_TEL_MAX_DICT_ENTRIES - 1 || group >= DP_LAT_BUCKETS)
+			break;
+		group *= 2;
+	}
+	rte_tel_data_start_dict(hd);
+	for (unsigned b = 0; b < DP_LAT_BUCKETS; b += group) {
+		uint64_t n = 0;
+		char k[16];
+
+		for (unsigned j = b; j < b + group && j < DP_LAT_BUCKETS; j++)
+			n += h[j];
+		if (n == 0)
+			continue;
+		snprintf(k, sizeof(k), "%u", b + group - 1);
+		rte_tel_data_add_dict_u64(hd, k, n);
+	}
+	if (rte_tel_data_add_dict_container(d, "histogram", hd, 0) != 0)
+		rte_tel_data_free(hd);
+}
+
 static int
 telemetry_latency(const char *cmd, const char *params, struct rte_tel_data *d)
 {
@@ -490,6 +534,7 @@ telemetry_latency(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "p99_ns", total ? lat_percentile(h, total, 0.99) : 0);
 	rte_tel_data_add_dict_u64(d, "p999_ns", total ? lat_percentile(h, total, 0.999) : 0);
 	rte_tel_data_add_dict_u64(d, "over_max", h[DP_LAT_BUCKETS - 1]);
+	lat_histogram(d, h);
 	pthread_mutex_unlock(&lat_lock);
 	return 0;
 }

@@ -116,6 +116,33 @@ sys.exit(1 if err else 0)
 EOF
 	not_ok "telemetry: /trackgate/stats has messages, released_by_peer, dropped reasons; counters move; ethdev rx"
 
+# /trackgate/latency: the percentiles and the histogram they come from
+# (tools/bench --chart draws the whole CDF from it), and scan_skipped.
+telemetry /trackgate/latency /trackgate/stats >tel-3.out
+$PY - tel-3.out <<'EOF' && ok "telemetry: /trackgate/latency's histogram adds up to its count and agrees with its p50; /trackgate/stats has scan_skipped" ||
+import json, sys
+o = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith("{")]
+try:
+    lat = o[0]["/trackgate/latency"]; st = o[1]["/trackgate/stats"]
+except (IndexError, KeyError) as e:
+    print("# unexpected telemetry output:", e); sys.exit(1)
+h = {int(k): v for k, v in lat["histogram"].items()}
+print("# latency: count %d p50 %d ns, %d histogram entries; scan_skipped %d of %d messages"
+      % (lat["count"], lat["p50_ns"], len(h), st["scan_skipped"], st["messages"]))
+assert lat["count"] > 0 and sum(h.values()) == lat["count"], "histogram does not add up"
+seen, p50 = 0, None
+for b in sorted(h):
+    seen += h[b]
+    if p50 is None and seen > lat["count"] // 2:
+        p50 = (b + 1) * lat["bucket_ns"]
+# buckets merged g at a time when many are in use: p50 lies in its group
+ks = sorted(h)
+g = min([b - a for a, b in zip(ks, ks[1:])] or [1])
+assert lat["p50_ns"] <= p50 < lat["p50_ns"] + g * lat["bucket_ns"], (p50, lat["p50_ns"], g)
+assert 0 <= st["scan_skipped"] <= st["messages"]
+EOF
+	not_ok "telemetry: /trackgate/latency's histogram adds up to its count and agrees with its p50; /trackgate/stats has scan_skipped"
+
 # --- dpdk-dumpcap: a pdump secondary against the running trackgate ------------------
 if [ $HUGE = 1 ]; then
 	rc=0
