@@ -79,6 +79,10 @@ int pol_compile(struct pol_policy *p, struct pol_errors *errs);
  * reference layout tests compare the prefiltered one with). */
 int pol_compile_layout(struct pol_policy *p, struct pol_errors *errs, bool prefilter);
 
+/* The Hyperscan flags of a rule (never HS_FLAG_COMBINATION: combinations
+ * are evaluated by the dataplane, lib/comb.h). */
+unsigned int pol_hs_flags(const struct tg_rule *r);
+
 /* Whether combination rule i is true when none of its operands matched
  * (`!5`, `1 | !2`): the dataplane then evaluates it at the end of every
  * scan of its scope, whatever the text (lib/comb.h).  True also for an

@@ -20,8 +20,8 @@
 #include "rule_find.h"
 #include "tg_names.h"
 
-static unsigned int
-hs_flags_of(const struct tg_rule *r)
+unsigned int
+pol_hs_flags(const struct tg_rule *r)
 {
 	unsigned int f = 0;
 
@@ -65,7 +65,7 @@ find_other_bad(struct pol_policy *p, struct pol_errors *errs, const uint32_t *ri
 			continue;
 		info = NULL;
 		ce = NULL;
-		if (hs_expression_info(p->exprs[i], hs_flags_of(&p->rules[i]), &info, &ce) !=
+		if (hs_expression_info(p->exprs[i], pol_hs_flags(&p->rules[i]), &info, &ce) !=
 		    HS_SUCCESS) {
 			rule_error(p, errs, i, ce ? ce->message : "unknown error");
 			hs_free_compile_error(ce);
@@ -99,7 +99,7 @@ compile_set(struct pol_policy *p, struct pol_errors *errs, bool report, const ui
 	}
 	for (i = 0; i < n; i++) {
 		exprs[i] = p->exprs[rix[i]];
-		flags[i] = hs_flags_of(&p->rules[rix[i]]);
+		flags[i] = pol_hs_flags(&p->rules[rix[i]]);
 		ids[i] = rix[i]; /* the rule's index: rules[id] in the dataplane */
 	}
 	for (i = 0; i < ncand; i++) {
@@ -107,7 +107,7 @@ compile_set(struct pol_policy *p, struct pol_errors *errs, bool report, const ui
 
 		exprs[n + i] = p->exprs[cix[i]];
 		/* Reported at most once: only "seen somewhere" matters. */
-		flags[n + i] = hs_flags_of(r) | HS_FLAG_SINGLEMATCH;
+		flags[n + i] = pol_hs_flags(r) | HS_FLAG_SINGLEMATCH;
 		ids[n + i] = TG_CAND_ID(r->scope, i);
 	}
 	if (hs_compile_multi(exprs, flags, ids, total, HS_MODE_BLOCK, NULL, db, &ce) ==
@@ -428,7 +428,7 @@ operand_ordered(struct pol_policy *p, struct pol_errors *errs, uint32_t comb, ui
 	hs_compile_error_t *ce = NULL;
 	bool ok = true;
 
-	if (hs_expression_info(p->exprs[k], hs_flags_of(&p->rules[k]), &info, &ce) != HS_SUCCESS) {
+	if (hs_expression_info(p->exprs[k], pol_hs_flags(&p->rules[k]), &info, &ce) != HS_SUCCESS) {
 		hs_free_compile_error(ce);
 		return true; /* its own compile error is reported with the databases */
 	}

@@ -40,6 +40,7 @@
 #include "marking.h"
 #include "tg_mapset.h"
 #include "tg_clock.h"
+#include "pcap_udp.h"
 #include "tg_names.h"
 
 struct msg {
@@ -48,16 +49,6 @@ struct msg {
 	struct cot_decoded remarks_dec; /* cot_event's, for prefilter_must_scan() */
 };
 
-struct frag_buf {
-	int used, v6;
-	uint8_t key[40];
-	uint32_t have, total; /* bytes received; total known once the last came */
-	uint8_t data[65536];
-};
-
-#define MAX_PENDING 64
-
-static struct frag_buf *pending[MAX_PENDING];
 static struct msg *msgs;
 static size_t n_msgs, cap_msgs;
 static uint64_t n_frames, n_bytes, n_udp, n_too_big, n_parse_fail, n_bad_marking;
@@ -155,134 +146,14 @@ on_message(const uint8_t *pl, size_t len)
 	m->len[TG_SCOPE_MARKING] = (uint32_t)ml;
 }
 
-static bool
-link_port(uint16_t dport)
-{
-	for (unsigned i = 0; i < blink->n_udp_ports; i++)
-		if (blink->udp_ports[i] == dport)
-			return true;
-	return false;
-}
-
+/* pcap_udp's callback */
 static void
-on_l4(const uint8_t *p, size_t len)
+on_payload(void *arg, const uint8_t *pl, size_t len)
 {
-	uint16_t ulen, dport;
-
-	if (len < 8)
-		return;
-	dport = (uint16_t)(p[2] << 8 | p[3]);
-	ulen = (uint16_t)(p[4] << 8 | p[5]);
-	if (ulen < 8 || ulen > len || !link_port(dport))
-		return;
-	on_message(p + 8, ulen - 8u);
+	(void)arg;
+	on_message(pl, len);
 }
 
-/* A fragment at byte `off` of the IP payload; `more` = MF flag. */
-static void
-on_fragment(int v6, const uint8_t *key, size_t klen, uint32_t off, int more, const uint8_t *p,
-	    size_t len)
-{
-	struct frag_buf *fb = NULL;
-	int free_slot = -1;
-
-	for (int i = 0; i < MAX_PENDING; i++) {
-		if (pending[i] && pending[i]->used && pending[i]->v6 == v6 &&
-		    memcmp(pending[i]->key, key, klen) == 0) {
-			fb = pending[i];
-			break;
-		}
-		if (free_slot < 0 && (!pending[i] || !pending[i]->used))
-			free_slot = i;
-	}
-	if (!fb) {
-		if (free_slot < 0) /* table full: forget the oldest-looking one */
-			free_slot = 0;
-		if (!pending[free_slot] && !(pending[free_slot] = calloc(1, sizeof(struct frag_buf)))) {
-			perror("scan_bench: calloc");
-			exit(3);
-		}
-		fb = pending[free_slot];
-		fb->used = 1;
-		fb->v6 = v6;
-		memcpy(fb->key, key, klen);
-		fb->have = fb->total = 0;
-	}
-	if (off + len > sizeof(fb->data)) {
-		fb->used = 0;
-		return;
-	}
-	memcpy(fb->data + off, p, len);
-	fb->have += (uint32_t)len;
-	if (!more)
-		fb->total = off + (uint32_t)len;
-	if (fb->total && fb->have >= fb->total) {
-		fb->used = 0;
-		on_l4(fb->data, fb->total);
-	}
-}
-
-static void
-on_frame(const uint8_t *p, size_t len)
-{
-	uint16_t et;
-	size_t o = 14;
-
-	if (len < 14)
-		return;
-	et = (uint16_t)(p[12] << 8 | p[13]);
-	if (et == 0x8100) {
-		if (len < 18)
-			return;
-		et = (uint16_t)(p[16] << 8 | p[17]);
-		o = 18;
-	}
-	if (et == 0x0800) {
-		const uint8_t *ip = p + o;
-		size_t ihl, tot;
-		uint16_t fo;
-
-		if (len < o + 20)
-			return;
-		ihl = (size_t)(ip[0] & 0xf) * 4;
-		tot = (size_t)(ip[2] << 8 | ip[3]);
-		if (ip[9] != 17 || ihl < 20 || tot < ihl || o + tot > len)
-			return;
-		fo = (uint16_t)(ip[6] << 8 | ip[7]);
-		if (fo & 0x3fff) {
-			uint8_t key[12];
-
-			memcpy(key, ip + 12, 8);
-			memcpy(key + 8, ip + 4, 2);
-			key[10] = key[11] = 0;
-			on_fragment(0, key, sizeof(key), (uint32_t)(fo & 0x1fff) * 8, !!(fo & 0x2000),
-				    ip + ihl, tot - ihl);
-		} else {
-			on_l4(ip + ihl, tot - ihl);
-		}
-	} else if (et == 0x86dd) {
-		const uint8_t *ip = p + o;
-		size_t plen;
-
-		if (len < o + 40)
-			return;
-		plen = (size_t)(ip[4] << 8 | ip[5]);
-		if (o + 40 + plen > len)
-			return;
-		if (ip[6] == 17) {
-			on_l4(ip + 40, plen);
-		} else if (ip[6] == 44 && plen >= 8 && ip[40] == 17) {
-			const uint8_t *fh = ip + 40;
-			uint16_t fo = (uint16_t)(fh[2] << 8 | fh[3]);
-			uint8_t key[36];
-
-			memcpy(key, ip + 8, 32);
-			memcpy(key + 32, fh + 4, 4);
-			on_fragment(1, key, sizeof(key), (uint32_t)(fo & 0xfff8), fo & 1, fh + 8,
-				    plen - 8);
-		}
-	}
-}
 
 /* ---- the scan loop: dataplane/classify.c without the DPDK around it ---- */
 
@@ -378,20 +249,14 @@ main(int argc, char **argv)
 		}
 	}
 
-	pcap_t *pd = pcap_open_offline(pcap_file, perr);
-	struct pcap_pkthdr *ph;
-	const u_char *pkt;
+	struct pcap_udp pu = {.ports = blink->udp_ports,
+			      .n_ports = blink->n_udp_ports,
+			      .on_payload = on_payload};
 
-	if (!pd) {
+	if (pcap_udp_read(pcap_file, &pu, &n_frames, &n_bytes, perr) < 0) {
 		fprintf(stderr, "scan_bench: %s\n", perr);
 		return 3;
 	}
-	while (pcap_next_ex(pd, &ph, &pkt) == 1) {
-		n_frames++;
-		n_bytes += ph->len;
-		on_frame(pkt, ph->caplen);
-	}
-	pcap_close(pd);
 	if (n_msgs == 0) {
 		fprintf(stderr, "scan_bench: no message of link %s reaches classification\n",
 			link_name);
