@@ -18,8 +18,9 @@
  *                   a field's prefiltered database runs, scope_text.h
  *   release.h       the per-peer decision (docs/release.md §5), pure
  *   second_check.[ch] the independent re-derivation of releasability
- *   marking_cache.[ch] per-worker marking resolutions (exact keys)
- *   early_cache.[ch] per-worker verdicts of the early scopes (exact keys)
+ *   exact_cache.[ch] per-worker result tables on exact keys, for:
+ *   marking_cache.[ch] marking resolutions, and
+ *   early_cache.[ch] verdicts of the early scopes
  *   hdr_build.[ch]  a peer's Ethernet/VLAN/IP/UDP header and checksums
  *   forward.[ch]    payload clones, fragmentation, buffered TX
  *   stats.[ch]      per-lcore counters -> stats map, telemetry, exit report

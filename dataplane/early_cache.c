@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * early_cache.c - the early scopes' verdicts, per worker (early_cache.h).
+ * early_cache.c - the early scopes' verdicts, per worker (early_cache.h), in
+ * an exact_cache.
  */
 #include "early_cache.h"
 
@@ -8,13 +9,12 @@
 #include <string.h>
 
 #include <rte_errno.h>
-#include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
 #include "dp.h"
+#include "exact_cache.h"
 
-/* The fields of a key, in this order; F_n_present marks a present one. */
+/* The fields of a key, in this order. */
 enum { F_TYPE, F_HOW, F_UID, F_ACCESS, F_CAVEAT, F_REL, F_COUNT };
 
 struct ec_key {
@@ -25,46 +25,27 @@ struct ec_key {
 };
 
 struct early_cache {
-	struct rte_hash *h;
-	const void *pol_id;
-	uint64_t generation;
-	struct early_cache_stats st;
+	struct exact_cache *xc; /* ec_key -> early_verdict */
 	struct ec_key last;     /* the key of the last miss */
 	bool last_valid;
-	struct early_verdict *values; /* by rte_hash key position */
 };
 
 struct early_cache *
 early_cache_create(const char *name, unsigned entries, int socket_id)
 {
-	struct rte_hash_parameters hp = {
-		.name = name,
-		.entries = entries,
-		.key_len = sizeof(struct ec_key),
-		.hash_func = rte_hash_crc,
-		.socket_id = socket_id,
-	};
 	struct early_cache *c = rte_zmalloc_socket("tg_early_cache", sizeof(*c), 0, socket_id);
 
 	if (c == NULL) {
 		rte_errno = ENOMEM;
 		return NULL;
 	}
-	c->h = rte_hash_create(&hp);
-	if (c->h == NULL)
-		goto fail;
-	c->values = rte_zmalloc_socket("tg_early_values",
-				       sizeof(*c->values) * ((size_t)rte_hash_max_key_id(c->h) + 1),
-				       0, socket_id);
-	if (c->values == NULL) {
-		rte_errno = ENOMEM;
-		goto fail;
+	c->xc = exact_cache_create(name, entries, sizeof(struct ec_key),
+				   sizeof(struct early_verdict), socket_id);
+	if (c->xc == NULL) {
+		rte_free(c);
+		return NULL;
 	}
 	return c;
-fail:
-	rte_hash_free(c->h);
-	rte_free(c);
-	return NULL;
 }
 
 void
@@ -72,16 +53,8 @@ early_cache_free(struct early_cache *c)
 {
 	if (c == NULL)
 		return;
-	rte_hash_free(c->h);
-	rte_free(c->values);
+	exact_cache_free(c->xc);
 	rte_free(c);
-}
-
-static void
-reset(struct early_cache *c)
-{
-	rte_hash_reset(c->h);
-	c->st.resets++;
 }
 
 /* The key of ev: the early fields the policy has rules for (a scope
@@ -114,25 +87,19 @@ int
 early_cache_get(struct early_cache *c, const struct dp_policy *pol, const struct cot_event *ev,
 		struct early_verdict *v)
 {
-	int32_t pos;
+	const struct early_verdict *hit;
 
-	if (c->pol_id != pol || c->generation != pol->generation) {
-		reset(c);
-		c->pol_id = pol;
-		c->generation = pol->generation;
-	}
+	exact_cache_policy(c->xc, pol, pol->generation);
 	c->last_valid = false;
 	if (!key_build(&c->last, pol, ev)) {
-		c->st.uncacheable++;
+		exact_cache_uncacheable(c->xc);
 		return -1;
 	}
-	pos = rte_hash_lookup(c->h, &c->last);
-	if (pos >= 0) {
-		c->st.hits++;
-		*v = c->values[pos];
+	hit = exact_cache_find(c->xc, &c->last);
+	if (hit != NULL) {
+		*v = *hit;
 		return 1;
 	}
-	c->st.misses++;
 	c->last_valid = true;
 	return 0;
 }
@@ -140,24 +107,18 @@ early_cache_get(struct early_cache *c, const struct dp_policy *pol, const struct
 void
 early_cache_put(struct early_cache *c, const struct early_verdict *v)
 {
-	int32_t pos;
+	struct early_verdict *slot;
 
 	if (!c->last_valid)
 		return;
 	c->last_valid = false;
-	pos = rte_hash_add_key(c->h, &c->last);
-	if (pos == -ENOSPC) {
-		/* Full (a hostile spread of values): start over rather than stop
-		 * caching the ones that matter. */
-		reset(c);
-		pos = rte_hash_add_key(c->h, &c->last);
-	}
-	if (pos >= 0)
-		c->values[pos] = *v;
+	slot = exact_cache_add(c->xc, &c->last);
+	if (slot != NULL)
+		*slot = *v;
 }
 
-const struct early_cache_stats *
+const struct exact_cache_stats *
 early_cache_stats(const struct early_cache *c)
 {
-	return &c->st;
+	return exact_cache_stats(c->xc);
 }

@@ -11,8 +11,8 @@
  * ids) and the rules whose hit counters the scans advanced, which a hit
  * advances again.  A key that does not fit, or a verdict with more hits
  * than an entry holds, is not cached: the scans run, so the answer is
- * always the scans' own.  Built on rte_hash without locks, like the
- * marking cache: one cache per worker, used only by that worker.
+ * always the scans' own.  Built on exact_cache.h, like the marking cache:
+ * one cache per worker, used only by that worker.
  */
 #ifndef DP_EARLY_CACHE_H
 #define DP_EARLY_CACHE_H
@@ -22,6 +22,7 @@
 
 #include "classify.h"
 #include "cot_parse.h"
+#include "exact_cache.h"
 
 struct early_cache;
 struct dp_policy;
@@ -30,10 +31,6 @@ struct dp_policy;
 #define EC_KEY_BYTES 120
 /* Rule hits a cached verdict may replay. */
 #define EC_MAX_HITS 8
-
-struct early_cache_stats {
-	uint64_t hits, misses, uncacheable, resets;
-};
 
 /* A verdict as the scans left it. */
 struct early_verdict {
@@ -58,6 +55,6 @@ int early_cache_get(struct early_cache *c, const struct dp_policy *pol,
 /* Store the verdict of the event the last early_cache_get() missed. */
 void early_cache_put(struct early_cache *c, const struct early_verdict *v);
 
-const struct early_cache_stats *early_cache_stats(const struct early_cache *c);
+const struct exact_cache_stats *early_cache_stats(const struct early_cache *c);
 
 #endif /* DP_EARLY_CACHE_H */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * marking_cache.c - per-worker marking resolutions in an rte_hash
+ * marking_cache.c - per-worker marking resolutions in an exact_cache
  * (marking_cache.h says what is cached and why that is exact).
  */
 #include "marking_cache.h"
@@ -9,10 +9,9 @@
 #include <string.h>
 
 #include <rte_errno.h>
-#include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
+#include "exact_cache.h"
 #include "marking.h"
 
 /* Which attributes are present: absent and empty differ (an empty access is bad). */
@@ -35,44 +34,25 @@ struct mk_value {
 };
 
 struct mk_cache {
-	struct rte_hash *h;
-	const void *pol_id;
-	uint64_t generation;
-	struct mk_cache_stats st;
-	struct mk_value *values; /* by rte_hash key position, 0..rte_hash_max_key_id() */
+	struct exact_cache *xc; /* mk_key -> mk_value */
 };
 
 struct mk_cache *
 mk_cache_create(const char *name, unsigned entries, int socket_id)
 {
-	struct rte_hash_parameters hp = {
-		.name = name,
-		.entries = entries,
-		.key_len = sizeof(struct mk_key),
-		.hash_func = rte_hash_crc,
-		.socket_id = socket_id,
-	};
 	struct mk_cache *c = rte_zmalloc_socket("tg_mk_cache", sizeof(*c), 0, socket_id);
 
 	if (c == NULL) {
 		rte_errno = ENOMEM;
 		return NULL;
 	}
-	c->h = rte_hash_create(&hp);
-	if (c->h == NULL)
-		goto fail;
-	c->values = rte_zmalloc_socket("tg_mk_values",
-				       sizeof(*c->values) * ((size_t)rte_hash_max_key_id(c->h) + 1),
-				       0, socket_id);
-	if (c->values == NULL) {
-		rte_errno = ENOMEM;
-		goto fail;
+	c->xc = exact_cache_create(name, entries, sizeof(struct mk_key), sizeof(struct mk_value),
+				   socket_id);
+	if (c->xc == NULL) {
+		rte_free(c);
+		return NULL;
 	}
 	return c;
-fail:
-	rte_hash_free(c->h);
-	rte_free(c);
-	return NULL;
 }
 
 void
@@ -80,16 +60,8 @@ mk_cache_free(struct mk_cache *c)
 {
 	if (c == NULL)
 		return;
-	rte_hash_free(c->h);
-	rte_free(c->values);
+	exact_cache_free(c->xc);
 	rte_free(c);
-}
-
-static void
-reset(struct mk_cache *c)
-{
-	rte_hash_reset(c->h);
-	c->st.resets++;
 }
 
 /* Build the key; false if the attributes do not fit in it. */
@@ -127,45 +99,34 @@ mk_cache_resolve(struct mk_cache *c, const void *pol_id, uint64_t generation,
 		 const struct tg_marking *link_default, const struct tg_slot_hdr *hdr,
 		 struct tg_marking *out)
 {
+	const struct mk_value *hit;
+	struct mk_value *v;
 	struct mk_key k;
-	int32_t pos;
 	int rc;
 
-	if (c->pol_id != pol_id || c->generation != generation) {
-		reset(c);
-		c->pol_id = pol_id;
-		c->generation = generation;
-	}
+	exact_cache_policy(c->xc, pol_id, generation);
 	if (!key_build(&k, link_idx, access, access_len, caveat, caveat_len, rel, rel_len)) {
-		c->st.uncacheable++;
+		exact_cache_uncacheable(c->xc);
 		return tg_marking_resolve(access, access_len, caveat, caveat_len, rel, rel_len,
 					  link_default, hdr, out);
 	}
-	pos = rte_hash_lookup(c->h, &k);
-	if (pos >= 0) {
-		c->st.hits++;
-		*out = c->values[pos].mk;
-		return c->values[pos].rc;
+	hit = exact_cache_find(c->xc, &k);
+	if (hit != NULL) {
+		*out = hit->mk;
+		return hit->rc;
 	}
-	c->st.misses++;
 	rc = tg_marking_resolve(access, access_len, caveat, caveat_len, rel, rel_len,
 				link_default, hdr, out);
-	pos = rte_hash_add_key(c->h, &k);
-	if (pos == -ENOSPC) {
-		/* Full (a hostile spread of markings): start over rather than
-		 * stop caching the markings that matter. */
-		reset(c);
-		pos = rte_hash_add_key(c->h, &k);
-	}
-	if (pos >= 0) {
-		c->values[pos].rc = rc;
-		c->values[pos].mk = *out;
+	v = exact_cache_add(c->xc, &k);
+	if (v != NULL) {
+		v->rc = rc;
+		v->mk = *out;
 	}
 	return rc;
 }
 
-const struct mk_cache_stats *
+const struct exact_cache_stats *
 mk_cache_stats(const struct mk_cache *c)
 {
-	return &c->st;
+	return exact_cache_stats(c->xc);
 }

@@ -8,7 +8,7 @@
  * three attributes, the arrival link (its default marking) and the policy
  * (its nation and group tables).  A key that does not fit is resolved
  * directly, so the answer is always tg_marking_resolve()'s own.  Built on
- * rte_hash without locks: one cache per worker, used only by that worker.
+ * exact_cache.h: one cache per worker, used only by that worker.
  */
 #ifndef DP_MARKING_CACHE_H
 #define DP_MARKING_CACHE_H
@@ -16,16 +16,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "exact_cache.h"
 #include "tg_maps.h"
 
 struct mk_cache;
 
 /* Attribute bytes a cacheable key may hold, the three together. */
 #define MK_CACHE_KEY_BYTES 120
-
-struct mk_cache_stats {
-	uint64_t hits, misses, uncacheable, resets;
-};
 
 /* `entries` resolutions per cache; NULL (rte_errno set) on failure. */
 struct mk_cache *mk_cache_create(const char *name, unsigned entries, int socket_id);
@@ -43,6 +40,6 @@ int mk_cache_resolve(struct mk_cache *c, const void *pol_id, uint64_t generation
 		     const struct tg_marking *link_default, const struct tg_slot_hdr *hdr,
 		     struct tg_marking *out);
 
-const struct mk_cache_stats *mk_cache_stats(const struct mk_cache *c);
+const struct exact_cache_stats *mk_cache_stats(const struct mk_cache *c);
 
 #endif /* DP_MARKING_CACHE_H */

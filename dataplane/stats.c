@@ -298,43 +298,40 @@ dp_stats_publish(struct tg_mapset *ms)
 	pthread_mutex_unlock(&last_lock);
 }
 
-/* The workers' marking caches, summed (read once the workers are done). */
+/* A cache's counters summed over the workers (read once they are done);
+ * `which` picks the worker's cache, NULL when it has none. */
 static void
-mk_cache_print(FILE *f)
+cache_print(FILE *f, const char *what,
+	    const struct exact_cache_stats *(*which)(const struct dp_worker *w))
 {
-	struct mk_cache_stats t = {0};
+	struct exact_cache_stats t = {0};
 
 	for (unsigned i = 0; i < dp_n_workers; i++) {
-		const struct mk_cache_stats *st;
+		const struct exact_cache_stats *st = dp_workers[i] ? which(dp_workers[i]) : NULL;
 
-		if (dp_workers[i] == NULL || dp_workers[i]->mk_cache == NULL)
+		if (st == NULL)
 			continue;
-		st = mk_cache_stats(dp_workers[i]->mk_cache);
 		t.hits += st->hits;
 		t.misses += st->misses;
 		t.uncacheable += st->uncacheable;
 		t.resets += st->resets;
 	}
 	if (t.hits + t.misses + t.uncacheable)
-		fprintf(f, "  marking cache: hits %" PRIu64 " misses %" PRIu64
-			   " uncacheable %" PRIu64 " resets %" PRIu64 "\n",
-			t.hits, t.misses, t.uncacheable, t.resets);
-	memset(&t, 0, sizeof(t));
-	for (unsigned i = 0; i < dp_n_workers; i++) {
-		const struct early_cache_stats *st;
+		fprintf(f, "  %s: hits %" PRIu64 " misses %" PRIu64 " uncacheable %" PRIu64
+			   " resets %" PRIu64 "\n",
+			what, t.hits, t.misses, t.uncacheable, t.resets);
+}
 
-		if (dp_workers[i] == NULL || dp_workers[i]->early_cache == NULL)
-			continue;
-		st = early_cache_stats(dp_workers[i]->early_cache);
-		t.hits += st->hits;
-		t.misses += st->misses;
-		t.uncacheable += st->uncacheable;
-		t.resets += st->resets;
-	}
-	if (t.hits + t.misses + t.uncacheable)
-		fprintf(f, "  early-scope cache: hits %" PRIu64 " misses %" PRIu64
-			   " uncacheable %" PRIu64 " resets %" PRIu64 "\n",
-			t.hits, t.misses, t.uncacheable, t.resets);
+static const struct exact_cache_stats *
+mk_stats_of(const struct dp_worker *w)
+{
+	return w->mk_cache ? mk_cache_stats(w->mk_cache) : NULL;
+}
+
+static const struct exact_cache_stats *
+early_stats_of(const struct dp_worker *w)
+{
+	return w->early_cache ? early_cache_stats(w->early_cache) : NULL;
 }
 
 void
@@ -378,7 +375,8 @@ dp_stats_print(FILE *f)
 			(double)last_cycles[2] / last_cycles[5],
 			(double)last_cycles[3] / last_cycles[5]);
 	pthread_mutex_unlock(&last_lock);
-	mk_cache_print(f);
+	cache_print(f, "marking cache", mk_stats_of);
+	cache_print(f, "early-scope cache", early_stats_of);
 }
 
 static int

@@ -42,6 +42,9 @@ check "final counters printed" grep -q "^trackgate: policy generation 1" trackga
 # comparison below holds for cached resolutions too.
 check "the marking cache served the messages" \
 	grep -Eq "^  marking cache: hits [1-9][0-9]* misses [1-9]" trackgate.log
+# ... and so did the early scopes' cache (type and marking rules).
+check "the early-scope cache served the messages" \
+	grep -Eq "^  early-scope cache: hits [1-9][0-9]* misses [1-9]" trackgate.log
 
 $PY "$TG_SRC/tests/oracle/oracle.py" --policy "$TG_SRC/policy/demo.yaml" \
 	--link kor-us=in-kor-all.pcap --link jpn-us=in-jpn.pcap --out expected > oracle.json

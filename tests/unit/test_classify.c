@@ -482,7 +482,7 @@ test_early_cache(void **state)
 	struct parts ps[12];
 	unsigned n = 0;
 	struct early_cache *ec = early_cache_create("tg_ec_test", 64, SOCKET_ID_ANY);
-	const struct early_cache_stats *st;
+	const struct exact_cache_stats *st;
 
 	(void)state;
 	assert_non_null(ec);
