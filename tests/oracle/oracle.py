@@ -504,6 +504,20 @@ class _CotReader:
             self.remarks_parts.append(data)
 
 
+def _reader(xml):
+    """An expat parser of xml with a _CotReader's handlers."""
+    p = expat.ParserCreate(encoding="UTF-8")
+    r = _CotReader(xml, p)
+    p.XmlDeclHandler = r.decl
+    p.StartDoctypeDeclHandler = r._bad
+    p.EntityDeclHandler = r._bad
+    p.ProcessingInstructionHandler = r._bad
+    p.StartElementHandler = r.start
+    p.EndElementHandler = r.end
+    p.CharacterDataHandler = r.text
+    return p, r
+
+
 def parse_cot(payload):
     """Returns the parsed fields of a CoT payload or raises Bad.
 
@@ -522,15 +536,7 @@ def parse_cot(payload):
         xml.decode("utf-8")
     except UnicodeDecodeError:
         raise Bad("parse")
-    p = expat.ParserCreate(encoding="UTF-8")
-    r = _CotReader(xml, p)
-    p.XmlDeclHandler = r.decl
-    p.StartDoctypeDeclHandler = r._bad
-    p.EntityDeclHandler = r._bad
-    p.ProcessingInstructionHandler = r._bad
-    p.StartElementHandler = r.start
-    p.EndElementHandler = r.end
-    p.CharacterDataHandler = r.text
+    p, r = _reader(xml)
     try:
         p.Parse(xml, True)
     except expat.ExpatError:
@@ -554,8 +560,7 @@ def parse_cot_head(payload):
         xml = xml[3:]
     elif xml[:1] == b"\xbf":
         raise Bad("parse")
-    p = expat.ParserCreate(encoding="UTF-8")
-    r = _CotReader(xml, p)
+    p, r = _reader(xml)
     end = None
 
     def start(name, attrs):
@@ -567,10 +572,6 @@ def parse_cot_head(payload):
             raise Bad("parse")        # <event .../>: no <point>
         raise _Head()
 
-    p.XmlDeclHandler = r.decl
-    p.StartDoctypeDeclHandler = r._bad
-    p.EntityDeclHandler = r._bad
-    p.ProcessingInstructionHandler = r._bad
     p.StartElementHandler = start
     try:
         p.Parse(xml, True)
