@@ -74,6 +74,8 @@ static const struct bad_case bad_cases[] = {
 	{ "bad-prefix-hostbits", 0, 11, 21, "has bits set past /24" },
 	{ "bad-comb-missing", 0, 39, 12, "rule 3: combination names rule id 7, which does not exist" },
 	{ "bad-comb-scope", 0, 39, 12, "operands must share the combination's scope" },
+	{ "bad-comb-order", 1, 39, 12, "rule 3 (combo): combination operand 2 can match out of order" },
+	{ "bad-comb-syntax", 1, 39, 12, "rule 3 (combo): bad combination: unexpected '2' at column 3" },
 	{ "bad-clearance", 0, 16, 16, "unknown clearance 'SECERT'" },
 	{ "bad-peer-link", 0, 17, 11, "peer 'p1': link 'l9' names no link" },
 	{ "bad-class-unproduced", 0, 18, 25, "receives class 'space', but no classify rule produces it" },
