@@ -20,30 +20,35 @@ for link in kor-us jpn-us; do
 	rm -f d-$link.pcap h-$link.pcap w-$link.pcap
 done
 
-expect_rc 0 "tgctl load demo policy" "$TGCTL" load "$TG_SRC/policy/demo.yaml" --bpffs "$T_BPFFS" -q --no-wait
+# run_policy TAG POLICY: the pcaps through trackgate and the oracle under
+# POLICY, compared release by release and counter by counter.
+run_policy() {
+local tag=$1 policy=$2
+expect_rc 0 "$tag: tgctl load" "$TGCTL" load "$policy" --bpffs "$T_BPFFS" -q --no-wait
 SECONDS=0
-expect_rc 0 "trackgate decides $N messages" \
+expect_rc 0 "$tag: trackgate decides $N messages" \
 	"$TRACKGATE" $(eal_common) -l 0 \
 	--vdev "net_pcap0,rx_pcap=$T_DIR/in-kor-us.pcap" \
 	--vdev "net_pcap1,rx_pcap=$T_DIR/in-jpn-us.pcap" \
-	$(demo_peer_vdevs out) \
-	-- --bpffs "$T_BPFFS" --audit-level drops --audit "$T_DIR/audit.jsonl" \
-	--exit-when-idle 2000 > trackgate.log 2>&1
+	$(demo_peer_vdevs "out-$tag") \
+	-- --bpffs "$T_BPFFS" --audit-level drops --audit "$T_DIR/audit-$tag.jsonl" \
+	--exit-when-idle 2000 > "trackgate-$tag.log" 2>&1
 echo "# trackgate: ${SECONDS}s"
-grep -E "^trackgate: policy|^  (dropped|peer)" trackgate.log | sed 's/^/# /'
+grep -E "^trackgate: policy|^  (dropped|peer)" "trackgate-$tag.log" | sed 's/^/# /'
 
 SECONDS=0
-$PY "$TG_SRC/tests/oracle/oracle.py" --policy "$TG_SRC/policy/demo.yaml" \
-	--link kor-us=in-kor-us.pcap --link jpn-us=in-jpn-us.pcap --out expected > oracle.json
+$PY "$TG_SRC/tests/oracle/oracle.py" --policy "$policy" \
+	--link kor-us=in-kor-us.pcap --link jpn-us=in-jpn-us.pcap --out "expected-$tag" > "oracle-$tag.json"
 echo "# oracle: ${SECONDS}s"
-check "zero wrongful and zero missed releases for every peer" \
-	$PY "$TG_SRC/tests/oracle/compare.py" --expected expected \
-	--actual-pcap kor=out-kor.pcap --actual-pcap jpn=out-jpn.pcap --actual-pcap usa=out-usa.pcap \
-	--report compare.json
-$PY - <<'EOF' && ok "the run exercised every kind of decision" || not_ok "the run exercised every kind of decision"
+check "$tag: zero wrongful and zero missed releases for every peer" \
+	$PY "$TG_SRC/tests/oracle/compare.py" --expected "expected-$tag" \
+	--actual-pcap kor="out-$tag-kor.pcap" --actual-pcap jpn="out-$tag-jpn.pcap" --actual-pcap usa="out-$tag-usa.pcap" \
+	--report "compare-$tag.json"
+$PY - "oracle-$tag.json" "compare-$tag.json" <<'EOF' && ok "$tag: the run exercised every kind of decision" || not_ok "$tag: the run exercised every kind of decision"
 import json
-st = json.load(open("oracle.json"))
-cmp = json.load(open("compare.json"))
+import sys
+st = json.load(open(sys.argv[1]))
+cmp = json.load(open(sys.argv[2]))
 print("# releases checked: " + ", ".join(f"{p} {v['actual']}" for p, v in cmp["peers"].items()))
 need = ["parse", "blocked", "bad_marking"]
 r = st["message_reasons"]
@@ -57,10 +62,10 @@ EOF
 # Why, not only what: every peer's withheld reasons, the messages decided
 # before the late scan and the blocked ones, as the dataplane counted them
 # (its exit report) and as the oracle derives them from release.md §5.
-$PY - <<'EOF' && ok "the dataplane's reasons equal the oracle's, per peer and per reason" || not_ok "the dataplane's reasons equal the oracle's, per peer and per reason"
-import json, re
-st = json.load(open("oracle.json"))
-log = open("trackgate.log").read()
+$PY - "oracle-$tag.json" "trackgate-$tag.log" <<'EOF' && ok "$tag: the dataplane's reasons equal the oracle's, per peer and per reason" || not_ok "$tag: the dataplane's reasons equal the oracle's, per peer and per reason"
+import json, re, sys
+st = json.load(open(sys.argv[1]))
+log = open(sys.argv[2]).read()
 bad = []
 for name, want in st["peers"].items():
     m = re.search(r"^  peer %s +released (\d+) +bytes \d+(.*)$" % re.escape(name), log, re.M)
@@ -84,4 +89,26 @@ for b in bad:
     print("# " + b)
 assert not bad
 EOF
+}
+
+run_policy demo "$TG_SRC/policy/demo.yaml"
+
+# The demo's classes all come from type rules, so no late scope can make a
+# peer eligible.  This variant has a late class (a callsign rule gives
+# missile tracks the class `space`, which usa receives) and a peer that
+# receives `other` (jpn), so the decision before the late scan has real
+# work: usa needs the late scan whenever its marking admits a message, jpn
+# only when no early rule classified it, kor never (release.md §5).
+LATE=$T_DIR/demo-late.yaml
+$PY - "$TG_SRC/policy/demo.yaml" "$LATE" <<'EOF'
+import sys, yaml
+p = yaml.safe_load(open(sys.argv[1]))
+for peer in p["peers"]:
+    if peer["name"] == "jpn":
+        peer["receives"] = ["warning", "other"]
+p["rules"].append({"id": 400, "name": "missile-track-callsign", "scope": "callsign",
+                   "match": "^(TRACK|TN|TRK-|SBIRS-TN) ?[0-9]", "action": {"classify": "space"}})
+yaml.safe_dump(p, open(sys.argv[2], "w"), sort_keys=False)
+EOF
+run_policy late "$LATE"
 done_testing
