@@ -161,87 +161,29 @@ expr_context_free(const char *e)
 	return true;
 }
 
-/* A combination's value with every operand false ('!' > '&' > '|'); an
- * expression it cannot read counts as true (never prefiltered). */
-struct cx {
-	const char *s;
-	bool bad;
-};
-
-static bool cx_or(struct cx *c);
-
-static void
-cx_space(struct cx *c)
+/* Every operand id as operand 0: only the value with no operand true is
+ * wanted (comb_prog_eval over an all-false set). */
+static int
+resolve_any(void *arg, uint64_t id, uint32_t *index)
 {
-	while (*c->s == ' ' || *c->s == '\t')
-		c->s++;
+	(void)arg;
+	(void)id;
+	*index = 0;
+	return 0;
 }
 
-static bool
-cx_unary(struct cx *c)
-{
-	bool v;
-
-	cx_space(c);
-	if (*c->s == '!') {
-		c->s++;
-		return !cx_unary(c);
-	}
-	if (*c->s == '(') {
-		c->s++;
-		v = cx_or(c);
-		cx_space(c);
-		if (*c->s != ')')
-			c->bad = true;
-		else
-			c->s++;
-		return v;
-	}
-	if (*c->s >= '0' && *c->s <= '9') {
-		while (*c->s >= '0' && *c->s <= '9')
-			c->s++;
-		return false;
-	}
-	c->bad = true;
-	return true;
-}
-
-/* sub (op sub)*, where op is '&' or '|' */
-static bool
-cx_list(struct cx *c, char op, bool (*sub)(struct cx *))
-{
-	bool v = sub(c);
-
-	for (cx_space(c); *c->s == op && !c->bad; cx_space(c)) {
-		bool r;
-
-		c->s++;
-		r = sub(c);
-		v = op == '&' ? (v && r) : (v || r);
-	}
-	return v;
-}
-
-static bool
-cx_and(struct cx *c)
-{
-	return cx_list(c, '&', cx_unary);
-}
-
-static bool
-cx_or(struct cx *c)
-{
-	return cx_list(c, '|', cx_and);
-}
-
+/* A combination's value with every operand false, by lib/comb.c's own
+ * reading of it; an expression it cannot read counts as true (never
+ * prefiltered; build_combinations() reports it). */
 static bool
 combination_true_without_operands(const char *e)
 {
-	struct cx c = {.s = e};
-	bool v = cx_or(&c);
+	uint32_t prog[COMB_MAX_WORDS], n;
+	const uint64_t none[1] = {0};
 
-	cx_space(&c);
-	return c.bad || *c.s != '\0' || v;
+	if (comb_compile(e, resolve_any, NULL, prog, COMB_MAX_WORDS, &n, NULL, 0) < 0)
+		return true;
+	return comb_prog_eval(prog, n, none);
 }
 
 bool
