@@ -183,17 +183,15 @@ dp_audit_message(struct dp_worker *w, const struct dp_policy *pol, const struct 
 	r->port_id = c->port_id;
 	r->reason = (uint8_t)c->reason;
 	r->scanned = c->scanned;
-	if (c->classified) {
-		r->n_ids = c->cr.n_ids;
-		memcpy(r->ids, c->cr.ids, sizeof(r->ids));
-	}
-	if (c->checked) {
+	r->n_ids = c->cr.n_ids;
+	memcpy(r->ids, c->cr.ids, sizeof(r->ids));
+	if (c->reason == TG_R_CHECK_MISMATCH) {
 		r->check_parser = c->checks[0];
 		r->check_independent = c->checks[1];
 		r->check_failed = (uint8_t)c->checks[2];
 		r->n_peers = (uint8_t)pol->hdr.n_peers;
 	}
-	if (c->decided) {
+	if (c->reason == TG_R_RELEASED) {
 		r->n_peers = (uint8_t)pol->hdr.n_peers;
 		memcpy(r->peer_reason, c->peer_reason, pol->hdr.n_peers);
 	}

@@ -17,16 +17,15 @@
 struct dp_msg_ctx {
 	uint16_t port_id;
 	int link_idx;               /* -1: not known */
-	int reason;                 /* message level; TG_R_RELEASED while it goes on */
+	int reason;                 /* message level; TG_R_RELEASED while it goes on, and
+				     * at the end if peer_reason[] holds each peer's */
 	enum cot_err parse_err;     /* why, when reason is TG_R_PARSE */
 	const struct cot_event *ev; /* NULL until the parser ran */
-	bool classified;            /* cr holds at least the early scan */
 	bool scanned;               /* the late scopes were scanned (release.md §5) */
-	bool decided;               /* peer_reason[] and released hold the decision */
-	bool checked;               /* checks[] hold the second check's view */
-	struct dp_class_result cr;
+	struct dp_class_result cr;  /* what the scans found (none: zeroed) */
 	uint32_t released;          /* peers sent to */
-	uint32_t checks[3];         /* peers the parser / the second check admit, unreadable */
+	uint32_t checks[3];         /* check_mismatch: peers the parser / the second
+				     * check admit, unreadable */
 	uint8_t peer_reason[TG_MAX_PEERS];
 };
 

@@ -42,6 +42,16 @@ stage_tsc(void)
 	return dp_cfg.stage_cycles ? rte_rdtsc() : 0;
 }
 
+/* A message that did not parse (cot_parse_head or cot_parse_rest): counted
+ * by the parser's error. */
+static inline void
+parse_failed(struct dp_worker *w, struct dp_msg_ctx *c, enum cot_err ce)
+{
+	w->cnt.parse_err[ce < COT_E_COUNT ? ce : 0]++;
+	c->reason = TG_R_PARSE;
+	c->parse_err = ce;
+}
+
 /* Count a decided message's peers: withheld ones by their reason. */
 static inline void
 count_peers(const struct dp_policy *pol, struct dp_worker *w, const struct dp_msg_ctx *c)
@@ -91,7 +101,6 @@ decide(struct dp_worker *w, const struct dp_policy *pol, struct dp_msg_ctx *c,
 		}
 		c->peer_reason[pi] = (uint8_t)r;
 	}
-	c->decided = true;
 	if (possible == 0) {
 		w->cnt.scan_skipped++; /* withheld before the scan */
 		return 0;
@@ -100,10 +109,7 @@ decide(struct dp_worker *w, const struct dp_policy *pol, struct dp_msg_ctx *c,
 	ce = cot_parse_rest(&w->cursor);
 	*parse_cycles += stage_tsc() - ts;
 	if (ce != COT_OK) {
-		w->cnt.parse_err[ce < COT_E_COUNT ? ce : 0]++;
-		c->reason = TG_R_PARSE;
-		c->parse_err = ce;
-		c->decided = false;
+		parse_failed(w, c, ce);
 		return 0;
 	}
 	ts = stage_tsc();
@@ -112,7 +118,6 @@ decide(struct dp_worker *w, const struct dp_policy *pol, struct dp_msg_ctx *c,
 	c->scanned = true;
 	if (rc != TG_R_RELEASED) {
 		c->reason = rc;
-		c->decided = false;
 		return 0;
 	}
 	msg.classes = c->cr.classes;
@@ -145,8 +150,6 @@ second_check(const struct dp_policy *pol, struct dp_msg_ctx *c, const struct tg_
 	c->checks[2] = !ok2;
 	if (ok2 && c->checks[0] == c->checks[1])
 		return true;
-	c->checked = true;
-	c->decided = false;
 	c->reason = TG_R_CHECK_MISMATCH;
 	return false;
 }
@@ -208,9 +211,7 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 			    &w->cursor);
 	c.ev = ev;
 	if (ce != COT_OK) {
-		w->cnt.parse_err[ce < COT_E_COUNT ? ce : 0]++;
-		c.reason = TG_R_PARSE;
-		c.parse_err = ce;
+		parse_failed(w, &c, ce);
 		goto done;
 	}
 	if (!(pol->hdr.flags & TG_PF_IGNORE_STALE) &&
@@ -231,7 +232,6 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 	 * peer can still receive the message). */
 	t1 = stage_tsc();
 	rc = dp_classify_early(w, pol, ev, &c.cr);
-	c.classified = true;
 	tscan = stage_tsc() - t1;
 	if (rc != TG_R_RELEASED) {
 		c.reason = rc;
