@@ -504,6 +504,26 @@ class _CotReader:
             self.remarks_parts.append(data)
 
 
+def _xml_of(payload):
+    """The XML behind the optional TAK v0 header; Bad for any other TAK version."""
+    if payload[:3] == TAK_V0:
+        return payload[3:]
+    if payload[:1] == b"\xbf":
+        raise Bad("parse")  # TAK protocol v1 (protobuf) or unknown version
+    return payload
+
+
+def _utf8_only(xml):
+    """UTF-8 only: expat would honour a UTF-16 byte order mark (or read "<\\0"
+    as UTF-16) whatever encoding it is told; NUL is no XML character."""
+    if b"\x00" in xml:
+        raise Bad("parse")
+    try:
+        xml.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Bad("parse")
+
+
 def _reader(xml):
     """An expat parser of xml with a _CotReader's handlers."""
     p = expat.ParserCreate(encoding="UTF-8")
@@ -523,19 +543,8 @@ def parse_cot(payload):
 
     Strings are str (decoded); callsign, remarks and detail are None when
     absent; detail is the raw bytes between <detail ...> and </detail>."""
-    xml = payload
-    if xml[:3] == TAK_V0:
-        xml = xml[3:]
-    elif xml[:1] == b"\xbf":
-        raise Bad("parse")  # TAK protocol v1 (protobuf) or unknown version
-    # UTF-8 only: expat would honour a UTF-16 byte order mark (or read
-    # "<\0" as UTF-16) whatever encoding it is told; NUL is no XML character.
-    if b"\x00" in xml:
-        raise Bad("parse")
-    try:
-        xml.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Bad("parse")
+    xml = _xml_of(payload)
+    _utf8_only(xml)
     p, r = _reader(xml)
     try:
         p.Parse(xml, True)
@@ -555,11 +564,7 @@ def parse_cot_head(payload):
     parse_cot() checks of the payload up to and including that tag, and
     nothing after it (release.md section 5: a message no peer can receive
     after its start tag is not read further)."""
-    xml = payload
-    if xml[:3] == TAK_V0:
-        xml = xml[3:]
-    elif xml[:1] == b"\xbf":
-        raise Bad("parse")
+    xml = _xml_of(payload)
     p, r = _reader(xml)
     end = None
 
@@ -581,14 +586,7 @@ def parse_cot_head(payload):
         raise Bad("parse")
     if end is None:
         raise Bad("parse")
-    # The same byte checks as parse_cot(), on the part that was read.
-    head = xml[:end]
-    if b"\x00" in head:
-        raise Bad("parse")
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Bad("parse")
+    _utf8_only(xml[:end])  # parse_cot()'s byte checks, on the part that was read
     f = r.f
     f["stale"] = f["stale_ms"] / 1000.0
     return f
