@@ -10,6 +10,7 @@ PKGS=(
 	libhyperscan-dev libyaml-dev libjansson-dev libssl-dev libpcap-dev libcmocka-dev
 	libxml2-dev                        # the differential fuzz target
 	python3-scapy python3-yaml tshark  # test traffic and its oracle
+	python3-protobuf protobuf-compiler # the oracle's TAK Protocol v1 cross-check (tests/proto)
 	python3-matplotlib                 # tools/bench --chart
 	shellcheck                         # integration/pktgen_scripts lints tools/pktgen/*.sh
 	iproute2 util-linux procps ethtool  # ethtool: TX checksum offload off on test veths
