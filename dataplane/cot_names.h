@@ -26,10 +26,14 @@ cot_err_str(unsigned e)
 		[COT_E_OVERSIZE] = "oversize",
 		[COT_E_BAD_TIME] = "bad_time",
 		[COT_E_REL_CONFLICT] = "rel_conflict",
-		[COT_E_TAK_V1] = "tak_v1",
+		[COT_E_TAK_VERSION] = "tak_version",
 		[COT_E_DEPTH] = "depth",
 		[COT_E_DUP_ELEM] = "dup_elem",
 		[COT_E_BAD_NUMBER] = "bad_number",
+		[COT_E_PROTOBUF] = "protobuf",
+		[COT_E_WIRE_TYPE] = "wire_type",
+		[COT_E_DUP_MARKING] = "dup_marking",
+		[COT_E_TAK_CONTROL] = "tak_control",
 	};
 
 	return e < COT_E_COUNT && names[e] ? names[e] : "unknown";

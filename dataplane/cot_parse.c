@@ -25,6 +25,8 @@
  */
 #include "cot_parse.h"
 #include "cot_names.h"
+#include "cot_write.h"
+#include "takproto.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -75,6 +77,10 @@ struct parser {
 	struct sbuild remarks;
 	uint32_t day_key; /* last valid (y, m, d) of parse_datetime, 0: none */
 	int64_t day_num;  /* its days_from_civil() */
+	bool frag;        /* parsing a v1 event's detail text: the content of
+			   * <detail>, ended by the end of the bytes */
+	uint8_t tak_named; /* COT_TAK_* typed names seen as direct children of
+			    * <detail> while `frag` */
 };
 
 static enum cot_err
@@ -1493,6 +1499,27 @@ open_element(struct parser *px, enum elem_kind k, const uint8_t *at, uint32_t se
 	}
 }
 
+/* The COT_TAK_* bit of a typed v1 detail element's name, else 0. */
+static uint8_t
+typed_name(const uint8_t *name, uint16_t len)
+{
+#define IS(lit) (len == sizeof(lit) - 1 && bytes_eq(name, lit, sizeof(lit) - 1))
+	if (IS("contact"))
+		return COT_TAK_CONTACT;
+	if (IS("__group"))
+		return COT_TAK_GROUP;
+	if (IS("precisionlocation"))
+		return COT_TAK_PRECISIONLOCATION;
+	if (IS("status"))
+		return COT_TAK_STATUS;
+	if (IS("takv"))
+		return COT_TAK_TAKV;
+	if (IS("track"))
+		return COT_TAK_TRACK;
+	return 0;
+#undef IS
+}
+
 struct frame {
 	const uint8_t *name;
 	uint16_t len;
@@ -1516,13 +1543,22 @@ parse_tree(struct parser *px, bool head, bool in_root)
 		stk[0].kind = EK_EVENT;
 		depth = 1;
 	}
+	if (px->frag) { /* inside <detail>, which the bytes never close */
+		stk[1].name = (const uint8_t *)"detail";
+		stk[1].len = 6;
+		stk[1].kind = EK_DETAIL;
+		depth = 2;
+	}
 
 	do {
 		const uint8_t *at = px->s;
 		enum elem_kind parent = depth ? (enum elem_kind)stk[depth - 1].kind : EK_OTHER;
 
-		if (px->s >= px->e)
+		if (px->s >= px->e) {
+			if (px->frag && depth == 2)
+				return COT_OK;
 			return fail(px, px->s, COT_E_MALFORMED);
+		}
 		if (*px->s != '<') {
 			TRY(scan_text(px, parent == EK_REMARKS ? &px->remarks : NULL));
 			continue;
@@ -1534,6 +1570,8 @@ parse_tree(struct parser *px, bool head, bool in_root)
 			const uint8_t *name;
 			uint16_t len;
 
+			if (px->frag && depth == 2)
+				return fail(px, at, COT_E_MALFORMED); /* would close <detail> */
 			px->s += 2;
 			TRY(parse_name(px, &name, &len, NULL));
 			if (len != top->len || !bytes_eq(name, top->name, len))
@@ -1591,6 +1629,8 @@ parse_tree(struct parser *px, bool head, bool in_root)
 				k = child_kind(parent, name, len);
 				if (k == EK_OTHER && parent == EK_EVENT)
 					return fail(px, at, COT_E_MALFORMED);
+				if (px->frag && parent == EK_DETAIL)
+					px->tak_named |= typed_name(name, len);
 			}
 			if (k != EK_OTHER && k != EK_LINK) {
 				if (px->seen & (1u << k))
@@ -1728,13 +1768,12 @@ parse_document_head(struct parser *px)
 			if (px->s[1] == 0x00) {
 				px->s += 3;
 				ev->flags |= COT_F_TAK_HDR;
-			} else if (px->s[1] == 0x01) {
-				return fail(px, px->s, COT_E_TAK_V1);
 			} else {
-				return fail(px, px->s, COT_E_NOT_XML);
+				/* 0xbf 0x01 0xbf went to takproto.c */
+				return fail(px, px->s, COT_E_TAK_VERSION);
 			}
 		} else {
-			return fail(px, px->s, COT_E_NOT_XML);
+			return fail(px, px->s, COT_E_TAK_VERSION);
 		}
 	}
 	if (starts_with(px, "\xef\xbb\xbf", 3))
@@ -1780,6 +1819,53 @@ parse_document_rest(struct parser *px)
 	return COT_OK;
 }
 
+/*
+ * The rest of a v1 event (docs/release.md §2): its detail text D, read as
+ * the content of <detail>.  xmlDetail is read where it lies in the payload;
+ * then the typed elements it does not name are written after a copy of it
+ * and read the same way, so a typed contact and one in xmlDetail are one
+ * contact, and the rules' `detail` scope sees D.
+ */
+static enum cot_err
+parse_tak_rest(struct parser *px)
+{
+	struct cot_event *ev = px->ev;
+	const struct cot_tak *t = &ev->tak;
+	const uint8_t *xd = (const uint8_t *)t->xml_detail.p;
+	size_t xn = t->xml_detail.len, tn;
+	enum cot_err err;
+
+	if (!(ev->flags & COT_F_HAS_DETAIL))
+		return COT_OK;
+	px->frag = true;
+	if (xd != NULL) {
+		px->s = xd;
+		px->e = xd + xn;
+		TRY(parse_tree(px, false, true));
+	}
+	if (!(t->present & COT_TAK_TYPED & ~px->tak_named)) {
+		/* D is xmlDetail, a byte range of the payload (or empty). */
+		ev->detail.p = xd != NULL ? (const char *)xd : (const char *)px->base;
+		ev->detail.len = (uint16_t)xn;
+		return COT_OK;
+	}
+	if (xn)
+		memcpy(ev->tak_detail, xd, xn);
+	tn = cot_write_typed(t, px->tak_named, ev->tak_detail + xn);
+	px->s = (const uint8_t *)ev->tak_detail + xn;
+	px->e = px->s + tn;
+	err = parse_tree(px, false, true);
+	if (err != COT_OK) {
+		/* An error in bytes that are not the payload's: point at the
+		 * Detail message that carried them. */
+		px->err_at = px->base + t->detail_off;
+		return err;
+	}
+	ev->detail.p = ev->tak_detail;
+	ev->detail.len = (uint16_t)(xn + tn);
+	return COT_OK;
+}
+
 _Static_assert(sizeof(struct parser) <= sizeof(struct cot_cursor), "cot_cursor too small");
 _Static_assert(_Alignof(struct parser) <= _Alignof(struct cot_cursor), "cot_cursor alignment");
 
@@ -1810,6 +1896,8 @@ cot_parse_head(const uint8_t *p, size_t len, struct cot_event *ev, struct cot_cu
 	}
 	px->base = px->s = p;
 	px->e = p + len;
+	if (cot_encoding_of(p, len) == COT_ENC_TAKV1)
+		return tak_decode(p, len, ev);
 	return finish(px, parse_document_head(px));
 }
 
@@ -1818,6 +1906,8 @@ cot_parse_rest(struct cot_cursor *cur)
 {
 	struct parser *px = (struct parser *)(void *)cur;
 
+	if (px->ev->encoding == COT_ENC_TAKV1)
+		return finish(px, parse_tak_rest(px));
 	return finish(px, parse_document_rest(px));
 }
 

@@ -24,6 +24,10 @@
 #define COT_MAX_NAME 128      /* element and attribute names */
 #define COT_MAX_ATTRS 64      /* attributes on one element */
 #define COT_MAX_SCALAR 64     /* a number or dateTime attribute value */
+/* The typed detail elements of a v1 event written as XML (docs/release.md
+ * §2): 11 strings at COT_MAX_FIELD, each escaped at most 6 bytes a byte,
+ * plus the element and attribute names and 3 numbers. */
+#define COT_TAK_TYPED_MAX (11 * COT_MAX_FIELD * 6 + 1024)
 
 enum cot_err {
 	COT_OK = 0,
@@ -39,11 +43,20 @@ enum cot_err {
 			     * the decode buffer or the message over its bound */
 	COT_E_BAD_TIME,     /* time/start/stale not an xs:dateTime with zone */
 	COT_E_REL_CONFLICT, /* releasableTo and releaseableTo differ */
-	COT_E_TAK_V1,       /* TAK protocol header of version 1 (protobuf) */
+	COT_E_TAK_VERSION,  /* a TAK protocol header other than 0xbf 0x00 0xbf
+			     * (XML) and 0xbf 0x01 0xbf (protobuf) */
 	COT_E_DEPTH,        /* nesting deeper than COT_MAX_DEPTH */
 	COT_E_DUP_ELEM,     /* a second <point>, <detail>, <track>, <contact>
 			     * or <remarks> where only one is meaningful */
 	COT_E_BAD_NUMBER,   /* a numeric attribute that is not a decimal number */
+	/* TAK Protocol Version 1 (takproto.c; docs/release.md §2) */
+	COT_E_PROTOBUF,     /* not a protobuf message: a truncated or over-long
+			     * varint, a length past its message, a group or an
+			     * unknown wire type, field number 0 */
+	COT_E_WIRE_TYPE,    /* a known field with another wire type than its own */
+	COT_E_DUP_MARKING,  /* access, caveat or releaseableTo twice in the event */
+	COT_E_TAK_CONTROL,  /* a TakMessage with a TakControl and no CotEvent: not
+			     * an error of the bytes, never relayed (TG_R_TAK_CONTROL) */
 	COT_E_COUNT         /* number of codes, not an error */
 };
 
@@ -77,6 +90,45 @@ struct cot_str {
 #define COT_F_REL_BOTH (1u << 13)    /* both spellings, same value */
 #define COT_F_HAS_COURSE (1u << 14)  /* <track course>; course 0 without it */
 #define COT_F_HAS_SPEED (1u << 15)   /* <track speed>; speed 0 without it */
+
+/* cot_event.encoding */
+enum cot_encoding {
+	COT_ENC_XML = 0,    /* CoT XML, with or without the TAK v0 header */
+	COT_ENC_TAKV1 = 1,  /* 0xbf 0x01 0xbf + TakMessage (protobuf) */
+	COT_ENC_COUNT
+};
+
+/* The encoding a payload announces in its first bytes (release.md §1). */
+static inline enum cot_encoding
+cot_encoding_of(const uint8_t *p, size_t len)
+{
+	return len >= 3 && p[0] == 0xbf && p[1] == 0x01 && p[2] == 0xbf ? COT_ENC_TAKV1
+									  : COT_ENC_XML;
+}
+
+/* What a v1 message carried besides the event's own fields: the Detail's
+ * typed messages (written as XML into the detail text by the rest step) and
+ * xmlDetail.  Strings point into the payload. */
+#define COT_TAK_CONTACT (1u << 0) /* the typed messages, in detail order */
+#define COT_TAK_GROUP (1u << 1)
+#define COT_TAK_PRECISIONLOCATION (1u << 2)
+#define COT_TAK_STATUS (1u << 3)
+#define COT_TAK_TAKV (1u << 4)
+#define COT_TAK_TRACK (1u << 5)
+#define COT_TAK_TYPED 0x3fu
+#define COT_TAK_XMLDETAIL (1u << 6)
+#define COT_TAK_CONTROL (1u << 7)  /* the TakMessage had a TakControl */
+struct cot_tak {
+	struct cot_str xml_detail;
+	struct cot_str endpoint, callsign;           /* Contact */
+	struct cot_str group_name, group_role;       /* Group */
+	struct cot_str geopointsrc, altsrc;          /* PrecisionLocation */
+	struct cot_str device, platform, os, version; /* Takv */
+	double speed, course;                        /* Track */
+	uint32_t battery;                            /* Status */
+	uint16_t detail_off; /* offset of the Detail's bytes in the payload */
+	uint8_t present;     /* COT_TAK_* */
+};
 
 /*
  * How a decoded string came about, for the scan prefilter (tg_maps.h
@@ -114,14 +166,21 @@ struct cot_event {
 	double course, speed, slope; /* <track>; each 0 unless its COT_F_HAS_* flag */
 	struct cot_link link[COT_MAX_LINKS];
 	uint16_t buf_used;
-	/* Last, so that cot_parse() need not clear it. */
+	uint8_t encoding;        /* enum cot_encoding */
+	struct cot_tak tak;      /* COT_ENC_TAKV1 only */
+	/* Last, so that cot_parse() need not clear them. */
 	char buf[COT_DECODE_BUF];
+	/* A v1 event's detail text when it is not xmlDetail as is: xmlDetail
+	 * and the typed elements (docs/release.md §2). */
+	char tak_detail[COT_MAX_MSG + COT_TAK_TYPED_MAX];
 };
 
 /*
  * Parse `len` bytes at `p` (one UDP payload) into `ev`.  An optional TAK
- * protocol header 0xbf 0x00 0xbf (version 0 = XML) is skipped; 0xbf 0x01 0xbf
- * (version 1, protobuf) returns COT_E_TAK_V1.  The strings in `ev` point into
+ * protocol header 0xbf 0x00 0xbf (version 0 = XML) is skipped; after 0xbf
+ * 0x01 0xbf (version 1) the payload is a TakMessage, decoded by takproto.c
+ * into the same event (ev->encoding says which); any other TAK header is
+ * COT_E_TAK_VERSION.  The strings in `ev` point into
  * `p` and into `ev`: both must outlive their use.
  *
  * On an error (anything but COT_OK), for the audit log:

@@ -346,14 +346,17 @@ test_tak_header(void **state)
 	buf[2] = 0xbf;
 	assert_err(parse_n(buf, sizeof(buf) - 1), COT_OK);
 	assert_true(ev.flags & COT_F_TAK_HDR);
+	/* XML behind the v1 header is a TakMessage whose first key, '<' (field
+	 * 7, wire type 4), is a group: refused (test_takproto.c has the rest). */
 	buf[1] = 0x01;
-	assert_err(parse_n(buf, sizeof(buf) - 1), COT_E_TAK_V1);
+	assert_err(parse_n(buf, sizeof(buf) - 1), COT_E_PROTOBUF);
 	buf[1] = 0x02;
-	assert_err(parse_n(buf, sizeof(buf) - 1), COT_E_NOT_XML);
-	assert_err(parse_n("\xbf", 1), COT_E_NOT_XML);
-	assert_err(parse_n("\xbf\x00", 2), COT_E_NOT_XML);
+	assert_err(parse_n(buf, sizeof(buf) - 1), COT_E_TAK_VERSION);
+	assert_err(parse_n("\xbf", 1), COT_E_TAK_VERSION);
+	assert_err(parse_n("\xbf\x00", 2), COT_E_TAK_VERSION);
+	assert_err(parse_n("\xbf\x81\x00\xbf", 4), COT_E_TAK_VERSION);
 	assert_err(parse_n("\xbf\x00\xbf", 3), COT_E_EMPTY);
-	assert_err(parse_n("\xbf\x01\xbf", 3), COT_E_TAK_V1);
+	assert_err(parse_n("\xbf\x01\xbf", 3), COT_E_MISSING); /* an empty TakMessage */
 }
 
 static enum cot_err

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * cot_write.c - CoT XML from a decoded TAK Protocol v1 event (cot_write.h).
+ * Bounded: every write checks the room left, and a document that does not
+ * fit is not written at all.
+ */
+#include "cot_write.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct out {
+	char *p, *e;
+	bool over;
+};
+
+static void
+put(struct out *o, const char *s, size_t n)
+{
+	if (n == 0)
+		return;
+	if (o->over || (size_t)(o->e - o->p) < n) {
+		o->over = true;
+		return;
+	}
+	memcpy(o->p, s, n);
+	o->p += n;
+}
+
+#define PUT(o, lit) put(o, lit, sizeof(lit) - 1)
+
+/* An attribute value: & < > " and the three blanks XML would normalise. */
+static void
+put_escaped(struct out *o, const char *s, size_t n)
+{
+	size_t run = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *rep;
+
+		switch (s[i]) {
+		case '&': rep = "&amp;"; break;
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '"': rep = "&quot;"; break;
+		case '\t': rep = "&#9;"; break;
+		case '\n': rep = "&#10;"; break;
+		case '\r': rep = "&#13;"; break;
+		default: continue;
+		}
+		put(o, s + run, i - run);
+		put(o, rep, strlen(rep));
+		run = i + 1;
+	}
+	put(o, s + run, n - run);
+}
+
+/* ` name="value"`, only when the string is present. */
+static void
+put_attr(struct out *o, const char *name, const struct cot_str *v)
+{
+	if (v->p == NULL)
+		return;
+	put(o, " ", 1);
+	put(o, name, strlen(name));
+	PUT(o, "=\"");
+	put_escaped(o, v->p, v->len);
+	put(o, "\"", 1);
+}
+
+/* %.15g, or %.17g when that does not read back as the same double. */
+static void
+put_num(struct out *o, const char *name, double d)
+{
+	char b[40];
+	int n = snprintf(b, sizeof(b), "%.15g", d);
+
+	if (strtod(b, NULL) != d)
+		n = snprintf(b, sizeof(b), "%.17g", d);
+	put(o, " ", 1);
+	put(o, name, strlen(name));
+	PUT(o, "=\"");
+	put(o, b, (size_t)n);
+	put(o, "\"", 1);
+}
+
+static void
+put_u32(struct out *o, const char *name, uint32_t v)
+{
+	char b[16];
+	int n = snprintf(b, sizeof(b), "%u", v);
+
+	put(o, " ", 1);
+	put(o, name, strlen(name));
+	PUT(o, "=\"");
+	put(o, b, (size_t)n);
+	put(o, "\"", 1);
+}
+
+/* YYYY-MM-DDThh:mm:ss.mmmZ of ms since the epoch (0..9999-12-31). */
+static void
+put_time(struct out *o, const char *name, int64_t ms)
+{
+	char b[32];
+	int64_t days = ms / 86400000, rem = ms % 86400000;
+	/* civil_from_days (H. Hinnant), days since 1970-01-01 >= 0 */
+	int64_t z = days + 719468, era = z / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	unsigned d = doy - (153 * mp + 2) / 5 + 1;
+	unsigned m = mp < 10 ? mp + 3 : mp - 9;
+	int64_t y = (int64_t)yoe + era * 400 + (m <= 2);
+	int n = snprintf(b, sizeof(b), "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ", (long long)y, m,
+			 d, (unsigned)(rem / 3600000), (unsigned)(rem / 60000 % 60),
+			 (unsigned)(rem / 1000 % 60), (unsigned)(rem % 1000));
+
+	put(o, " ", 1);
+	put(o, name, strlen(name));
+	PUT(o, "=\"");
+	put(o, b, (size_t)n);
+	put(o, "\"", 1);
+}
+
+size_t
+cot_write_typed(const struct cot_tak *t, unsigned skip, char *out)
+{
+	struct out o = {out, out + COT_TAK_TYPED_MAX, false};
+	unsigned w = t->present & COT_TAK_TYPED & ~skip;
+
+	if (w & COT_TAK_CONTACT) {
+		PUT(&o, "<contact");
+		put_attr(&o, "endpoint", &t->endpoint);
+		put_attr(&o, "callsign", &t->callsign);
+		PUT(&o, "/>");
+	}
+	if (w & COT_TAK_GROUP) {
+		PUT(&o, "<__group");
+		put_attr(&o, "name", &t->group_name);
+		put_attr(&o, "role", &t->group_role);
+		PUT(&o, "/>");
+	}
+	if (w & COT_TAK_PRECISIONLOCATION) {
+		PUT(&o, "<precisionlocation");
+		put_attr(&o, "geopointsrc", &t->geopointsrc);
+		put_attr(&o, "altsrc", &t->altsrc);
+		PUT(&o, "/>");
+	}
+	if (w & COT_TAK_STATUS) {
+		PUT(&o, "<status");
+		put_u32(&o, "battery", t->battery);
+		PUT(&o, "/>");
+	}
+	if (w & COT_TAK_TAKV) {
+		PUT(&o, "<takv");
+		put_attr(&o, "device", &t->device);
+		put_attr(&o, "platform", &t->platform);
+		put_attr(&o, "os", &t->os);
+		put_attr(&o, "version", &t->version);
+		PUT(&o, "/>");
+	}
+	if (w & COT_TAK_TRACK) {
+		PUT(&o, "<track");
+		put_num(&o, "speed", t->speed);
+		put_num(&o, "course", t->course);
+		PUT(&o, "/>");
+	}
+	/* The bound is the worst case of the strings' bounds: never over. */
+	return o.over ? 0 : (size_t)(o.p - out);
+}
+
+size_t
+cot_write_xml(const struct cot_event *ev, char *out, size_t cap)
+{
+	struct out o = {out, out + cap, false};
+
+	PUT(&o, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>"
+		"<event version=\"2.0\"");
+	put_attr(&o, "uid", &ev->uid);
+	put_attr(&o, "type", &ev->type);
+	put_attr(&o, "how", &ev->how);
+	put_time(&o, "time", ev->time_ms);
+	put_time(&o, "start", ev->start_ms);
+	put_time(&o, "stale", ev->stale_ms);
+	put_attr(&o, "access", &ev->access);
+	put_attr(&o, "qos", &ev->qos);
+	put_attr(&o, "opex", &ev->opex);
+	put_attr(&o, "caveat", &ev->caveat);
+	put_attr(&o, "releasableTo", &ev->releasable_to);
+	PUT(&o, "><point");
+	put_num(&o, "lat", ev->lat);
+	put_num(&o, "lon", ev->lon);
+	put_num(&o, "hae", ev->hae);
+	put_num(&o, "ce", ev->ce);
+	put_num(&o, "le", ev->le);
+	PUT(&o, "/>");
+	if (ev->flags & COT_F_HAS_DETAIL) {
+		PUT(&o, "<detail>");
+		put(&o, ev->detail.p, ev->detail.len);
+		PUT(&o, "</detail>");
+	}
+	PUT(&o, "</event>");
+	return o.over ? 0 : (size_t)(o.p - out);
+}
