@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define TG_MAPS_MAGIC 0x54524b47u /* "TRKG" */
-#define TG_MAPS_ABI 5
+#define TG_MAPS_ABI 6
 
 #define TG_DEFAULT_BPFFS "/sys/fs/bpf/trackgate"
 
@@ -109,13 +109,29 @@ struct tg_marking {
 	uint64_t rel_mask; /* bit i = nations[i] */
 };
 
+/*
+ * Message encodings (docs/release.md §1): the index of a message's encoding
+ * is dataplane/cot_parse.h's enum cot_encoding; a link accepts a set of them.
+ */
+#define TG_ENC_COUNT 2           /* xml, takproto-v1 */
+#define TG_ENC_F_XML (1u << 0)
+#define TG_ENC_F_TAKV1 (1u << 1)
+#define TG_ENC_F_ALL (TG_ENC_F_XML | TG_ENC_F_TAKV1)
+
+/* What a peer gets (release.md §6). */
+enum tg_peer_encoding {
+	TG_PEER_ENC_AS_RECEIVED = 0, /* the bytes that arrived */
+	TG_PEER_ENC_XML = 1,         /* v1 converted to CoT XML, XML as is */
+};
+
 struct tg_link {
 	char name[TG_NAME_MAX];
 	char dev[TG_DEV_MAX]; /* DPDK device name, e.g. net_pcap0, 0000:3b:00.0 */
 	uint16_t udp_ports[TG_MAX_LINK_PORTS];
 	uint8_t n_udp_ports;
 	uint8_t has_default_marking;
-	uint8_t pad[2];
+	uint8_t encodings;   /* TG_ENC_F_*: the encodings the link accepts */
+	uint8_t pad;
 	uint32_t rate_pps;   /* XDP per-source rate, 0 = unlimited */
 	uint32_t rate_burst; /* XDP token bucket depth */
 	struct tg_marking default_marking;
@@ -142,7 +158,8 @@ struct tg_peer {
 	uint8_t dst_mac[6];
 	uint8_t src_ip[16];  /* IPv4 in the first 4 bytes, network order */
 	uint8_t dst_ip[16];
-	uint8_t pad2[4];     /* array map elements are 8-byte strided */
+	uint8_t encoding;    /* enum tg_peer_encoding */
+	uint8_t pad2[3];     /* array map elements are 8-byte strided */
 };
 
 struct tg_rule {
@@ -287,6 +304,8 @@ enum tg_reason {
 	TG_R_BLOCKED,        /* a block rule matched */
 	TG_R_SCAN_ERROR,     /* Hyperscan returned an error */
 	TG_R_CHECK_MISMATCH, /* independent second check disagreed */
+	TG_R_ENCODING,       /* an encoding the link does not accept */
+	TG_R_TAK_CONTROL,    /* a TAK v1 TakControl without an event: never relayed */
 	/* peer level */
 	TG_R_CLASS,          /* message class not one the peer receives */
 	TG_R_CLEARANCE,      /* classification above peer clearance */
@@ -297,12 +316,14 @@ enum tg_reason {
 	TG_R_NO_MBUF,        /* header/clone mbuf allocation failed */
 	TG_R_TX_INVALID,     /* a frame for the peer failed the length checks
 			      * before TX (never expected: a fault upstream) */
+	TG_R_CONVERT,        /* no copy in the peer's encoding: no buffer for it,
+			      * or over 65,507 bytes */
 	TG_R_COUNT
 };
 /* The message-level reasons are TG_R_MSG_FIRST..TG_R_MSG_LAST, the peer-level
  * ones TG_R_PEER_FIRST..TG_R_COUNT - 1. */
 #define TG_R_MSG_FIRST TG_R_NOT_TRACK
-#define TG_R_MSG_LAST TG_R_CHECK_MISMATCH
+#define TG_R_MSG_LAST TG_R_TAK_CONTROL
 #define TG_R_PEER_FIRST TG_R_CLASS
 
 /* Room for the CoT parser's error counters (dataplane/cot_parse.h enum
@@ -346,6 +367,12 @@ struct tg_stats {
 	/* Messages decided before the late scopes were scanned: no peer could
 	 * receive them whatever those scopes' rules say (release.md §5). */
 	uint64_t scan_skipped;
+	/* Messages and their message-level drops by encoding (enum
+	 * cot_encoding order: xml, takproto-v1), and the XML copies made for
+	 * peers with `encoding: xml`. */
+	uint64_t enc_messages[TG_ENC_COUNT];
+	uint64_t enc_reason[TG_ENC_COUNT][TG_R_COUNT];
+	uint64_t converted;
 };
 
 /* mmaped array elements are strided by round_up(value_size, 8): keep every

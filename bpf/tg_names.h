@@ -32,6 +32,8 @@ tg_reason_name(unsigned r)
 		[TG_R_BLOCKED] = "blocked",
 		[TG_R_SCAN_ERROR] = "scan_error",
 		[TG_R_CHECK_MISMATCH] = "check_mismatch",
+		[TG_R_ENCODING] = "encoding",
+		[TG_R_TAK_CONTROL] = "tak_control",
 		[TG_R_CLASS] = "class",
 		[TG_R_CLEARANCE] = "clearance",
 		[TG_R_NOT_RELEASABLE] = "not_releasable",
@@ -40,8 +42,16 @@ tg_reason_name(unsigned r)
 		[TG_R_TX_FULL] = "tx_full",
 		[TG_R_NO_MBUF] = "no_mbuf",
 		[TG_R_TX_INVALID] = "tx_invalid",
+		[TG_R_CONVERT] = "convert",
 	};
 	return r < TG_R_COUNT && names[r] ? names[r] : "unknown";
+}
+
+/* Encodings, in enum cot_encoding order: policy keys and counter names. */
+static inline const char *
+tg_encoding_name(unsigned e)
+{
+	return e == 0 ? "xml" : e == 1 ? "takproto-v1" : "unknown";
 }
 
 static inline const char *

@@ -265,6 +265,43 @@ get_bool(struct pctx *c, const struct ynode *n, const char *key, bool *out)
 	return false;
 }
 
+/* An encoding's name (docs/policy.md): its TG_ENC_F_* bit, 0 if unknown. */
+static unsigned
+encoding_bit(const char *s)
+{
+	for (unsigned e = 0; e < TG_ENC_COUNT; e++)
+		if (strcmp(s, tg_encoding_name(e)) == 0)
+			return 1u << e;
+	return 0;
+}
+
+/* A link's `encodings`: a list of distinct known names, at least one. */
+static void
+get_encodings(struct pctx *c, const struct ynode *n, uint8_t *out)
+{
+	const struct ynode *e;
+
+	if (!want(c, n, Y_SEQ, "encodings"))
+		return;
+	if (n->n == 0) {
+		perr(c, n, "'encodings' must name at least one encoding (xml, takproto-v1)");
+		return;
+	}
+	*out = 0;
+	for (e = Y(c, n->first); e != NULL; e = Y(c, e->next)) {
+		unsigned bit;
+
+		if (!want(c, e, Y_SCALAR, "encodings"))
+			continue;
+		bit = encoding_bit(S(c, e));
+		if (bit == 0)
+			perr(c, e, "unknown encoding %s (expected xml or takproto-v1)", DISP(c, e));
+		else if (*out & bit)
+			perr(c, e, "encoding %s listed twice", DISP(c, e));
+		*out |= (uint8_t)bit;
+	}
+}
+
 /* A non-empty string shorter than `size`, copied NUL-terminated. */
 static bool
 get_str(struct pctx *c, const struct ynode *n, const char *key, char *out, size_t size)
@@ -507,7 +544,14 @@ parse_peers(struct pctx *c, const struct ynode *seq)
 		if ((n = get(c, m, "name")) && n->kind == Y_SCALAR && n->len < TG_NAME_MAX)
 			snprintf(what, sizeof(what), "peer '%s'", S(c, n));
 		check_keys(c, m, what, KEYS("name", "port", "nation", "clearance", "link",
-					    "receives", "mtu", "header"));
+					    "receives", "mtu", "header", "encoding"));
+		if ((n = get(c, m, "encoding")) && want(c, n, Y_SCALAR, "encoding")) {
+			if (strcmp(S(c, n), "xml") == 0)
+				pe->encoding = TG_PEER_ENC_XML;
+			else if (strcmp(S(c, n), "as-received") != 0)
+				perr(c, n, "unknown encoding %s for a peer (expected as-received or xml)",
+				     DISP(c, n));
+		}
 		if ((n = need(c, m, "name", what)) && get_name(c, n, "name", pe->name)) {
 			for (j = 0; j < i; j++)
 				if (strcmp(p->peers[j].name, pe->name) == 0)
@@ -932,7 +976,11 @@ parse_links(struct pctx *c, const struct ynode *seq)
 		if ((n = get(c, m, "name")) && n->kind == Y_SCALAR && n->len < TG_NAME_MAX)
 			snprintf(what, sizeof(what), "link '%s'", S(c, n));
 		check_keys(c, m, what, KEYS("name", "port", "udp_ports", "default_marking",
-					    "allow_sources", "block_sources", "rate", "xdp_iface"));
+					    "allow_sources", "block_sources", "rate", "xdp_iface",
+					    "encodings"));
+		l->encodings = TG_ENC_F_ALL;
+		if ((n = get(c, m, "encodings")))
+			get_encodings(c, n, &l->encodings);
 		if ((n = need(c, m, "name", what)) && get_name(c, n, "name", l->name))
 			for (j = 0; j < i; j++)
 				if (strcmp(p->links[j].name, l->name) == 0)

@@ -618,6 +618,18 @@ cmd_stats(const struct opts *o)
 					    json_integer((json_int_t)st->parse_err[e]));
 		json_object_set_new(root, "parse_err", perr);
 		json_object_set_new(root, "scan_skipped", json_integer((json_int_t)st->scan_skipped));
+		json_t *enc = json_object();
+
+		/* messages and their message-level drops, by encoding */
+		for (unsigned e = 0; e < TG_ENC_COUNT; e++)
+			json_object_set_new(
+				enc, tg_encoding_name(e),
+				json_pack("{s:I, s:o}", "messages", (json_int_t)st->enc_messages[e],
+					  "dropped",
+					  reasons_json(st->enc_reason[e], TG_R_MSG_FIRST,
+						       TG_R_MSG_LAST)));
+		json_object_set_new(root, "encodings", enc);
+		json_object_set_new(root, "converted", json_integer((json_int_t)st->converted));
 		json_t *pf = json_object();
 
 		for (unsigned s = 0; s < TG_SCOPE_COUNT; s++)
@@ -657,6 +669,17 @@ cmd_stats(const struct opts *o)
 					printf("    %-14s %12" PRIu64 "\n",
 					       cot_err_counter_name(e), st->parse_err[e]);
 		}
+		printf("\n%-12s %12s  dropped (per message)\n", "encoding", "messages");
+		for (unsigned e = 0; e < TG_ENC_COUNT; e++) {
+			printf("%-12s %12" PRIu64 " ", tg_encoding_name(e), st->enc_messages[e]);
+			for (unsigned r = TG_R_MSG_FIRST; r <= TG_R_MSG_LAST; r++)
+				if (st->enc_reason[e][r])
+					printf(" %s=%" PRIu64, tg_reason_name(r), st->enc_reason[e][r]);
+			printf("\n");
+		}
+		if (st->converted)
+			printf("converted to XML for peers with encoding: xml %" PRIu64 "\n",
+			       st->converted);
 		printf("\n%-12s %12s %14s  withheld\n", "peer", "released", "bytes");
 		for (unsigned i = 0; i < st->n_peers && i < TG_MAX_PEERS; i++) {
 			printf("%-12s %12" PRIu64 " %14" PRIu64 " ", st->peer[i].name,

@@ -183,6 +183,7 @@ dp_audit_message(struct dp_worker *w, const struct dp_policy *pol, const struct 
 	r->port_id = c->port_id;
 	r->reason = (uint8_t)c->reason;
 	r->scanned = c->scanned;
+	r->encoding = (uint8_t)c->enc;
 	r->n_ids = c->cr.n_ids;
 	memcpy(r->ids, c->cr.ids, sizeof(r->ids));
 	if (c->reason == TG_R_CHECK_MISMATCH) {
@@ -437,6 +438,8 @@ record_json(const struct dp_audit_rec *r)
 			    json_string(r->reason != TG_R_RELEASED ? "dropped"
 					: r->released		 ? "released"
 								 : "withheld"));
+	if (r->kind != DP_AUDIT_SUMMARY)
+		json_object_set_new(o, "encoding", json_string(tg_encoding_name(r->encoding)));
 	if (r->reason != TG_R_RELEASED)
 		json_object_set_new(o, "reason", json_string(tg_reason_name(r->reason)));
 	else /* false: no peer could receive it, the late scopes were not scanned */

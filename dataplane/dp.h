@@ -54,6 +54,7 @@
 #define DP_BURST 32
 #define DP_TX_BURST 32
 #define DP_MAX_FRAGS 8 /* fragments per released datagram per peer */
+#define DP_UDP_PAYLOAD_MAX 65507 /* the largest UDP payload over IPv4 */
 #define DP_MK_CACHE_ENTRIES 1024 /* marking resolutions per worker */
 #define DP_EARLY_CACHE_ENTRIES 4096 /* early-scope verdicts per worker */
 
@@ -127,6 +128,9 @@ struct dp_counters {
 	uint64_t prefilter_scanned[TG_SCOPE_COUNT]; /* see tg_stats */
 	uint64_t prefilter_skipped[TG_SCOPE_COUNT];
 	uint64_t scan_skipped; /* see tg_stats */
+	uint64_t enc_messages[COT_ENC_COUNT];          /* see tg_stats */
+	uint64_t enc_reason[COT_ENC_COUNT][TG_R_COUNT];
+	uint64_t converted;
 	uint64_t cycles[5]; /* parse, scan, decide, forward, second check */
 	uint64_t cycles_msgs;
 } __rte_cache_aligned;
@@ -175,6 +179,7 @@ struct dp_worker {
 	struct cot_event ev;
 	struct cot_cursor cursor; /* where cot_parse_head() left ev's payload */
 	uint8_t linbuf[65536] __rte_aligned(64);
+	char xmlbuf[DP_UDP_PAYLOAD_MAX]; /* a v1 message converted to XML (release.md §6) */
 	char fieldbuf[1024];
 } __rte_cache_aligned;
 

@@ -119,6 +119,37 @@ fwd_flush_all(struct dp_worker *w, const struct dp_policy *pol)
 	w->tx_pending = false;
 }
 
+struct rte_mbuf *
+fwd_payload_mbuf(const void *data, uint32_t len)
+{
+	struct rte_mbuf *head = NULL;
+	const uint8_t *d = data;
+
+	do {
+		struct rte_mbuf *seg = rte_pktmbuf_alloc(dp_pool_rx);
+		uint16_t n;
+		char *dst;
+
+		if (seg == NULL)
+			goto fail;
+		n = (uint16_t)RTE_MIN((uint32_t)rte_pktmbuf_tailroom(seg), len);
+		dst = rte_pktmbuf_append(seg, n);
+		memcpy(dst, d, n);
+		d += n;
+		len -= n;
+		if (head == NULL) {
+			head = seg;
+		} else if (rte_pktmbuf_chain(head, seg) < 0) {
+			rte_pktmbuf_free(seg);
+			goto fail;
+		}
+	} while (len > 0);
+	return head;
+fail:
+	rte_pktmbuf_free(head);
+	return NULL;
+}
+
 int
 fwd_to_peer(struct dp_worker *w, const struct dp_policy *pol, unsigned pi, struct rte_mbuf *m,
 	    uint32_t hdr_off, uint32_t payload_len, uint16_t payload_sum)

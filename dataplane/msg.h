@@ -20,6 +20,7 @@ struct dp_msg_ctx {
 	int reason;                 /* message level; TG_R_RELEASED while it goes on, and
 				     * at the end if peer_reason[] holds each peer's */
 	enum cot_err parse_err;     /* why, when reason is TG_R_PARSE */
+	enum cot_encoding enc;      /* what the payload's first bytes announce */
 	const struct cot_event *ev; /* NULL until the parser ran */
 	bool scanned;               /* the late scopes were scanned (release.md §5) */
 	struct dp_class_result cr;  /* what the scans found (none: zeroed) */

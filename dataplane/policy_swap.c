@@ -168,12 +168,18 @@ dp_policy_build(const struct tg_snapshot *s, char *err, size_t errlen)
 		const struct tg_peer *pe = &s->peers[i];
 
 		if ((pe->ip_version != 4 && pe->ip_version != 6) || pe->mtu < 68 ||
-		    pe->link_idx >= (int)s->hdr.n_links || pe->link_idx < -1) {
-			snprintf(err, errlen, "published peer %u has an impossible IP version, MTU or "
-				 "link", i);
+		    pe->link_idx >= (int)s->hdr.n_links || pe->link_idx < -1 ||
+		    pe->encoding > TG_PEER_ENC_XML) {
+			snprintf(err, errlen, "published peer %u has an impossible IP version, MTU, "
+				 "link or encoding", i);
 			goto fail;
 		}
 	}
+	for (unsigned i = 0; i < s->hdr.n_links; i++)
+		if (s->links[i].encodings == 0 || (s->links[i].encodings & ~TG_ENC_F_ALL)) {
+			snprintf(err, errlen, "published link %u accepts no known encoding", i);
+			goto fail;
+		}
 
 	/* Rules come sorted by scope, then id; find each scope's range and
 	 * check the order the match callback's binary search relies on. */

@@ -12,6 +12,10 @@
  * the policy's data (nation and group tables, the link default) is shared.
  * Anything it cannot read makes it answer "cannot tell", which the worker
  * treats as a disagreement: a message is released only when both agree.
+ *
+ * A TAK Protocol v1 message is walked field by field with this file's own
+ * varint reader (not takproto.c's) down to its one CotEvent, whose access,
+ * caveat and releaseableTo strings are taken raw (docs/release.md §7).
  */
 #include "second_check.h"
 
@@ -386,6 +390,126 @@ attrs_collect(const uint8_t *p, const uint8_t *end, struct sc_attrs *a)
 	}
 }
 
+/* ---- TAK Protocol v1 ---- */
+
+static bool
+pb_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+{
+	uint64_t x = 0;
+	unsigned shift = 0;
+
+	for (const uint8_t *p = *pp; p < end && shift < 70; p++, shift += 7) {
+		if (shift == 63 && *p > 1)
+			return false;
+		x |= (uint64_t)(*p & 0x7f) << shift;
+		if (*p < 0x80) {
+			*v = x;
+			*pp = p + 1;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* One field: its number and wire type; a length-delimited one's bytes in
+ * (*val, *vlen), other values skipped.  false if unreadable. */
+static bool
+pb_field(const uint8_t **pp, const uint8_t *end, uint64_t *num, unsigned *wt,
+	 const uint8_t **val, uint64_t *vlen)
+{
+	uint64_t key, n;
+
+	if (!pb_varint(pp, end, &key) || key > 0xffffffffu || key < 8)
+		return false;
+	*num = key >> 3;
+	*wt = (unsigned)(key & 7);
+	*val = NULL;
+	*vlen = 0;
+	switch (*wt) {
+	case 0:
+		return pb_varint(pp, end, &n);
+	case 1:
+	case 5:
+		n = *wt == 1 ? 8 : 4;
+		if ((uint64_t)(end - *pp) < n)
+			return false;
+		*pp += n;
+		return true;
+	case 2:
+		if (!pb_varint(pp, end, &n) || n > (uint64_t)(end - *pp))
+			return false;
+		*val = *pp;
+		*vlen = n;
+		*pp += n;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The marking strings of a v1 payload (after its 3-byte header): every
+ * TakMessage field read, exactly one cotEvent (2), in it access (2), caveat
+ * (16) and releaseableTo (17) at most once each as strings, 16 and 17 as
+ * varints skipped.  An empty string is absent.  false if unreadable. */
+static bool
+v1_collect(const uint8_t *p, const uint8_t *end, struct sc_attrs *a)
+{
+	const uint8_t *ev = NULL, *val;
+	uint64_t evn = 0, num, vlen;
+	unsigned wt, seen = 0;
+
+	memset(a, 0, sizeof(*a));
+	while (p < end) {
+		if (!pb_field(&p, end, &num, &wt, &val, &vlen))
+			return false;
+		if (num == 2) {
+			if (wt != 2 || ev != NULL)
+				return false;
+			ev = val;
+			evn = vlen;
+		}
+	}
+	if (ev == NULL)
+		return false;
+	for (p = ev, end = ev + evn; p < end;) {
+		int idx;
+
+		if (!pb_field(&p, end, &num, &wt, &val, &vlen))
+			return false;
+		if (num == 2)
+			idx = A_ACCESS;
+		else if (num == 16)
+			idx = A_CAVEAT;
+		else if (num == 17)
+			idx = A_REL;
+		else
+			continue;
+		if (wt == 0 && num != 2)
+			continue; /* pre-4.10 submissionTime / creationTime */
+		if (wt != 2 || (seen & (1u << idx)))
+			return false;
+		seen |= 1u << idx;
+		if (vlen) {
+			a->v[idx] = val;
+			a->n[idx] = (size_t)vlen;
+		}
+	}
+	return true;
+}
+
+/* A raw (protobuf) value upper-cased, as decode() leaves an XML one; -1 if
+ * too long. */
+static int
+raw_upper(const uint8_t *v, size_t n, char *out)
+{
+	if (n >= SC_VAL_MAX)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		out[i] = up((char)v[i]);
+	out[n] = '\0';
+	return (int)n;
+}
+
 bool
 sc_derive(const uint8_t *p, size_t len, const struct tg_slot_hdr *hdr,
 	  const struct tg_marking *link_default, uint8_t *level, uint64_t *rel)
@@ -395,29 +519,35 @@ sc_derive(const uint8_t *p, size_t len, const struct tg_slot_hdr *hdr,
 	char buf[SC_VAL_MAX];
 	struct sc_mark m = {.level = -1};
 	uint64_t usa = 0;
+	bool v1 = len >= 3 && p[0] == 0xbf && p[1] == 0x01 && p[2] == 0xbf;
+	int (*value)(const uint8_t *, size_t, char *) = v1 ? raw_upper : decode;
 
-	if (len >= 3 && p[0] == 0xbf && p[1] == 0x00 && p[2] == 0xbf)
-		p += 3;
-	/* The first "<event" followed by whitespace. */
-	for (tag = p;; tag++) {
-		tag = memchr(tag, '<', (size_t)(end - tag));
-		if (tag == NULL || end - tag < 7)
+	if (v1) {
+		if (!v1_collect(p + 3, end, &at))
 			return false;
-		if (memcmp(tag, "<event", 6) == 0 && xml_space(tag[6]))
-			break;
+	} else {
+		if (len >= 3 && p[0] == 0xbf && p[1] == 0x00 && p[2] == 0xbf)
+			p += 3;
+		/* The first "<event" followed by whitespace. */
+		for (tag = p;; tag++) {
+			tag = memchr(tag, '<', (size_t)(end - tag));
+			if (tag == NULL || end - tag < 7)
+				return false;
+			if (memcmp(tag, "<event", 6) == 0 && xml_space(tag[6]))
+				break;
+		}
+		tag += 6;
+		if (!attrs_collect(tag, end, &at))
+			return false;
 	}
-	tag += 6;
-
-	if (!attrs_collect(tag, end, &at))
-		return false;
 	if (at.v[A_ACCESS]) {
-		int n = decode(at.v[A_ACCESS], at.n[A_ACCESS], buf);
+		int n = value(at.v[A_ACCESS], at.n[A_ACCESS], buf);
 
 		if (n < 0 || !marking(buf, (size_t)n, true, hdr, &m))
 			return false;
 	}
 	if (at.v[A_CAVEAT]) {
-		int n = decode(at.v[A_CAVEAT], at.n[A_CAVEAT], buf);
+		int n = value(at.v[A_CAVEAT], at.n[A_CAVEAT], buf);
 
 		if (n < 0 || !marking(buf, (size_t)n, false, hdr, &m))
 			return false;
@@ -429,7 +559,7 @@ sc_derive(const uint8_t *p, size_t len, const struct tg_slot_hdr *hdr,
 
 		if (at.v[r]) {
 			uint64_t mask;
-			int n = decode(at.v[r], at.n[r], buf);
+			int n = value(at.v[r], at.n[r], buf);
 
 			if (n < 0 || !relto(buf, (size_t)n, hdr, &mask))
 				return false;

@@ -31,6 +31,7 @@
 #include "tg_names.h"
 
 _Static_assert(COT_E_COUNT <= TG_PARSE_ERR_MAX, "tg_stats.parse_err has no room for every cot_err");
+_Static_assert(COT_ENC_COUNT == TG_ENC_COUNT, "tg_stats.enc_* has one slot per cot_encoding");
 
 #define NOPOL_EVERY_S 10      /* no policy: a log line and an audit summary this often */
 #define FINAL_AUDIT_SYNC_MS 2000
@@ -144,6 +145,12 @@ stats_collect(struct tg_stats *st)
 			st->prefilter_skipped[s] += c->prefilter_skipped[s];
 		}
 		st->scan_skipped += c->scan_skipped;
+		for (unsigned e = 0; e < COT_ENC_COUNT; e++) {
+			st->enc_messages[e] += c->enc_messages[e];
+			for (unsigned r = 0; r < TG_R_COUNT; r++)
+				st->enc_reason[e][r] += c->enc_reason[e][r];
+		}
+		st->converted += c->converted;
 		for (unsigned i = 0; i < 5; i++)
 			cyc[i] += c->cycles[i];
 		cyc[5] += c->cycles_msgs;
@@ -362,6 +369,16 @@ dp_stats_print(FILE *f)
 	if (last.audit_lost)
 		fprintf(f, "  audit records lost %" PRIu64 "\n", last.audit_lost);
 	fprintf(f, "  decided before the late scan %" PRIu64 "\n", last.scan_skipped);
+	for (unsigned e = 0; e < COT_ENC_COUNT; e++) {
+		fprintf(f, "  encoding %-12s messages %" PRIu64, tg_encoding_name(e),
+			last.enc_messages[e]);
+		for (unsigned r = TG_R_MSG_FIRST; r <= TG_R_MSG_LAST; r++)
+			if (last.enc_reason[e][r])
+				fprintf(f, " %s=%" PRIu64, tg_reason_name(r), last.enc_reason[e][r]);
+		fprintf(f, "\n");
+	}
+	if (last.converted)
+		fprintf(f, "  converted to XML %" PRIu64 "\n", last.converted);
 	for (unsigned s = 0; s < TG_SCOPE_COUNT; s++)
 		if (last.prefilter_scanned[s] || last.prefilter_skipped[s])
 			fprintf(f, "  prefiltered %-8s scanned %" PRIu64 " skipped %" PRIu64 "\n",
@@ -419,6 +436,20 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 		rte_tel_data_add_dict_u64(peers, last.peer[i].name, last.peer[i].released);
 	rte_tel_data_add_dict_container(d, "released_by_peer", peers, 0);
 	rte_tel_data_add_dict_u64(d, "scan_skipped", last.scan_skipped);
+	rte_tel_data_add_dict_u64(d, "converted", last.converted);
+	/* messages_xml, dropped_xml, messages_takproto-v1, ...: flat, as the
+	 * prefilter counters, since a telemetry dict nests one level. */
+	for (unsigned e = 0; e < COT_ENC_COUNT; e++) {
+		char k[RTE_TEL_MAX_STRING_LEN];
+		uint64_t dropped = 0;
+
+		for (unsigned r = TG_R_MSG_FIRST; r <= TG_R_MSG_LAST; r++)
+			dropped += last.enc_reason[e][r];
+		snprintf(k, sizeof(k), "messages_%s", tg_encoding_name(e));
+		rte_tel_data_add_dict_u64(d, k, last.enc_messages[e]);
+		snprintf(k, sizeof(k), "dropped_%s", tg_encoding_name(e));
+		rte_tel_data_add_dict_u64(d, k, dropped);
+	}
 	rte_tel_data_start_dict(cycles);
 	rte_tel_data_add_dict_u64(cycles, "messages", last_cycles[5]);
 	rte_tel_data_add_dict_u64(cycles, "check", last_cycles[4]);

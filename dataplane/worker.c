@@ -18,6 +18,8 @@
 
 #include "audit.h"
 #include "classify.h"
+#include "cksum.h"
+#include "cot_write.h"
 #include "dp.h"
 #include "forward.h"
 #include "marking_cache.h"
@@ -132,6 +134,45 @@ decide(struct dp_worker *w, const struct dp_policy *pol, struct dp_msg_ctx *c,
 	return send;
 }
 
+/* The XML a peer with `encoding: xml` gets for a v1 message (release.md
+ * §6), built once per message in w->xmlbuf and checked by the second
+ * check like the message itself.  NULL with *why set: TG_R_CONVERT
+ * (peer level) if it does not fit or no buffer is left, TG_R_CHECK_MISMATCH
+ * (message level, c->reason set) if the second check reads another
+ * marking in it. */
+static struct rte_mbuf *
+convert_xml(struct dp_worker *w, const struct dp_policy *pol, struct dp_msg_ctx *c,
+	    const struct tg_link *link, uint32_t *len, uint16_t *sum, int *why)
+{
+	size_t n = cot_write_xml(&w->ev, w->xmlbuf, sizeof(w->xmlbuf));
+	struct rte_mbuf *x;
+
+	*why = TG_R_CONVERT;
+	if (n == 0)
+		return NULL;
+	if (dp_cfg.second_check) {
+		uint8_t lvl;
+		uint64_t rel;
+		bool ok = sc_derive((const uint8_t *)w->xmlbuf, n, &pol->hdr,
+				    link->has_default_marking ? &link->default_marking : NULL,
+				    &lvl, &rel);
+
+		if (!ok || sc_peer_mask(pol->peers, pol->hdr.n_peers, lvl, rel) != c->checks[0]) {
+			c->checks[1] = ok ? sc_peer_mask(pol->peers, pol->hdr.n_peers, lvl, rel) : 0;
+			c->checks[2] = !ok;
+			c->reason = *why = TG_R_CHECK_MISMATCH;
+			return NULL;
+		}
+	}
+	x = fwd_payload_mbuf(w->xmlbuf, (uint32_t)n);
+	if (x == NULL)
+		return NULL;
+	w->cnt.converted++;
+	*len = (uint32_t)n;
+	*sum = dp_raw_cksum(w->xmlbuf, n);
+	return x;
+}
+
 /* The independent second check, before anything is queued for TX: the two
  * mechanisms must agree on which peers the marking admits.  False (and
  * c->reason set) if they do not. */
@@ -162,7 +203,11 @@ static __rte_noinline void
 process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id,
 	      struct rte_mbuf *m, uint64_t tsc, int64_t now_ms)
 {
-	struct dp_msg_ctx c = {.port_id = port_id, .link_idx = -1, .reason = TG_R_RELEASED};
+	struct dp_msg_ctx c = {.port_id = port_id, .link_idx = -1, .reason = TG_R_RELEASED,
+			       .enc = COT_ENC_XML};
+	struct rte_mbuf *xm = NULL; /* the XML conversion, when a peer wants it */
+	uint32_t xlen = 0, to_xml = 0;
+	uint16_t xsum = 0;
 	struct dp_pkt pk;
 	struct tg_marking mk;
 	const struct tg_link *link;
@@ -196,8 +241,21 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 		return;
 	}
 	w->cnt.messages++;
+	{
+		uint8_t b3[3];
+		const uint8_t *h = pk.payload_len >= 3
+					   ? rte_pktmbuf_read(m, pk.payload_off, 3, b3)
+					   : NULL;
+
+		c.enc = h ? cot_encoding_of(h, 3) : COT_ENC_XML;
+	}
+	w->cnt.enc_messages[c.enc]++;
 	if (pk.payload_len > pol->hdr.max_message_bytes) {
 		c.reason = TG_R_TOO_BIG;
+		goto done;
+	}
+	if (!(link->encodings & (1u << c.enc))) {
+		c.reason = TG_R_ENCODING;
 		goto done;
 	}
 
@@ -211,7 +269,10 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 			    &w->cursor);
 	c.ev = ev;
 	if (ce != COT_OK) {
-		parse_failed(w, &c, ce);
+		if (ce == COT_E_TAK_CONTROL)
+			c.reason = TG_R_TAK_CONTROL; /* between mesh neighbours: not relayed */
+		else
+			parse_failed(w, &c, ce);
 		goto done;
 	}
 	if (!(pol->hdr.flags & TG_PF_IGNORE_STALE) &&
@@ -246,15 +307,39 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 	if (send != 0 && dp_cfg.second_check &&
 	    !second_check(pol, &c, link, &mk, pl, pk.payload_len))
 		goto done;
+	/* A v1 message for peers that want XML: converted once, checked
+	 * again, before anything is sent. */
+	if (ev->encoding == COT_ENC_TAKV1)
+		for (unsigned pi = 0; send >> pi; pi++)
+			if ((send & (1u << pi)) && pol->peers[pi].encoding == TG_PEER_ENC_XML)
+				to_xml |= 1u << pi;
+	if (to_xml) {
+		int why;
+
+		xm = convert_xml(w, pol, &c, link, &xlen, &xsum, &why);
+		if (c.reason != TG_R_RELEASED)
+			goto done;
+		if (xm == NULL)
+			for (unsigned pi = 0; to_xml >> pi; pi++)
+				if (to_xml & (1u << pi))
+					c.peer_reason[pi] = (uint8_t)why;
+	}
 	t3 = stage_tsc();
 
 	for (unsigned pi = 0; send >> pi; pi++) {
 		if (!(send & (1u << pi)))
 			continue;
-		if (payload_sum < 0)
-			payload_sum = dp_pkt_payload_sum(m, &pk, pl);
-		c.peer_reason[pi] = (uint8_t)fwd_to_peer(w, pol, pi, m, pk.payload_off,
-							 pk.payload_len, (uint16_t)payload_sum);
+		if (to_xml & (1u << pi)) {
+			if (xm != NULL)
+				c.peer_reason[pi] =
+					(uint8_t)fwd_to_peer(w, pol, pi, xm, 0, xlen, xsum);
+		} else {
+			if (payload_sum < 0)
+				payload_sum = dp_pkt_payload_sum(m, &pk, pl);
+			c.peer_reason[pi] =
+				(uint8_t)fwd_to_peer(w, pol, pi, m, pk.payload_off,
+						     pk.payload_len, (uint16_t)payload_sum);
+		}
 		if (c.peer_reason[pi] == TG_R_RELEASED)
 			c.released |= 1u << pi;
 	}
@@ -269,10 +354,13 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 		w->cnt.cycles_msgs++;
 	}
 done:
-	if (c.reason != TG_R_RELEASED)
+	if (c.reason != TG_R_RELEASED) {
 		count_drop(w, c.reason);
+		w->cnt.enc_reason[c.enc][c.reason]++;
+	}
 	dp_audit_message(w, pol, &c, now_ns);
-	/* Drop our reference; the clones queued for TX keep the payload alive. */
+	/* Drop our references; the clones queued for TX keep the payloads alive. */
+	rte_pktmbuf_free(xm);
 	rte_pktmbuf_free(m);
 }
 
