@@ -9,6 +9,11 @@
  * byte-identical file: every message draws from its own splitmix64 stream
  * seeded by (seed, link, index), and pcap timestamps derive from --now.
  *
+ * With --encoding takproto-v1 or mixed, well-formed events go out as TAK
+ * Protocol Version 1 (tg_gen_takproto.c) instead of, or drawn against, XML.
+ * Those choices come from a second per-message stream, so the events, and
+ * every XML payload, are the same as with --encoding xml.
+ *
  * This file owns the CLI, the address plan, packet framing and the pcap and
  * manifest output; tg_gen_cot.c owns the payloads.  Usage: tg-gen --help.
  */
@@ -29,6 +34,7 @@
 struct gen_cfg {
 	enum gen_mix mix;
 	enum gen_link link;
+	enum gen_encoding enc;
 	uint64_t count, seed;
 	unsigned frag_mtu;
 	int64_t now;
@@ -84,6 +90,7 @@ usage(FILE *f)
 		"usage: tg-gen --mix default|warnings-only|small|hostile --count N --seed S\n"
 		"              --link kor-us|jpn-us|all --out FILE.pcap\n"
 		"              [--manifest FILE.jsonl] [--frag-mtu 1500] [--now EPOCH]\n"
+		"              [--encoding xml|takproto-v1|mixed]\n"
 		"Writes N deterministic CoT-over-UDP messages (plus non-track traffic) as an\n"
 		"Ethernet pcap addressed per policy/demo.yaml.  See docs/traffic.md.\n");
 }
@@ -110,7 +117,8 @@ parse_args(int argc, char **argv, struct gen_cfg *c)
 		{"seed", required_argument, NULL, 's'},     {"link", required_argument, NULL, 'l'},
 		{"out", required_argument, NULL, 'o'},      {"manifest", required_argument, NULL, 'M'},
 		{"frag-mtu", required_argument, NULL, 'f'}, {"now", required_argument, NULL, 'n'},
-		{"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+		{"encoding", required_argument, NULL, 'e'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	int have_count = 0, o;
 	uint64_t v;
@@ -151,6 +159,18 @@ parse_args(int argc, char **argv, struct gen_cfg *c)
 				c->link = GEN_LINK_ALL;
 			else {
 				fprintf(stderr, "tg-gen: unknown link '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'e':
+			if (!strcmp(optarg, "xml"))
+				c->enc = GEN_ENC_XML;
+			else if (!strcmp(optarg, "takproto-v1"))
+				c->enc = GEN_ENC_TAKPROTO_V1;
+			else if (!strcmp(optarg, "mixed"))
+				c->enc = GEN_ENC_MIXED;
+			else {
+				fprintf(stderr, "tg-gen: unknown encoding '%s'\n", optarg);
 				return -1;
 			}
 			break;
@@ -484,10 +504,58 @@ draw_kind(struct gen_rng *g, enum gen_mix mix)
 	return (enum gen_kind)k;
 }
 
+/* The payload of a message that has one: CoT XML as cot_build writes it, or
+ * (takproto-v1, mixed) the same event as TAK Protocol v1 into v1buf.  All
+ * encoding choices are drawn from enc.  Returns the payload. */
+static const uint8_t *
+build_payload(const struct gen_cfg *c, struct gen_msg *m, struct gen_rng *enc, uint8_t *xmlbuf,
+	      uint8_t *v1buf, size_t *n, int *as_v1)
+{
+	enum gen_kind kind = m->kind;
+	enum gen_v1 v = GEN_V1_PLAIN;
+	int hostile = 0;
+
+	*as_v1 = 0;
+	if (c->enc == GEN_ENC_XML) {
+		*n = cot_build(m, xmlbuf);
+		return xmlbuf;
+	}
+	/* Always drawn, in this order, so a message is the same in both modes. */
+	*as_v1 = gen_below(enc, 2) || c->enc == GEN_ENC_TAKPROTO_V1;
+	if (kind == GEN_K_MALFORMED)
+		hostile = gen_below(enc, 2) && *as_v1;
+	if (hostile) {
+		/* A hostile v1 datagram built on a well-formed event. */
+		m->kind = gen_below(enc, 2) ? GEN_K_SA_GROUND : GEN_K_MISSILE_SSM;
+		v = (enum gen_v1)(GEN_V1_FIRST_HOSTILE +
+				  gen_below(enc, GEN_V1_COUNT - GEN_V1_FIRST_HOSTILE));
+	}
+	*n = cot_build(m, xmlbuf);
+	m->kind = kind;
+	if (!*as_v1 || !m->ev.valid) {
+		*as_v1 = 0; /* malformed on purpose: stays XML */
+		return xmlbuf;
+	}
+	if (!hostile) {
+		uint32_t x = gen_below(enc, 100);
+
+		if (x < 8)
+			v = (m->ev.caveat || m->ev.rel) ? GEN_V1_PLAIN : GEN_V1_LEGACY;
+		else if (x < 16)
+			v = GEN_V1_TAK_TIMES;
+		else if (x < 22)
+			v = GEN_V1_CONTROL;
+	}
+	*n = takproto_build(m, v, enc, v1buf);
+	m->variant = gen_v1_names[v];
+	return v1buf;
+}
+
 static int
 generate(const struct gen_cfg *c, struct gen_out *o)
 {
-	static uint8_t payload[GEN_PAYLOAD_MAX];
+	static uint8_t xmlbuf[GEN_PAYLOAD_MAX], v1buf[GEN_PAYLOAD_MAX];
+	const uint8_t *payload = NULL;
 	char missile[2][64];
 	uint64_t i;
 	int l;
@@ -498,12 +566,15 @@ generate(const struct gen_cfg *c, struct gen_out *o)
 	for (i = 0; i < c->count; i++) {
 		struct gen_msg m = {.seed = c->seed, .index = i, .now = c->now, .mix = c->mix};
 		struct gen_addr a;
-		struct gen_rng *g = &m.rng;
+		struct gen_rng *g = &m.rng, enc;
 		size_t n = 0;
 		unsigned frames;
+		int as_v1 = 0, is_v1;
 
 		m.rng.s = c->seed * 0x9e3779b97f4a7c15ull ^ (i + 1) * 0xd1b54a32d192ed03ull ^
 			  (uint64_t)c->link * 0x8cb92ba72f3d8dd7ull;
+		enc.s = m.rng.s ^ 0x243f6a8885a308d3ull; /* the encoding stream */
+		gen_next(&enc);
 		gen_next(g);
 		m.link = c->link == GEN_LINK_ALL ? (enum gen_link)gen_below(g, 2) : c->link;
 		m.kind = draw_kind(g, c->mix);
@@ -527,23 +598,30 @@ generate(const struct gen_cfg *c, struct gen_out *o)
 			break;
 		case GEN_K_NONTRACK_UDP:
 			a.dport = (uint16_t)(gen_below(g, 2) ? 8087 : 6970);
-			n = cot_build(&m, payload);
+			payload = build_payload(c, &m, &enc, xmlbuf, v1buf, &n, &as_v1);
 			frames = emit_udp(o, g, &a, payload, n, c->frag_mtu);
 			break;
 		default:
-			n = cot_build(&m, payload);
+			payload = build_payload(c, &m, &enc, xmlbuf, v1buf, &n, &as_v1);
 			frames = emit_udp(o, g, &a, payload, n, c->frag_mtu);
 			if (m.kind == GEN_K_MISSILE_SSM)
 				memcpy(missile[m.link], m.uid, sizeof(m.uid));
 			break;
 		}
+		/* the encoding release.md section 1 reads: bf 01 bf or not */
+		is_v1 = n >= 3 && !memcmp(payload, "\xbf\x01\xbf", 3);
 		if (o->manifest)
 			fprintf(o->manifest,
 				"{\"uid\":\"%s\",\"link\":\"%s\",\"kind\":\"%s\",\"variant\":\"%s\","
-				"\"size\":%zu,\"ipv6\":%s,\"vlan\":%s,\"frames\":%u,\"dport\":%u}\n",
+				"\"size\":%zu,\"ipv6\":%s,\"vlan\":%s,\"frames\":%u,\"dport\":%u%s%s}\n",
 				m.uid, link_names[m.link], gen_kind_names[m.kind], m.variant, n,
 				a.v6 ? "true" : "false", a.vlan ? "true" : "false", frames,
-				(unsigned)a.dport);
+				(unsigned)a.dport,
+				c->enc == GEN_ENC_XML ? "" : ",\"encoding\":",
+				c->enc == GEN_ENC_XML ? ""
+				: !n		      ? "null"
+				: is_v1		      ? "\"takproto-v1\""
+						      : "\"xml\"");
 	}
 	return 0;
 }

@@ -3,11 +3,16 @@
  * tg_gen_cot.c - builds the CoT XML payloads of tg-gen: event types, markings,
  * remarks (with the demo policy's dirty words and exercise text), realistic
  * padding to a target size, and the malformed variants.  Only this file knows
- * what a CoT event looks like; tg-gen.c only wraps bytes in packets.
+ * what a CoT event looks like; tg-gen.c only wraps bytes in packets.  Each
+ * well-formed event's fields are also left in gen_msg.ev, read back from the
+ * XML text just written, for the TAK Protocol v1 encoder (tg_gen_takproto.c):
+ * recording them draws nothing from the message's stream, so the XML output
+ * is the same whatever the encoding.
  */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -203,6 +208,49 @@ fmt_time(char *out, size_t n, int64_t t, int millis)
 	strftime(out, n, millis ? "%Y-%m-%dT%H:%M:%S.000Z" : "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Read numbers back from XML text just written (n bytes at p). */
+static int __attribute__((format(scanf, 3, 4)))
+scan_back(const char *p, size_t n, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	int r;
+
+	if (n >= sizeof(tmp))
+		n = sizeof(tmp) - 1;
+	memcpy(tmp, p, n);
+	tmp[n] = 0;
+	va_start(ap, fmt);
+	r = vsscanf(tmp, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* An attribute value as written (only the five predefined entities occur in
+ * the generator's own strings), decoded into out. */
+static void
+xml_unescape(char *out, size_t cap, const char *s)
+{
+	static const struct {
+		const char *ent;
+		char c;
+	} ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+	size_t o = 0, i;
+
+	while (*s && o + 1 < cap) {
+		for (i = 0; i < sizeof(ents) / sizeof(ents[0]); i++)
+			if (!strncmp(s, ents[i].ent, strlen(ents[i].ent)))
+				break;
+		if (i < sizeof(ents) / sizeof(ents[0])) {
+			out[o++] = ents[i].c;
+			s += strlen(ents[i].ent);
+		} else {
+			out[o++] = *s++;
+		}
+	}
+	out[o] = 0;
+}
+
 /* Target payload size.  Two log-uniform halves meeting at 650 B put the
  * median of the default mix near 650 B with a long tail to 2.8 KB. */
 static size_t
@@ -267,12 +315,14 @@ cot_build(struct gen_msg *m, uint8_t *buf)
 	const struct marking *mk;
 	const char *type, *how, *cs, *rbase;
 	double lat, lon, hae;
-	size_t target, fixed, rhead;
+	size_t target, fixed, rhead, pt_at, xd_at, trk_at = 0;
 	enum gen_kind k = m->kind;
+	struct gen_event *ev = &m->ev;
 	int tak = 0, decl, small;
 
 	m->bad = GEN_BAD_NONE;
 	m->variant = "";
+	ev->valid = 0;
 	if (k == GEN_K_MALFORMED) {
 		m->bad = (enum gen_bad)(1 + gen_below(g, GEN_BAD_COUNT - 1));
 		m->variant = gen_bad_names[m->bad];
@@ -381,6 +431,7 @@ cot_build(struct gen_msg *m, uint8_t *buf)
 		if (mk->rel_misspelt)
 			sb_printf(&h, " releaseableTo=\"%s\"", mk->rel_misspelt);
 	}
+	pt_at = h.len;
 	if (small) /* minimal: fewer digits, no contact, detail only if needed */
 		sb_printf(&h, "><point lat=\"%.4f\" lon=\"%.4f\" hae=\"%.0f\" ce=\"%.0f\" le=\"%.0f\"/>",
 			  lat, lon, hae, 5.0 + gen_unit(g) * 200.0, 5.0 + gen_unit(g) * 200.0);
@@ -393,9 +444,11 @@ cot_build(struct gen_msg *m, uint8_t *buf)
 		sb_puts(&d, "<detail>");
 	else
 		sb_printf(&d, "<detail><contact callsign=\"%s\"/>", cs);
+	trk_at = d.len;
 	if (!small && (k == GEN_K_MISSILE_SSM || k == GEN_K_MISSILE_OTHER))
 		sb_printf(&d, "<track course=\"%.1f\" speed=\"%.1f\" slope=\"%.1f\"/>",
 			  gen_unit(g) * 360.0, 300.0 + gen_unit(g) * 2700.0, gen_unit(g) * 60.0);
+	xd_at = d.len; /* from here on: children without a typed message */
 	if (k == GEN_K_LAUNCH || k == GEN_K_IMPACT)
 		sb_printf(&d, "<link uid=\"%s\" relation=\"p-p\" type=\"a-h-A-W-M-S-S\"/>",
 			  m->missile_uid);
@@ -467,6 +520,41 @@ cot_build(struct gen_msg *m, uint8_t *buf)
 		size_t keep = 16 + gen_below(g, (uint32_t)(out.len - 24));
 
 		out.len = keep;
+	}
+
+	if (m->bad == GEN_BAD_NONE) {
+		/* The same event, field by field, read back from the text above. */
+		struct sbuf x = {ev->xml_detail, 0, sizeof(ev->xml_detail)};
+
+		ev->valid = 1;
+		ev->type = type, ev->how = how;
+		ev->access = mk->access, ev->caveat = mk->caveat;
+		ev->rel = mk->rel ? mk->rel : mk->rel_misspelt; /* equal when both */
+		ev->time_ms = ev->start_ms = (uint64_t)m->now * 1000u;
+		ev->stale_ms = (uint64_t)(m->now + 60) * 1000u;
+		ev->lat = ev->lon = ev->hae = ev->ce = ev->le = 0.0;
+		scan_back(head + pt_at, h.len - pt_at,
+			  "><point lat=\"%lf\" lon=\"%lf\" hae=\"%lf\" ce=\"%lf\" le=\"%lf\"",
+			  &ev->lat, &ev->lon, &ev->hae, &ev->ce, &ev->le);
+		ev->has_contact = !small;
+		ev->callsign[0] = 0;
+		if (!small)
+			xml_unescape(ev->callsign, sizeof(ev->callsign), cs);
+		ev->has_track = xd_at > trk_at;
+		ev->course = ev->speed = 0.0;
+		if (ev->has_track)
+			scan_back(det + trk_at, xd_at - trk_at, "<track course=\"%lf\" speed=\"%lf\"",
+				  &ev->course, &ev->speed);
+		sb_put(&x, det + xd_at, d.len - xd_at);
+		if (r.len) {
+			sb_puts(&x, "<remarks>");
+			sb_put(&x, rem, r.len);
+			sb_puts(&x, "</remarks>");
+		}
+		ev->xml_detail_len = x.len;
+		ev->has_detail = ev->has_contact || ev->has_track || x.len > 0;
+		ev->xml = buf + (tak ? 3 : 0);
+		ev->xml_len = out.len - (tak ? 3 : 0);
 	}
 	return out.len;
 }
