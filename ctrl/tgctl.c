@@ -163,6 +163,24 @@ print_negative_combinations(const struct pol_policy *p)
 			       tg_scope_name(p->rules[i].scope));
 }
 
+/* The encodings each link accepts and each peer gets (release.md §1, §6). */
+static void
+print_encodings(const struct tg_link *links, unsigned n_links, const struct tg_peer *peers,
+		unsigned n_peers)
+{
+	for (unsigned i = 0; i < n_links; i++) {
+		printf("  link %s accepts", links[i].name);
+		for (unsigned e = 0; e < TG_ENC_COUNT; e++)
+			if (links[i].encodings & (1u << e))
+				printf(" %s", tg_encoding_name(e));
+		printf("\n");
+	}
+	for (unsigned i = 0; i < n_peers; i++)
+		if (peers[i].encoding == TG_PEER_ENC_XML)
+			printf("  peer %s gets XML: takproto-v1 messages converted "
+			       "(docs/release.md §6)\n", peers[i].name);
+}
+
 /* Which peers can be decided before the late scan (release.md §5). */
 static void
 print_decide_first(const struct pol_policy *p)
@@ -209,6 +227,7 @@ cmd_check(const struct opts *o)
 		print_prefilter(p);
 		print_negative_combinations(p);
 		print_decide_first(p);
+		print_encodings(p->links, p->hdr.n_links, p->peers, p->hdr.n_peers);
 	}
 	pol_free(p);
 	return EXIT_OK;
@@ -407,8 +426,11 @@ print_slot(const struct tg_snapshot *s)
 	printf("rules       %u\n", s->hdr.n_rules);
 	printf("links       %u\n", s->hdr.n_links);
 	for (unsigned i = 0; i < s->hdr.n_links; i++)
-		printf("  %-12s port %-16s default %s\n", s->links[i].name, s->links[i].dev,
-		       s->links[i].has_default_marking ? s->links[i].default_marking_text : "(none)");
+		printf("  %-12s port %-16s default %s encodings%s%s\n", s->links[i].name,
+		       s->links[i].dev,
+		       s->links[i].has_default_marking ? s->links[i].default_marking_text : "(none)",
+		       (s->links[i].encodings & TG_ENC_F_XML) ? " xml" : "",
+		       (s->links[i].encodings & TG_ENC_F_TAKV1) ? " takproto-v1" : "");
 	printf("peers       %u\n", s->hdr.n_peers);
 	for (unsigned i = 0; i < s->hdr.n_peers; i++) {
 		const struct tg_peer *p = &s->peers[i];
@@ -418,7 +440,7 @@ print_slot(const struct tg_snapshot *s)
 		for (unsigned c = 0; c < s->hdr.n_classes; c++)
 			if (p->classes & (1u << c))
 				printf(" %s", s->hdr.classes[c]);
-		printf("\n");
+		printf("%s\n", p->encoding == TG_PEER_ENC_XML ? " encoding xml" : "");
 	}
 }
 

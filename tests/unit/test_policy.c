@@ -84,6 +84,10 @@ static const struct bad_case bad_cases[] = {
 	{ "bad-action", 0, 31, 13, "action must have exactly one of" },
 	{ "bad-vlan", 0, 26, 13, "'vlan' is '4095', out of range 1..4094" },
 	{ "bad-mtu", 0, 19, 10, "'mtu' is '100000', out of range 576..9216" },
+	{ "bad-encodings-unknown", 0, 12, 22, "unknown encoding 'takproto-v2' (expected xml or takproto-v1)" },
+	{ "bad-encodings-dup", 0, 12, 30, "encoding 'takproto-v1' listed twice" },
+	{ "bad-encodings-empty", 0, 12, 16, "'encodings' must name at least one encoding (xml, takproto-v1)" },
+	{ "bad-peer-encoding", 0, 20, 15, "unknown encoding 'protobuf' for a peer (expected as-received or xml)" },
 	{ "bad-udp-ports-count", 0, 9, 16, "must list 1 to 8 ports, not 9" },
 	{ "bad-max-message", 0, 4, 22, "out of range 1..65507" },
 	{ "bad-rule-name", 0, 33, 11, "may hold only letters, digits" },
@@ -250,6 +254,10 @@ test_demo(void **state)
 	assert_int_equal(p->peers[2].classes, (1u << 1) | (1u << 2));
 	assert_int_equal(p->peers[2].mtu, 9000);
 	assert_int_equal(p->peers[2].dst_port, 6970);
+	assert_int_equal(p->peers[2].encoding, TG_PEER_ENC_XML);
+	assert_int_equal(p->peers[0].encoding, TG_PEER_ENC_AS_RECEIVED);
+	assert_int_equal(p->links[0].encodings, TG_ENC_F_ALL);
+	assert_int_equal(p->links[1].encodings, TG_ENC_F_XML);
 
 	/* sorted by scope then id */
 	for (i = 1; i < p->hdr.n_rules; i++)
