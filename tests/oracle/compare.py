@@ -8,7 +8,9 @@ expected releases.
 
 DIR is an oracle.py --out directory.  Each peer's output pcap is decoded and
 reassembled (tgpcap.py), every UDP payload hashed, and the multiset of hashes
-compared with DIR/<peer>.jsonl:
+compared with DIR/<peer>.jsonl (for a peer with `encoding: xml`, a TAK
+Protocol Version 1 message is expected as the exact bytes of its XML
+conversion, oracle.to_xml(), so the conversion is checked byte for byte):
 
   wrongful   released but not expected (the serious one for a guard)
   missed     expected but not released
@@ -28,6 +30,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import takproto  # noqa: E402
 import tgpcap  # noqa: E402
 
 UID_RE = re.compile(rb'<event\b[^>]*?\suid\s*=\s*(["\'])(.*?)\1', re.S)
@@ -35,6 +38,13 @@ SHOW = 20  # examples listed per category
 
 
 def payload_uid(payload):
+    """The event uid of a released payload: CoT XML (as received or a
+    conversion, release.md section 6) or TAK Protocol Version 1."""
+    if takproto.is_v1(payload):
+        try:
+            return takproto.decode(payload)["cotEvent"]["uid"]
+        except takproto.Refused:
+            return None
     m = UID_RE.search(payload[:4096])
     return m.group(2).decode("utf-8", "replace") if m else None
 

@@ -8,6 +8,8 @@
  * Input: records of a 4-byte big-endian length and that many payload bytes.
  * Output: one JSON object per record, on its own line:
  *     {"err":"ok", ...fields...}  or  {"err":"<cot_err_name>","off":N}
+ * "encoding" is "xml" or "takproto-v1" (an accepted event and head only);
+ * a v1 event's "detail" is its detail text D (docs/release.md section 2).
  * Strings are hex (null when absent), numbers %.17g, times in ms.  Each
  * payload is copied into a block of exactly its size, so that a read past
  * its end is seen by ASan or valgrind.
@@ -18,6 +20,7 @@
 #include <string.h>
 
 #include "dataplane/cot_parse.h"
+#include "dataplane/cot_write.h"
 
 static struct cot_event ev, hev;
 
@@ -41,10 +44,18 @@ put_num(const char *key, double v)
 	printf(",\"%s\":%.17g", key, v);
 }
 
+/* The encoding the parser read the payload in (release.md section 1). */
+static void
+put_enc(const struct cot_event *e)
+{
+	printf(",\"encoding\":\"%s\"", e->encoding == COT_ENC_TAKV1 ? "takproto-v1" : "xml");
+}
+
 static void
 dump(void)
 {
 	printf("{\"err\":\"ok\"");
+	put_enc(&ev);
 	put_str("version", &ev.version);
 	put_str("uid", &ev.uid);
 	put_str("type", &ev.type);
@@ -103,6 +114,7 @@ dump_head(enum cot_err err)
 		return;
 	}
 	printf(",\"head\":{\"err\":\"ok\"");
+	put_enc(&hev);
 	put_str("uid", &hev.uid);
 	put_str("type", &hev.type);
 	put_str("how", &hev.how);
@@ -130,7 +142,17 @@ main(void)
 		err = cot_parse(p, n, &ev);
 		if (err == COT_OK)
 			dump();
-		else
+		if (err == COT_OK && ev.encoding == COT_ENC_TAKV1) {
+			/* the XML a peer with `encoding: xml` gets (release.md §6) */
+			static char xml[COT_MAX_MSG + 1];
+			struct cot_str x = {xml, 0};
+			size_t xn = cot_write_xml(&ev, xml, sizeof(xml) - 1);
+
+			x.len = (uint16_t)xn;
+			if (xn > 0 && xn <= UINT16_MAX)
+				put_str("xml", &x);
+		}
+		if (err != COT_OK)
 			printf("{\"err\":\"%s\",\"off\":%u", cot_err_name(err), (unsigned)ev.err_off);
 		dump_head(cot_parse_head(p, n, &hev, &cur));
 		printf("}\n");

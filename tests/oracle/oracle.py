@@ -13,8 +13,16 @@ combinations.
               --link jpn-us=in-jpn.pcap --out DIR [--now EPOCH]
 
 writes DIR/<peer>.jsonl (one {"uid","sha256","link"} line per expected
-release, sorted) and DIR/summary.json (counts per reason).  See
-docs/traffic.md for every option and for the readings of the spec taken here.
+release, sorted) and DIR/summary.json (counts per reason, and per encoding).
+See docs/traffic.md for every option and for the readings of the spec taken
+here.
+
+TAK Protocol Version 1 (release.md sections 1, 2 and 6): takproto.py, its
+own protobuf walker, decodes the head; the detail text D is read here by the
+same expat rules as an XML <detail>.  A link's `encodings` is checked after
+too_big and before parsing (reason `encoding`); a TakControl-only message is
+`tak_control`; a peer with `encoding: xml` is expected to get the exact
+bytes of to_xml() for a v1 message (sha256 of the conversion).
 """
 
 import argparse
@@ -31,6 +39,7 @@ import time
 import xml.parsers.expat as expat
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import takproto  # noqa: E402
 import tgpcap  # noqa: E402
 
 import yaml  # noqa: E402
@@ -249,6 +258,28 @@ class Rule:
         return None if m is None else m.end()
 
 
+ENCODINGS = ("xml", "takproto-v1")
+PEER_ENCODINGS = ("as-received", "xml")
+
+
+def _encodings(link):
+    """A link's `encodings` (docs/policy.md): default both."""
+    e = link.get("encodings")
+    if e is None:
+        return set(ENCODINGS)
+    if not isinstance(e, list) or not e or len(set(e)) != len(e) or \
+            any(x not in ENCODINGS for x in e):
+        raise PolicyError(f"link {link.get('name')}: bad encodings {e!r}")
+    return set(e)
+
+
+def _peer_encoding(peer):
+    e = peer.get("encoding", "as-received")
+    if e not in PEER_ENCODINGS:
+        raise PolicyError(f"peer {peer.get('name')}: bad encoding {e!r}")
+    return e
+
+
 class Policy:
     def __init__(self, path, apply_sources=False):
         with open(path, "rb") as f:
@@ -295,6 +326,7 @@ class Policy:
                 "default": d,
                 "allow": [ipaddress.ip_network(n) for n in l.get("allow_sources") or []],
                 "block": [ipaddress.ip_network(n) for n in l.get("block_sources") or []],
+                "encodings": _encodings(l),
             }
         self.peers = []
         for p in doc.get("peers") or []:
@@ -305,6 +337,7 @@ class Policy:
                 "name": p["name"], "port": p.get("port"), "nation": str(p["nation"]).upper(),
                 "clearance": LEVELS[clr], "link": p.get("link"),
                 "receives": set(p.get("receives") or []),
+                "encoding": _peer_encoding(p),
             })
         self.apply_sources = apply_sources
 
@@ -542,7 +575,18 @@ def parse_cot(payload):
     """Returns the parsed fields of a CoT payload or raises Bad.
 
     Strings are str (decoded); callsign, remarks and detail are None when
-    absent; detail is the raw bytes between <detail ...> and </detail>."""
+    absent; detail is the raw bytes between <detail ...> and </detail>.
+    encoding is "xml" or "takproto-v1"; a v1 event's detail is its detail
+    text D (release.md section 2), read by the same XML rules."""
+    if takproto.is_v1(payload):
+        f, ev = _v1_head(payload)
+        if ev["detail"] is not None:
+            d = takproto.detail_text(ev["detail"])
+            r = _read_detail(d)
+            for k in ("callsign", "remarks", "track", "links"):
+                f[k] = r[k]
+            f["detail"] = d
+        return f
     xml = _xml_of(payload)
     _utf8_only(xml)
     p, r = _reader(xml)
@@ -552,6 +596,7 @@ def parse_cot(payload):
         raise Bad("parse")
     f = r.f
     f["stale"] = f["stale_ms"] / 1000.0
+    f["encoding"] = "xml"
     return f
 
 
@@ -563,7 +608,11 @@ def parse_cot_head(payload):
     """The fields of the <event> start tag of a CoT payload, or Bad: what
     parse_cot() checks of the payload up to and including that tag, and
     nothing after it (release.md section 5: a message no peer can receive
-    after its start tag is not read further)."""
+    after its start tag is not read further).  For a TAK Protocol Version 1
+    payload the head is the whole protobuf decoding: everything but the XML
+    reading of its detail text D."""
+    if takproto.is_v1(payload):
+        return _v1_head(payload)[0]
     xml = _xml_of(payload)
     p, r = _reader(xml)
     end = None
@@ -589,7 +638,89 @@ def parse_cot_head(payload):
     _utf8_only(xml[:end])  # parse_cot()'s byte checks, on the part that was read
     f = r.f
     f["stale"] = f["stale_ms"] / 1000.0
+    f["encoding"] = "xml"
     return f
+
+
+# --------------------------------------------------------------------------
+# TAK Protocol Version 1 (release.md section 2): the protobuf walk is
+# takproto.py's; the detail text D is read here, as the content of <detail>,
+# by the XML reader above.
+
+def encoding_of(payload):
+    """release.md section 1: takproto-v1 iff the payload starts bf 01 bf."""
+    return "takproto-v1" if takproto.is_v1(payload) else "xml"
+
+
+def _v1_head(payload):
+    """(the head fields, the decoded CotEvent) of a v1 payload, or Bad:
+    "parse" (args[1] the parse error) or "tak_control"."""
+    try:
+        m = takproto.decode(payload)
+    except takproto.Refused as e:
+        raise Bad(e.reason, e.code) from None
+    ev = m["cotEvent"]
+    f = {"encoding": "takproto-v1", "version": "2.0", "callsign": None, "remarks": None,
+         "detail": None, "track": None, "links": []}
+    for k in ("uid", "type", "how", "access", "qos", "opex", "caveat", "releaseableTo"):
+        f[k] = ev[k]
+    f["releasableTo"] = None
+    f["rel"] = ev["releaseableTo"]
+    f["time_ms"], f["start_ms"], f["stale_ms"] = ev["sendTime"], ev["startTime"], ev["staleTime"]
+    for k in POINT_REQUIRED:
+        f[k] = ev[k]
+    f["stale"] = f["stale_ms"] / 1000.0
+    return f, ev
+
+
+# D is read inside this document.  Nothing in it can change a verdict on D:
+# its event and point are valid, <detail> is at depth 2 as in a real event,
+# and the reading must find <detail> opening right before D and closing
+# right after it (a D that closes </detail> itself is refused).
+_D_PRE = (b'<event version="2.0" uid="u" type="t" how="h" time="1970-01-01T00:00:00Z" '
+          b'start="1970-01-01T00:00:00Z" stale="1970-01-01T00:00:00Z">'
+          b'<point lat="0" lon="0" hae="0" ce="0" le="0"/><detail>')
+_D_POST = b"</detail></event>"
+
+
+def _read_detail(d):
+    """The fields the XML rules give D read as the content of <detail>."""
+    doc = _D_PRE + d + _D_POST
+    _utf8_only(doc)
+    p, r = _reader(doc)
+    try:
+        p.Parse(doc, True)
+    except expat.ExpatError:
+        raise Bad("parse", "detail_xml") from None
+    if r.detail_from != len(_D_PRE) or r.f["detail"] != d:
+        raise Bad("parse", "detail_xml")
+    return r.f
+
+
+XML_DECL = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+
+
+def _iso_ms(ms):
+    t = datetime.datetime(1970, 1, 1) + datetime.timedelta(milliseconds=ms)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (t.year, t.month, t.day, t.hour,
+                                                     t.minute, t.second, ms % 1000)
+
+
+def to_xml(f):
+    """The XML conversion of a parsed v1 event (release.md section 6), bytes."""
+    esc, num = takproto.escape, takproto.fmt_num
+    a = ['version="2.0"'] + [f'{k}="{esc(f[k])}"' for k in ("uid", "type", "how")]
+    a += [f'{k}="{_iso_ms(f[m])}"' for k, m in (("time", "time_ms"), ("start", "start_ms"),
+                                                ("stale", "stale_ms"))]
+    for k, name in (("access", "access"), ("qos", "qos"), ("opex", "opex"),
+                    ("caveat", "caveat"), ("rel", "releasableTo")):
+        if f[k] is not None:
+            a.append(f'{name}="{esc(f[k])}"')
+    pt = " ".join(f'{k}="{num(f[k])}"' for k in POINT_REQUIRED)
+    out = XML_DECL + ("<event " + " ".join(a) + "><point " + pt + "/>").encode("utf-8")
+    if f["detail"] is not None:
+        out += b"<detail>" + f["detail"] + b"</detail>"
+    return out + b"</event>"
 
 
 # --------------------------------------------------------------------------
@@ -607,6 +738,14 @@ class Oracle:
         self.releases = {p["name"]: [] for p in policy.peers}
         self.messages = 0
         self.scan_skipped = 0
+        # release.md section 1: messages and their message-level reasons by encoding
+        self.by_encoding = {e: {"messages": 0, "reasons": {}} for e in ENCODINGS}
+        self._enc = None
+
+    def _reason(self, k):
+        """Count a message-level reason of the current message."""
+        self._count(self.msg_reasons, k)
+        self._count(self.by_encoding[self._enc]["reasons"], k)
 
     def _count(self, d, k, n=1):
         d[k] = d.get(k, 0) + n
@@ -672,6 +811,8 @@ class Oracle:
             self._count(self.msg_reasons, "bad_checksum")
             return
         self.messages += 1
+        enc = self._enc = encoding_of(payload)
+        self.by_encoding[enc]["messages"] += 1
         try:
             if p.apply_sources:
                 ip = ipaddress.ip_address(src)
@@ -680,12 +821,14 @@ class Oracle:
                     raise Bad("source_blocked")
             if len(payload) > p.max_bytes:
                 raise Bad("too_big")
-            f = parse_cot_head(payload)
+            if enc not in link["encodings"]:
+                raise Bad("encoding")
+            f = parse_cot_head(payload)  # Bad("tak_control") for a TakControl-only v1
             if not p.ignore_stale and self.now - f["stale"] > p.stale_tolerance:
                 raise Bad("stale")
             level, lists, noforn = p.mctx.parse(f["access"], f["caveat"], f["rel"])
         except Bad as e:
-            self._count(self.msg_reasons, e.args[0])
+            self._reason(e.args[0])
             return
         dlevel, dlists, dnoforn = link["default"]
         if level is None:
@@ -722,7 +865,7 @@ class Oracle:
             or (not early and "other" in peer["receives"]))]
         if not possible:
             self.scan_skipped += 1
-            self._count(self.msg_reasons, "accepted")
+            self._reason("accepted")
             for peer in p.peers:
                 self._count(self.peer_stats[peer["name"]]["withheld"],
                             why[peer["name"]] or "class")
@@ -732,7 +875,7 @@ class Oracle:
         try:
             f = parse_cot(payload)
         except Bad as e:
-            self._count(self.msg_reasons, e.args[0])
+            self._reason(e.args[0])
             return
         late = self.matched_rules(payload, f, LATE_SCOPES)
         if self._blocked(late):
@@ -741,8 +884,9 @@ class Oracle:
         classes = {p.by_id[i].classify for i in hits if p.by_id[i].classify}
         if not classes:
             classes = {"other"}
-        self._count(self.msg_reasons, "accepted")
+        self._reason("accepted")
         sha = hashlib.sha256(payload).hexdigest()
+        sha_xml = None
         for peer in p.peers:
             st = self.peer_stats[peer["name"]]
             w = why[peer["name"]] or (None if classes & peer["receives"] else "class")
@@ -750,8 +894,14 @@ class Oracle:
                 self._count(st["withheld"], w)
             else:
                 st["released"] += 1
+                h = sha
+                if enc == "takproto-v1" and peer["encoding"] == "xml":
+                    # release.md section 6: converted once, shared by such peers
+                    if sha_xml is None:
+                        sha_xml = hashlib.sha256(to_xml(f)).hexdigest()
+                    h = sha_xml
                 self.releases[peer["name"]].append(
-                    {"uid": f["uid"], "sha256": sha, "link": link_name})
+                    {"uid": f["uid"], "sha256": h, "link": link_name})
 
     def _blocked(self, hits):
         """Count the hits; True (counted as blocked) if a block rule is among them."""
@@ -760,7 +910,7 @@ class Oracle:
             self._count(self.rule_hits, i)
         blocks = [p.by_id[i] for i in sorted(hits) if p.by_id[i].block]
         if blocks:
-            self._count(self.msg_reasons, "blocked")
+            self._reason("blocked")
             self._count(self.block_reasons, blocks[0].block)
             return True
         return False
@@ -784,6 +934,9 @@ class Oracle:
                       for k, v in self.peer_stats.items()},
             "now": self.now,
             "combination_semantics": "eod" if self.comb_eod else "hyperscan",
+            "encodings": {e: {"messages": v["messages"],
+                              "reasons": dict(sorted(v["reasons"].items()))}
+                          for e, v in self.by_encoding.items()},
         }
 
 

@@ -3,6 +3,9 @@
 """test_oracle_cot.py - the oracle's CoT reading and the dataplane's parser agree.
 
     test_oracle_cot.py BUILD/tests/unit/cot_dump [--mutations N] [--seed S] [-v]
+                       [--only all|xml|v1] [--codes] [--v1-mutations N]
+                       [--v1-generated N]
+    test_oracle_cot.py --oracle-only [--only v1] [-v]
 
 Feeds the same payloads to tests/oracle/oracle.py parse_cot() and, through
 cot_dump (a filter around dataplane/cot_parse.c), to cot_parse(), and checks:
@@ -18,6 +21,31 @@ cot_dump (a filter around dataplane/cot_parse.c), to cot_parse(), and checks:
 Whenever both accept, every field both read must be equal: the event's
 strings, times (ms), point, track, links, callsign, remarks and the raw
 <detail> bytes.  Exits 1 on the first mismatches, printing the payloads.
+
+TAK Protocol Version 1 (release.md section 2, "TAK Protocol Version 1"), the
+v1 part (--only v1 runs it alone, --only xml leaves it out):
+
+4. V1_CASES: every hand-built message of test_takproto_oracle.py (each with
+   its verdict: ok, parse, tak_control, or "rest": the head accepts and the
+   detail text D is refused) and a few realistic ATAK/TAK Server messages;
+   verdicts from BOTH parsers, and the same fields when both accept (the
+   detail compared as D, and the encoding cot_dump reports); also the exact
+   conversions of test_takproto_oracle.py, and --v1-generated N (2000)
+   well-formed messages written by python3-protobuf (skipped, with a note,
+   when protoc is missing);
+5. N seeded mutations of the accepted v1 messages: raw byte mutations and
+   mutations of the decoded field tree re-encoded with right lengths (a
+   string given markup, made empty or too long, a number made NaN or out of
+   range, a field dropped, repeated, given another wire type...): both
+   accept or both refuse, and the head steps agree.
+
+--codes also compares the parse error (cot_dump's err name) with the
+oracle's sub-code for v1 messages refused in their protobuf decoding
+(informational otherwise: the oracle counts only the reason "parse"; it
+names no sub-code for a fault of D, which its XML reading finds).
+--oracle-only checks the verdicts of the v1 cases against the oracle alone
+(no cot_dump needed).  If cot_dump prints a v1 event's XML conversion as
+"xml" (hex), it is compared byte for byte with oracle.to_xml().
 """
 
 import argparse
@@ -34,6 +62,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import oracle  # noqa: E402
+import takproto as tp  # noqa: E402
+import test_takproto_oracle as tto  # noqa: E402  (its hand-built v1 messages)
 
 T3 = ('time="2024-05-01T12:00:00Z" start="2024-05-01T12:00:00Z" '
       'stale="2024-05-01T12:00:30Z"')
@@ -295,6 +325,226 @@ def mutate(rng, doc):
     return bytes(b)
 
 
+# --------------------------------------------------------------------------
+# TAK Protocol Version 1 (release.md section 2)
+
+def _v1_verdict(reason):
+    if reason is None:
+        return "ok"
+    if reason == ("head-ok", "parse"):
+        return "rest"
+    return reason  # "parse" or "tak_control"
+
+
+def _ev(*fields):
+    return tp.f_len(2, b"".join(fields))
+
+
+def _s(fnum, v):
+    return tp.f_len(fnum, v)
+
+
+_T = 1714564800000
+_ATAK_EVENT = [_s(1, "a-f-G-U-C"), _s(5, "ANDROID-358123456789012"), tp.f_varint(6, _T),
+               tp.f_varint(7, _T), tp.f_varint(8, _T + 90000), _s(9, "h-e"),
+               tp.f_double(10, 38.8976763), tp.f_double(11, 127.0365181),
+               tp.f_double(12, 9999999.0), tp.f_double(13, 9999999.0),
+               tp.f_double(14, 9999999.0)]
+_ATAK_DETAIL = tp.f_len(15, b"".join([
+    _s(1, '<uid Droid="VIPER 1"/>'),
+    tp.f_len(2, _s(1, "*:-1:stcp") + _s(2, "VIPER 1")),
+    tp.f_len(3, _s(1, "Cyan") + _s(2, "Team Member")),
+    tp.f_len(4, _s(1, "GPS") + _s(2, "GPS")),
+    tp.f_len(5, tp.f_varint(1, 88)),
+    tp.f_len(6, _s(1, "SAMSUNG SM-G998U") + _s(2, "ATAK-CIV") + _s(3, "31")
+             + _s(4, "4.8.1.5 (a1b2c3d4).1690000000-CIV")),
+    tp.f_len(7, tp.f_double(1, 0.0) + tp.f_double(2, 274.1))]))
+_MW_EVENT = [_s(1, "a-h-A-W-M-S-S"), _s(2, "SECRET//REL TO USA, KOR"), _s(3, "r-r-c"),
+             _s(5, "MW-TRK-0001"), tp.f_varint(6, _T), tp.f_varint(7, _T),
+             tp.f_varint(8, _T + 30000), _s(9, "m-r"), tp.f_double(10, 38.8976763),
+             tp.f_double(11, 127.0365181), tp.f_double(12, 25000.0), tp.f_double(13, 500.0),
+             tp.f_double(14, 800.0), _s(16, "REL TO USA, KOR, JPN"), _s(17, "USA KOR")]
+_MW_DETAIL = tp.f_len(15, b"".join([
+    _s(1, '<remarks>LAUNCH DETECTED &amp; TRACKING\r\nimpact &lt; 300 s</remarks>'
+          '<link uid="MW-LP-0001" relation="p-p" type="b-m-p-s-p-loc"/>'
+          '<link uid="MW-IP-0001" relation="p-c"/><__milsym id="SHAPMB---*****"/>'),
+    tp.f_len(2, _s(2, "SENTINEL-7")),
+    tp.f_len(7, tp.f_double(1, 1700.0) + tp.f_double(2, 135.5))]))
+
+# (name, payload, verdict): "ok", "parse", "tak_control" (refused, with that
+# message-level reason), "rest" (the head accepts, the detail text D is refused).
+V1_SEEDS = [
+    ("v1-atak-pli", tp.HEADER + _ev(*_ATAK_EVENT, _ATAK_DETAIL), "ok"),
+    ("v1-atak-pli-takcontrol",
+     tp.HEADER + tp.f_len(1, tp.f_varint(1, 1) + tp.f_varint(2, 1) + _s(3, "ANDROID-1"))
+     + _ev(*_ATAK_EVENT, _ATAK_DETAIL), "ok"),
+    ("v1-missile-warning", tp.HEADER + _ev(*_MW_EVENT, _MW_DETAIL), "ok"),
+    ("v1-missile-warning-server",
+     tp.HEADER + _ev(*_MW_EVENT, _MW_DETAIL) + tp.f_varint(3, _T + 5) + tp.f_varint(4, _T),
+     "ok"),
+    ("v1-legacy-server", tp.HEADER + _ev(*_MW_EVENT[:-2], tp.f_varint(16, _T + 5),
+                                         tp.f_varint(17, _T), _MW_DETAIL), "ok"),
+    ("v1-xml-contact-wins",
+     tp.HEADER + _ev(*_ATAK_EVENT, tp.f_len(15, _s(1, '<contact callsign="XML"/><track/>')
+                                           + tp.f_len(2, _s(2, "TYPED"))
+                                           + tp.f_len(7, tp.f_double(2, 1.0)))), "ok"),
+    ("v1-unknown-fields",
+     tp.HEADER + tp.f_len(99, b"x") + _ev(*_MW_EVENT, tp.f_fixed32(30, 7), _MW_DETAIL,
+                                          tp.f_varint(31, 2 ** 64 - 1)) + tp.f_fixed64(98, 1),
+     "ok"),
+    ("v1-all-ATAK-detail-as-xml", tp.HEADER + _ev(*_MW_EVENT, tp.f_len(15, _s(1, ATAK_DETAIL))),
+     "ok"),
+    ("v1-empty-detail", tp.HEADER + _ev(*_MW_EVENT, tp.f_len(15, b"")), "ok"),
+    ("v1-track-xml-400-typed-ok",
+     tp.HEADER + _ev(*_MW_EVENT, tp.f_len(15, _s(1, '<track course="400"/>')
+                                          + tp.f_len(7, tp.f_double(2, 1.0)))), "rest"),
+    ("v1-only-header", tp.HEADER, "parse"),
+    ("v1-takcontrol-only", tp.HEADER + tp.f_len(1, tp.f_varint(1, 1)), "tak_control"),
+]
+V1_CASES = (V1_SEEDS + [("v1/" + n, p, _v1_verdict(r)) for n, p, r, _ in tto.hand_cases()]
+            + [("v1/" + n, p, "ok") for n, p, _ in tto.GOLDEN + tto.GOLDEN_D])
+V1_CODES = {"v1/" + n: c for n, _, _, c in tto.hand_cases()}
+
+KNOWN_WT = {}  # (message, field) -> its wire type
+for _m, _fs in tp.SCHEMA.items():
+    for _n, (_name, _kind) in _fs.items():
+        KNOWN_WT[(_m, _n)] = 2 if _kind.startswith("msg:") else tp.WIRE_OF[_kind]
+
+
+def pb_fields(b):
+    """A message's fields as [fnum, wire type, value] (value: int, or bytes)."""
+    out, i = [], 0
+    while i < len(b):
+        fnum, wt, v, _, i = tp.read_field(b, i, len(b))
+        if wt == 2:
+            v = bytes(b[v[0]:v[1]])
+        out.append([fnum, wt, v])
+    return out
+
+
+def pb_enc(fields):
+    out = []
+    for fnum, wt, v in fields:
+        if wt == 0:
+            out.append(tp.f_varint(fnum, v))
+        elif wt == 2:
+            out.append(tp.f_len(fnum, v))
+        else:
+            out.append(tp.enc_key(fnum, wt) + v)
+    return b"".join(out)
+
+
+V1_STRINGS = ["", "x" * 257, "\u00e9" * 128, "S", "NOFORN", "REL TO USA", "USA, KOR",
+              "\x01", "a\tb\nc\rd", "\ufffe", "\x7f", "<contact/>", "<track/>", "<remarks/>",
+              "<link/>" * 9, "</detail>", "<!DOCTYPE x>", "<?pi?>", "&", "&amp;", "<a>"]
+V1_DOUBLES = [math.nan, math.inf, -math.inf, -0.0, 0.0, 90.0, 90.00000001, -180.0, -180.5,
+              -1.0, 360.0, 360.5, 1e308, 5e-324, 0.1]
+V1_VARINTS = [0, 1, 2 ** 32 - 1, 2 ** 32, tp.MAX_TIME, tp.MAX_TIME + 1, 2 ** 63, 2 ** 64 - 1]
+
+
+def _value(rng, wt):
+    if wt == 0:
+        return rng.choice(V1_VARINTS)
+    if wt == 1:
+        return struct.pack("<d", rng.choice(V1_DOUBLES))
+    if wt == 5:
+        return struct.pack("<I", rng.getrandbits(32))
+    return rng.choice(V1_STRINGS).encode("utf-8")
+
+
+def _mutate_string(rng, v):
+    r = rng.random()
+    if r < 0.5:
+        i = rng.randrange(len(v) + 1)
+        return v[:i] + rng.choice(MUTATION_TOKENS) + v[i:]
+    if r < 0.7 and v:
+        i = rng.randrange(len(v))
+        return v[:i] + v[i + rng.randint(1, 10):]
+    return rng.choice(V1_STRINGS).encode("utf-8")
+
+
+def tree_mutate(rng, body, mname="TakMessage"):
+    """One mutation of the decoded field tree, re-encoded with right lengths
+    (a tree an earlier mutation left unreadable is left as it is)."""
+    try:
+        fl = pb_fields(body)
+    except tp.Refused:
+        return body
+    subs = [k for k, (fnum, wt, _) in enumerate(fl)
+            if wt == 2 and tp.SCHEMA[mname].get(fnum, ("", ""))[1].startswith("msg:")]
+    if subs and rng.random() < 0.65:
+        k = rng.choice(subs)
+        sub = tp.SCHEMA[mname][fl[k][0]][1][4:]
+        fl[k][2] = tree_mutate(rng, fl[k][2], sub)
+        return pb_enc(fl)
+    op = rng.randrange(9)
+    k = rng.randrange(len(fl)) if fl else None
+    if op == 0 and fl:
+        del fl[k]
+    elif op == 1 and fl:
+        fl.insert(rng.randrange(len(fl) + 1), list(fl[k]))
+    elif op == 2 and fl:
+        strs = [j for j, f in enumerate(fl) if f[1] == 2 and
+                not tp.SCHEMA[mname].get(f[0], ("", ""))[1].startswith("msg:")]
+        if strs:
+            j = rng.choice(strs)
+            fl[j][2] = _mutate_string(rng, fl[j][2])
+    elif op == 3 and fl:
+        j = [j for j, f in enumerate(fl) if f[1] == 1]
+        if j:
+            fl[rng.choice(j)][2] = _value(rng, 1)
+    elif op == 4 and fl:
+        j = [j for j, f in enumerate(fl) if f[1] == 0]
+        if j:
+            fl[rng.choice(j)][2] = _value(rng, 0)
+    elif op == 5 and fl:
+        wt = rng.choice([w for w in (0, 1, 2, 5) if w != fl[k][1]])
+        fl[k][1], fl[k][2] = wt, _value(rng, wt)
+    elif op == 6:
+        fnum = rng.choice(list(tp.SCHEMA[mname]))
+        wt = KNOWN_WT[(mname, fnum)] if rng.random() < 0.8 else rng.choice((0, 1, 2, 5))
+        fl.insert(rng.randrange(len(fl) + 1), [fnum, wt, _value(rng, wt)])
+    elif op == 7:
+        wt = rng.choice((0, 1, 2, 5))
+        fl.insert(rng.randrange(len(fl) + 1), [rng.choice((18, 29, 99, 2 ** 29 - 1)), wt,
+                                               _value(rng, wt)])
+    elif fl:
+        j = rng.randrange(len(fl))
+        fl[k], fl[j] = fl[j], fl[k]
+    return pb_enc(fl)
+
+
+V1_BYTES = b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0a\x12\x1a\x22\x7a\x7f\x80\x81\xbf\xff<>&"
+
+
+def mutate_v1(rng, payload):
+    """Tree mutations, byte mutations, or both."""
+    body = payload[3:]
+    if rng.random() < 0.7:
+        for _ in range(1 if rng.random() < 0.7 else 2):
+            body = tree_mutate(rng, body)
+    if rng.random() < 0.4:
+        b = bytearray(body)
+        op = rng.randrange(5)
+        i = rng.randrange(len(b) + 1)
+        if op == 0 and b:
+            b[min(i, len(b) - 1)] = rng.choice(V1_BYTES)
+        elif op == 1:
+            b[i:i] = bytes(rng.choice(V1_BYTES) for _ in range(rng.randint(1, 3)))
+        elif op == 2:
+            del b[i:i + rng.randint(1, 12)]
+        elif op == 3:
+            j = min(len(b), i + rng.randint(1, 40))
+            b[i:i] = b[i:j]
+        elif b:
+            b[min(i, len(b) - 1)] ^= 1 << rng.randrange(8)
+        body = bytes(b)
+    hdr = tp.HEADER
+    if rng.random() < 0.02:
+        hdr = rng.choice([b"\xbf\x02\xbf", b"\xbf\x00\xbf", b"\xbf\x01", b"\xbf\x81\x00\xbf"])
+    return hdr + body
+
+
 def run_c(cot_dump, payloads):
     data = b"".join(struct.pack(">I", len(p)) + p for p in payloads)
     out = subprocess.run([cot_dump], input=data, capture_output=True, check=True).stdout
@@ -309,6 +559,15 @@ def run_oracle(payload):
         return oracle.parse_cot(payload)
     except oracle.Bad:
         return None
+
+
+def oracle_reason(fn, payload):
+    """(fields, None) or (None, Bad.args): args[0] the reason, args[1] the
+    v1 parse error when there is one."""
+    try:
+        return fn(payload), None
+    except oracle.Bad as e:
+        return None, e.args
 
 
 def run_oracle_head(payload):
@@ -329,6 +588,8 @@ def head_diffs(c, o, full_ok):
         return [f"head refused ({h['err']}) what parses whole"]
     if not c_ok:
         return []
+    if "encoding" in h and h["encoding"] != o["encoding"]:
+        return [f"head encoding: C {h['encoding']} oracle {o['encoding']}"]
     diffs = [f"head {k}: C {h[k]} oracle {hx(o[k])}"
              for k in ("uid", "type", "how", "access", "caveat", "rel") if h[k] != hx(o[k])]
     if h["stale_ms"] != o["stale_ms"]:
@@ -351,6 +612,8 @@ def num_eq(a, b):
 def field_diffs(c, o):
     """Fields on which an accepted event differs between the two parsers."""
     diffs = []
+    if "encoding" in c and c["encoding"] != o["encoding"]:
+        diffs.append(f"encoding: C {c['encoding']} oracle {o['encoding']}")
     for k_c, k_o in (("version", "version"), ("uid", "uid"), ("type", "type"), ("how", "how"),
                      ("access", "access"), ("qos", "qos"), ("opex", "opex"),
                      ("caveat", "caveat"), ("rel", "rel"), ("callsign", "callsign"),
@@ -367,6 +630,9 @@ def field_diffs(c, o):
     if (ct is None) != (ot is None) or (ct is not None and (
             set(ct) != set(ot) or not all(num_eq(ct[k], ot[k]) for k in ct))):
         diffs.append(f"track: C {ct} oracle {ot}")
+    if "xml" in c and o.get("encoding") == "takproto-v1" and c["xml"] != hx(oracle.to_xml(o)):
+        # the XML conversion (release.md section 6), if cot_dump prints it
+        diffs.append(f"xml: C {c['xml']} oracle {hx(oracle.to_xml(o))}")
     cl = [{k: v for k, v in x.items() if k != "_"} for x in c["links"]]
     ol = [{k: hx(x.get(k)) for k in oracle.LINK_STR} for x in o["links"]]
     if cl != ol:
@@ -374,23 +640,44 @@ def field_diffs(c, o):
     return diffs
 
 
-def compare(cot_dump, items, verbose):
-    """items: (name, payload, verdict or None).  Returns the failures."""
+def compare(cot_dump, items, verbose, codes=None):
+    """items: (name, payload, verdict or None); verdict "ok", "parse",
+    "tak_control" (refused with that message-level reason) or "rest" (the
+    head accepts, the whole parse refuses).  Returns the failures.  codes:
+    a list that gets (name, C err, oracle sub-code, payload) of refused v1
+    messages whose parse errors differ."""
     fails = []
     cres = run_c(cot_dump, [p for _, p, _ in items])
     for (name, payload, want), c in zip(items, cres):
-        o = run_oracle(payload)
+        o, obad = oracle_reason(oracle.parse_cot, payload)
+        oh, ohbad = oracle_reason(oracle.parse_cot_head, payload)
         c_ok, o_ok = c["err"] == "ok", o is not None
+        o_says = "ok" if o_ok else obad[0]
         why = []
         if want is not None and c_ok != (want == "ok"):
             why.append(f"C says {c['err']}, want {want}")
         if want is not None and o_ok != (want == "ok"):
-            why.append(f"oracle says {'ok' if o_ok else 'parse'}, want {want}")
+            why.append(f"oracle says {o_says}, want {want}")
+        if want == "tak_control" and (c["err"] != "tak_control" or o_says != "tak_control"):
+            why.append(f"C says {c['err']}, oracle {o_says}, want tak_control")
+        if want == "rest" and (c["head"]["err"] != "ok" or oh is None):
+            why.append(f"head: C says {c['head']['err']}, oracle "
+                       f"{'ok' if oh is not None else ohbad[0]}, want ok")
         if want is None and c_ok != o_ok:
-            why.append(f"C says {c['err']}, oracle {'ok' if o_ok else 'parse'}")
+            why.append(f"C says {c['err']}, oracle {o_says}")
+        # tak_control is a message-level reason of its own, not parse
+        if not c_ok and not o_ok and (c["err"] == "tak_control") != (o_says == "tak_control"):
+            why.append(f"C says {c['err']}, oracle {o_says}")
+        h_err = c["head"]["err"]
+        if oh is None and h_err != "ok" and (h_err == "tak_control") != (
+                ohbad[0] == "tak_control"):
+            why.append(f"head: C says {h_err}, oracle {ohbad[0]}")
         if c_ok and o_ok:
             why += field_diffs(c, o)
-        why += head_diffs(c, run_oracle_head(payload), c_ok)
+        why += head_diffs(c, oh, c_ok)
+        if codes is not None and not c_ok and not o_ok and tp.is_v1(payload) \
+                and len(obad) > 1 and obad[1] != "detail_xml" and c["err"] != obad[1]:
+            codes.append((name, c["err"], obad[1], payload))
         if why:
             fails.append((name, payload, why))
         elif verbose:
@@ -398,16 +685,110 @@ def compare(cot_dump, items, verbose):
     return fails
 
 
+def oracle_only(items, verbose):
+    """The verdicts of the cases, from the oracle alone."""
+    fails = []
+    for name, payload, want in items:
+        o, obad = oracle_reason(oracle.parse_cot, payload)
+        oh, ohbad = oracle_reason(oracle.parse_cot_head, payload)
+        got = "ok" if o is not None else obad[0]
+        if want == "rest":
+            ok = o is None and obad[0] == "parse" and oh is not None
+        elif want == "ok":
+            ok = o is not None and oh is not None
+        else:
+            ok = got == want and oh is None and ohbad[0] == want
+        code = V1_CODES.get(name)
+        if ok and code is not None and want not in ("ok", "rest") and obad[1:2] != (code,):
+            ok = False
+        if not ok:
+            fails.append((name, payload, [f"oracle says {got} {obad}, head "
+                                          f"{'ok' if oh is not None else ohbad}, "
+                                          f"want {want} {code or ''}"]))
+        elif verbose:
+            print(f"ok   {name}")
+    return fails
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("cot_dump")
+    ap.add_argument("cot_dump", nargs="?")
     ap.add_argument("--mutations", type=int, default=20000)
+    ap.add_argument("--v1-mutations", type=int, default=20000)
+    ap.add_argument("--v1-generated", type=int, default=2000,
+                    help="well-formed v1 messages from python3-protobuf (0: none)")
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--only", choices=("all", "xml", "v1"), default="all")
+    ap.add_argument("--codes", action="store_true",
+                    help="fail when a refused v1 message's parse error differs")
+    ap.add_argument("--oracle-only", action="store_true",
+                    help="check the v1 cases' verdicts against the oracle alone")
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args()
 
-    names = [n for n, _, _ in CASES]
+    names = [n for n, _, _ in CASES + V1_CASES]
     assert len(names) == len(set(names)), "duplicate case names"
+    if a.oracle_only:
+        fails = oracle_only(V1_CASES, a.verbose)
+        for name, payload, why in fails:
+            print(f"FAIL {name}: {'; '.join(why)}")
+            print(f"     payload {payload[:300]!r}")
+        print(f"oracle_cot --oracle-only: {len(V1_CASES) - len(fails)}/{len(V1_CASES)} v1 "
+              f"cases get their verdict from the oracle")
+        return 1 if fails else 0
+    if a.cot_dump is None:
+        ap.error("cot_dump is required (or --oracle-only)")
+    rc = 0
+    if a.only in ("all", "xml"):
+        rc |= run_xml(a)
+    if a.only in ("all", "v1"):
+        rc |= run_v1(a)
+    return rc
+
+
+def generated_v1(n, seed):
+    """n well-formed messages written by python3-protobuf (the generator of
+    test_takproto_oracle.py); none when protoc is not installed."""
+    if n == 0:
+        return []
+    try:
+        pb, legacy_pb = tto.compile_protos()
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"note: no generated v1 messages (protoc: {e})")
+        return []
+    rng = random.Random(seed)
+    return [(f"v1 generated {i}", tp.HEADER + tto.gen_message(rng, pb, legacy_pb)[0], "ok")
+            for i in range(n)]
+
+
+def run_v1(a):
+    """The TAK Protocol Version 1 part: V1_CASES, generated messages and
+    their mutations."""
+    codes = []
+    gen = generated_v1(a.v1_generated, a.seed)
+    fails = compare(a.cot_dump, V1_CASES + gen, a.verbose, codes)
+    rng = random.Random(a.seed)
+    seeds = [p for _, p, v in V1_CASES + gen if v == "ok"]
+    muts = [(f"v1 mutation {i}", mutate_v1(rng, rng.choice(seeds)), None)
+            for i in range(a.v1_mutations)]
+    mfails = compare(a.cot_dump, muts, False, codes)
+    n_acc = sum(1 for _, p, _ in muts if run_oracle(p) is not None)
+    for name, payload, why in fails + mfails[:10]:
+        print(f"FAIL {name}: {'; '.join(why)}")
+        print(f"     payload {payload[:600]!r}{' ...' if len(payload) > 600 else ''}")
+    for name, c_err, o_code, payload in codes[:10 if a.codes else 3]:
+        print(f"{'FAIL' if a.codes else 'note'} {name}: parse error C {c_err}, "
+              f"oracle {o_code}")
+        print(f"     payload {payload[:300]!r}")
+    print(f"oracle_cot v1: {len(V1_CASES) + len(gen) - len(fails)}/{len(V1_CASES) + len(gen)} "
+          f"cases and generated messages agree with their verdict; {a.v1_mutations - len(mfails)}/{a.v1_mutations} mutations agree "
+          f"({n_acc} accepted by both, fields compared); parse errors differ on "
+          f"{len(codes)} refused messages{'' if a.codes else ' (not checked: --codes)'}")
+    return 1 if fails or mfails or (a.codes and codes) else 0
+
+
+def run_xml(a):
+    """The XML part: CASES, tests/data/cot and their mutations."""
     items = list(CASES)
     for path in sorted(glob.glob(os.path.join(ROOT, "tests", "data", "cot", "*.xml"))):
         base = os.path.basename(path)
