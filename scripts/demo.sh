@@ -25,8 +25,9 @@ mount -t bpf bpf "$out/bpffs"
 trap 'umount "$out/bpffs" 2>/dev/null || true; rmdir "$out/bpffs" 2>/dev/null || true' EXIT
 maps=$out/bpffs/trackgate
 
-echo "== traffic: $count messages per link (tools/tg-gen, mix 'default', seeded)"
-"$B/tools/tg-gen" --mix default --count "$count" --seed 1 --link kor-us --out "$out/in-kor-us.pcap"
+echo "== traffic: $count messages per link (tools/tg-gen, mix 'default', seeded; kor-us half TAK Protocol v1)"
+"$B/tools/tg-gen" --mix default --count "$count" --seed 1 --link kor-us --encoding mixed \
+	--out "$out/in-kor-us.pcap"
 "$B/tools/tg-gen" --mix default --count "$count" --seed 2 --link jpn-us --out "$out/in-jpn-us.pcap"
 
 echo "== policy: policy/demo.yaml"
