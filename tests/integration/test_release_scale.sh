@@ -11,11 +11,20 @@
 N=${TG_SCALE_MESSAGES:-60000}
 cd "$T_DIR"
 # Per link: 60% default mix, 20% hostile (50% malformed), 20% warnings only.
+# kor-us (which accepts both encodings) sends about half of everything as
+# TAK Protocol v1, hostile v1 included; jpn-us (XML only, demo.yaml) sends
+# XML, except its hostile mix, whose v1 datagrams it must count as
+# `encoding`.
 for link in kor-us jpn-us; do
 	s=$([ $link = kor-us ] && echo 100 || echo 200)
-	"$TG_GEN" --mix default --count $((N * 3 / 10)) --seed $((s + 1)) --link $link --out d-$link.pcap
-	"$TG_GEN" --mix hostile --count $((N / 10)) --seed $((s + 2)) --link $link --out h-$link.pcap
-	"$TG_GEN" --mix warnings-only --count $((N / 10)) --seed $((s + 3)) --link $link --out w-$link.pcap
+	enc=$([ $link = kor-us ] && echo mixed || echo xml)
+	henc=$([ $link = kor-us ] && echo mixed || echo takproto-v1)
+	"$TG_GEN" --mix default --count $((N * 3 / 10)) --seed $((s + 1)) --link $link \
+		--encoding $enc --out d-$link.pcap
+	"$TG_GEN" --mix hostile --count $((N / 10)) --seed $((s + 2)) --link $link \
+		--encoding $henc --out h-$link.pcap
+	"$TG_GEN" --mix warnings-only --count $((N / 10)) --seed $((s + 3)) --link $link \
+		--encoding $enc --out w-$link.pcap
 	mergecap -a -F pcap -w in-$link.pcap d-$link.pcap h-$link.pcap w-$link.pcap
 	rm -f d-$link.pcap h-$link.pcap w-$link.pcap
 done
@@ -83,6 +92,19 @@ if not m or int(m.group(1)) != st["scan_skipped"]:
 m = re.search(r"^  dropped blocked +(\d+)", log, re.M)
 if int(m.group(1) if m else 0) != st["message_reasons"].get("blocked", 0):
     bad.append(f"blocked: trackgate {m and m.group(1)} oracle {st['message_reasons'].get('blocked')}")
+# messages and message-level drops by encoding (release.md §1)
+for enc, want in st["encodings"].items():
+    m = re.search(r"^  encoding %s +messages (\d+)(.*)$" % re.escape(enc), log, re.M)
+    if not m:
+        bad.append(f"encoding {enc}: no exit report line")
+        continue
+    got = {"messages": int(m.group(1)),
+           **{k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}}
+    exp = {"messages": want["messages"],
+           **{k: v for k, v in want["reasons"].items() if k != "accepted"}}
+    if got != exp:
+        bad.append(f"encoding {enc}: trackgate {got} oracle {exp}")
+    print(f"# {enc}: {want['messages']} messages, {want['reasons']}")
 print("# decided before the late scan: %d of %d accepted messages" %
       (st["scan_skipped"], st["message_reasons"].get("accepted", 0)))
 for b in bad:
