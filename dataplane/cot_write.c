@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,15 +72,70 @@ put_attr(struct out *o, const char *name, const struct cot_str *v)
 	put(o, "\"", 1);
 }
 
+/*
+ * What printf("%.15g") writes for d, without printf, when d is a decimal of
+ * at most 15 significant digits in %g's fixed notation (1e-4 <= |d| < 1e15):
+ * the fewest decimals k for which round(d * 10^k) / 10^k is d again.  Such a
+ * decimal is what %.15g writes (DBL_DIG is 15: every decimal of 15 digits
+ * survives the trip through a double).  Coordinates, heights and errors
+ * almost always are.  0 if d is not one.
+ */
+static int
+fmt_short(double d, char *b)
+{
+	static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+				     1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+	double a = d < 0 ? -d : d;
+	char dig[24];
+	int n = 0, nd = 0;
+
+	if (d == 0.0) {
+		if (signbit(d))
+			b[n++] = '-';
+		b[n++] = '0';
+		return n;
+	}
+	if (!(a >= 1e-4 && a < 1e15))
+		return 0;
+	for (int k = 0; k <= 15; k++) {
+		double m = a * p10[k];
+		uint64_t v;
+
+		if (m >= 1e15)
+			return 0;
+		v = (uint64_t)(m + 0.5);
+		if (v >= UINT64_C(1000000000000000)) /* 16 significant digits */
+			return 0;
+		if ((double)v / p10[k] != a)
+			continue;
+		for (; v > 0 || nd <= k; v /= 10)
+			dig[nd++] = (char)('0' + v % 10);
+		if (d < 0)
+			b[n++] = '-';
+		for (int i = nd - 1; i >= k; i--)
+			b[n++] = dig[i];
+		if (k > 0) {
+			b[n++] = '.';
+			for (int i = k - 1; i >= 0; i--)
+				b[n++] = dig[i];
+		}
+		return n;
+	}
+	return 0;
+}
+
 /* %.15g, or %.17g when that does not read back as the same double. */
 static void
 put_num(struct out *o, const char *name, double d)
 {
 	char b[40];
-	int n = snprintf(b, sizeof(b), "%.15g", d);
+	int n = fmt_short(d, b);
 
-	if (strtod(b, NULL) != d)
-		n = snprintf(b, sizeof(b), "%.17g", d);
+	if (n == 0) {
+		n = snprintf(b, sizeof(b), "%.15g", d);
+		if (strtod(b, NULL) != d)
+			n = snprintf(b, sizeof(b), "%.17g", d);
+	}
 	put(o, " ", 1);
 	put(o, name, strlen(name));
 	PUT(o, "=\"");
@@ -104,7 +160,7 @@ put_u32(struct out *o, const char *name, uint32_t v)
 static void
 put_time(struct out *o, const char *name, int64_t ms)
 {
-	char b[32];
+	char b[32], *q = b;
 	int64_t days = ms / 86400000, rem = ms % 86400000;
 	/* civil_from_days (H. Hinnant), days since 1970-01-01 >= 0 */
 	int64_t z = days + 719468, era = z / 146097;
@@ -115,9 +171,21 @@ put_time(struct out *o, const char *name, int64_t ms)
 	unsigned d = doy - (153 * mp + 2) / 5 + 1;
 	unsigned m = mp < 10 ? mp + 3 : mp - 9;
 	int64_t y = (int64_t)yoe + era * 400 + (m <= 2);
-	int n = snprintf(b, sizeof(b), "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ", (long long)y, m,
-			 d, (unsigned)(rem / 3600000), (unsigned)(rem / 60000 % 60),
-			 (unsigned)(rem / 1000 % 60), (unsigned)(rem % 1000));
+	const unsigned f[] = {(unsigned)y, m, d, (unsigned)(rem / 3600000),
+			      (unsigned)(rem / 60000 % 60), (unsigned)(rem / 1000 % 60),
+			      (unsigned)(rem % 1000)};
+	static const char sep[] = "--T::.Z";
+	static const uint8_t width[] = {4, 2, 2, 2, 2, 2, 3};
+	int n;
+
+	/* YYYY-MM-DDThh:mm:ss.mmmZ, year 0001..9999 (takproto.c's bound) */
+	for (unsigned i = 0; i < 7; i++) {
+		for (unsigned w = width[i], v = f[i]; w > 0; w--, v /= 10)
+			q[w - 1] = (char)('0' + v % 10);
+		q += width[i];
+		*q++ = sep[i];
+	}
+	n = (int)(q - b);
 
 	put(o, " ", 1);
 	put(o, name, strlen(name));

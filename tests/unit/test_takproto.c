@@ -911,6 +911,60 @@ test_xml_conversion(void **state)
 	assert_true(checked > 4000);
 }
 
+/* Numbers are written as %.15g, else %.17g (release.md §2): cot_write's
+ * printf-free fast path must write exactly that, on every kind of double. */
+static void
+test_number_format(void **state)
+{
+	static char out[COT_TAK_TYPED_MAX];
+	struct cot_tak t;
+	uint64_t x = 88172645463325252ull;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	t.present = COT_TAK_TRACK;
+	for (unsigned i = 0; i < 300000; i++) {
+		char want[64], got[64];
+		double d;
+		size_t n;
+		const char *q;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		switch (i % 5) {
+		case 0: /* a decimal of 0..15 places, as coordinates are */
+			d = (double)(int64_t)(x % 2000000000000ull) / pow(10, (double)(x % 16));
+			break;
+		case 1: /* any bits of a finite double */
+			memcpy(&d, &x, sizeof(d));
+			if (!isfinite(d))
+				d = 1.0;
+			break;
+		case 2:
+			d = (double)(x % 100000000000000000ull);
+			break;
+		case 3:
+			d = (double)(x % 1000000) * 1e-4 + 1e-4 * (double)(x >> 60);
+			break;
+		default:
+			d = ldexp((double)(x >> 11), (int)(x % 120) - 100);
+			break;
+		}
+		t.speed = i & 1 ? -d : d;
+		t.course = d;
+		snprintf(want, sizeof(want), "%.15g", t.speed);
+		if (strtod(want, NULL) != t.speed)
+			snprintf(want, sizeof(want), "%.17g", t.speed);
+		n = cot_write_typed(&t, 0, out);
+		out[n] = '\0';
+		q = strstr(out, "speed=\"") + 7;
+		snprintf(got, sizeof(got), "%.*s", (int)(strchr(q, '"') - q), q);
+		if (strcmp(got, want) != 0)
+			fail_msg("%a: wrote %s, %%.15g/%%.17g says %s", t.speed, got, want);
+	}
+}
+
 int
 main(void)
 {
@@ -919,7 +973,7 @@ main(void)
 		cmocka_unit_test(test_wire_faults),    cmocka_unit_test(test_wire_types),
 		cmocka_unit_test(test_repeats),        cmocka_unit_test(test_values),
 		cmocka_unit_test(test_detail_text),    cmocka_unit_test(test_second_check_v1),
-		cmocka_unit_test(test_xml_conversion),
+		cmocka_unit_test(test_xml_conversion), cmocka_unit_test(test_number_format),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
