@@ -437,17 +437,19 @@ telemetry_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_container(d, "released_by_peer", peers, 0);
 	rte_tel_data_add_dict_u64(d, "scan_skipped", last.scan_skipped);
 	rte_tel_data_add_dict_u64(d, "converted", last.converted);
-	/* messages_xml, dropped_xml, messages_takproto-v1, ...: flat, as the
-	 * prefilter counters, since a telemetry dict nests one level. */
+	/* messages_xml, dropped_xml, messages_takproto_v1, ...: flat, as the
+	 * prefilter counters, since a telemetry dict nests one level (and
+	 * telemetry names allow no '-'). */
 	for (unsigned e = 0; e < COT_ENC_COUNT; e++) {
+		static const char *const key[COT_ENC_COUNT] = {"xml", "takproto_v1"};
 		char k[RTE_TEL_MAX_STRING_LEN];
 		uint64_t dropped = 0;
 
 		for (unsigned r = TG_R_MSG_FIRST; r <= TG_R_MSG_LAST; r++)
 			dropped += last.enc_reason[e][r];
-		snprintf(k, sizeof(k), "messages_%s", tg_encoding_name(e));
+		snprintf(k, sizeof(k), "messages_%s", key[e]);
 		rte_tel_data_add_dict_u64(d, k, last.enc_messages[e]);
-		snprintf(k, sizeof(k), "dropped_%s", tg_encoding_name(e));
+		snprintf(k, sizeof(k), "dropped_%s", key[e]);
 		rte_tel_data_add_dict_u64(d, k, dropped);
 	}
 	rte_tel_data_start_dict(cycles);

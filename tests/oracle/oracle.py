@@ -75,8 +75,14 @@ class PolicyError(Exception):
 # --------------------------------------------------------------------------
 # Markings (release.md section 3)
 
+BLANKS = re.compile(r"[ \t]+")
+
+
 def _norm(s):
-    return " ".join(s.split()).upper()
+    """Blanks (space, tab) collapsed and trimmed, upper case.  Any other
+    whitespace (a line break, U+00A0, ...) is an ordinary character, which
+    no level, control or token accepts (release.md section 3)."""
+    return BLANKS.sub(" ", s).strip(" ").upper()
 
 
 class MarkingCtx:
@@ -108,7 +114,7 @@ class MarkingCtx:
         m = re.match(r"REL TO (.*)\Z", c) or re.match(r"REL (?!TO\Z)(.*)\Z", c)
         if not m:
             raise Bad("bad_marking")
-        items = [x.strip() for x in m.group(1).split(",")]
+        items = [x.strip(" ") for x in m.group(1).split(",")]
         if any(x == "" for x in items):
             raise Bad("bad_marking")
         return ("rel", self.resolve(items))
@@ -137,7 +143,7 @@ class MarkingCtx:
                 elif kind == "noforn":
                     noforn = True
         if rel is not None:
-            toks = [t for t in re.split(r"[\s,]+", rel) if t]
+            toks = [t for t in re.split(r"[ \t,]+", rel) if t]
             lists.append(self.resolve(toks))
         return level, lists, noforn
 
@@ -698,6 +704,7 @@ def _read_detail(d):
 
 
 XML_DECL = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+UDP_PAYLOAD_MAX = 65507  # the largest UDP payload over IPv4
 
 
 def _iso_ms(ms):
@@ -890,15 +897,21 @@ class Oracle:
         for peer in p.peers:
             st = self.peer_stats[peer["name"]]
             w = why[peer["name"]] or (None if classes & peer["receives"] else "class")
+            xml = None
+            if not w and enc == "takproto-v1" and peer["encoding"] == "xml":
+                # release.md section 6: converted once, shared by such peers;
+                # a conversion larger than a UDP payload is withheld (convert)
+                xml = to_xml(f)
+                if len(xml) > UDP_PAYLOAD_MAX:
+                    w = "convert"
             if w:
                 self._count(st["withheld"], w)
             else:
                 st["released"] += 1
                 h = sha
-                if enc == "takproto-v1" and peer["encoding"] == "xml":
-                    # release.md section 6: converted once, shared by such peers
+                if xml is not None:
                     if sha_xml is None:
-                        sha_xml = hashlib.sha256(to_xml(f)).hexdigest()
+                        sha_xml = hashlib.sha256(xml).hexdigest()
                     h = sha_xml
                 self.releases[peer["name"]].append(
                     {"uid": f["uid"], "sha256": h, "link": link_name})
