@@ -13,6 +13,9 @@
  *   pkt_parse.[ch]  Ethernet/VLAN/IP/UDP: frame -> message
  *   reassembly.[ch] IP fragments -> datagram, every drop counted by datagram
  *   cot_parse.[ch]  the CoT parser (cot_names.h: its error names)
+ *   takproto.[ch]   TAK Protocol v1 (protobuf): the decoder cot_parse calls
+ *   cot_write.[ch]  CoT XML written from a v1 event (its detail text, and
+ *                   the conversion for peers with `encoding: xml`)
  *   classify.[ch]   Hyperscan scans of one message (payload, then fields);
  *                   scan_match.h: what a match means, scan_prefilter.h: when
  *                   a field's prefiltered database runs, scope_text.h
