@@ -59,15 +59,31 @@ put_escaped(struct out *o, const char *s, size_t n)
 	put(o, s + run, n - run);
 }
 
+/* ` name="`, a value to follow. */
+static void
+put_name(struct out *o, const char *name)
+{
+	put(o, " ", 1);
+	put(o, name, strlen(name));
+	PUT(o, "=\"");
+}
+
+/* ` name="value"`, a value that needs no escaping. */
+static void
+put_plain(struct out *o, const char *name, const char *v, size_t n)
+{
+	put_name(o, name);
+	put(o, v, n);
+	put(o, "\"", 1);
+}
+
 /* ` name="value"`, only when the string is present. */
 static void
 put_attr(struct out *o, const char *name, const struct cot_str *v)
 {
 	if (v->p == NULL)
 		return;
-	put(o, " ", 1);
-	put(o, name, strlen(name));
-	PUT(o, "=\"");
+	put_name(o, name);
 	put_escaped(o, v->p, v->len);
 	put(o, "\"", 1);
 }
@@ -136,11 +152,7 @@ put_num(struct out *o, const char *name, double d)
 		if (strtod(b, NULL) != d)
 			n = snprintf(b, sizeof(b), "%.17g", d);
 	}
-	put(o, " ", 1);
-	put(o, name, strlen(name));
-	PUT(o, "=\"");
-	put(o, b, (size_t)n);
-	put(o, "\"", 1);
+	put_plain(o, name, b, (size_t)n);
 }
 
 static void
@@ -149,11 +161,7 @@ put_u32(struct out *o, const char *name, uint32_t v)
 	char b[16];
 	int n = snprintf(b, sizeof(b), "%u", v);
 
-	put(o, " ", 1);
-	put(o, name, strlen(name));
-	PUT(o, "=\"");
-	put(o, b, (size_t)n);
-	put(o, "\"", 1);
+	put_plain(o, name, b, (size_t)n);
 }
 
 /* YYYY-MM-DDThh:mm:ss.mmmZ of ms since the epoch (0..9999-12-31). */
@@ -176,7 +184,6 @@ put_time(struct out *o, const char *name, int64_t ms)
 			      (unsigned)(rem % 1000)};
 	static const char sep[] = "--T::.Z";
 	static const uint8_t width[] = {4, 2, 2, 2, 2, 2, 3};
-	int n;
 
 	/* YYYY-MM-DDThh:mm:ss.mmmZ, year 0001..9999 (takproto.c's bound) */
 	for (unsigned i = 0; i < 7; i++) {
@@ -185,13 +192,7 @@ put_time(struct out *o, const char *name, int64_t ms)
 		q += width[i];
 		*q++ = sep[i];
 	}
-	n = (int)(q - b);
-
-	put(o, " ", 1);
-	put(o, name, strlen(name));
-	PUT(o, "=\"");
-	put(o, b, (size_t)n);
-	put(o, "\"", 1);
+	put_plain(o, name, b, (size_t)(q - b));
 }
 
 size_t

@@ -198,13 +198,21 @@ rd_double(struct pb *pb, const uint8_t *at, const struct field *f, double *out)
 	return COT_OK;
 }
 
+/* A varint field of at most `max`. */
 static enum cot_err
-rd_u32(struct pb *pb, const uint8_t *at, const struct field *f, uint32_t *out)
+rd_uint(struct pb *pb, const uint8_t *at, const struct field *f, uint64_t max)
 {
 	if (f->wt != WT_VARINT)
 		return fail(pb, at, COT_E_WIRE_TYPE);
-	if (f->v > UINT32_MAX)
+	if (f->v > max)
 		return fail(pb, at, COT_E_RANGE);
+	return COT_OK;
+}
+
+static enum cot_err
+rd_u32(struct pb *pb, const uint8_t *at, const struct field *f, uint32_t *out)
+{
+	TRY(rd_uint(pb, at, f, UINT32_MAX));
 	*out = (uint32_t)f->v;
 	return COT_OK;
 }
@@ -212,10 +220,7 @@ rd_u32(struct pb *pb, const uint8_t *at, const struct field *f, uint32_t *out)
 static enum cot_err
 rd_ms(struct pb *pb, const uint8_t *at, const struct field *f, int64_t *out)
 {
-	if (f->wt != WT_VARINT)
-		return fail(pb, at, COT_E_WIRE_TYPE);
-	if (f->v > TAK_MAX_MS)
-		return fail(pb, at, COT_E_RANGE);
+	TRY(rd_uint(pb, at, f, TAK_MAX_MS));
 	*out = (int64_t)f->v;
 	return COT_OK;
 }
@@ -484,8 +489,7 @@ dec_message(struct pb *pb, const uint8_t *p, const uint8_t *e)
 			break;
 		case 3: /* submissionTime, creationTime: read, not used */
 		case 4:
-			if (f.wt != WT_VARINT)
-				return fail(pb, at, COT_E_WIRE_TYPE);
+			TRY(rd_uint(pb, at, &f, UINT64_MAX));
 			break;
 		default:
 			break;
