@@ -187,7 +187,7 @@ rc=$(rc_of "$RUN_SH" --help)
 check "run.sh --help: exit 0, lists the options" \
 	test "$rc" = 0 -a -n "$(grep -F -- '--rules N' "$T_DIR/out")" \
 	-a -n "$(grep -F -- '--pktgen PATH' "$T_DIR/out")"
-for bad in "--rules 7" "--seconds 0" "--seconds 61" "--rates 0" "--rates 10,x" "--mix nope" \
+for bad in "--rules 7" "--seconds 0" "--seconds 61" "--rates 0" "--rates 10,x" "--mix nope" "--encoding json" \
 	   "--count 0" "--rules" "--frobnicate"; do
 	# shellcheck disable=SC2086  # the words are the arguments
 	rc=$(rc_of "$RUN_SH" $bad)

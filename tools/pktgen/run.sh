@@ -5,7 +5,8 @@
 #
 #   tools/pktgen/run.sh [--rules 10|1000|10000] [--seconds S] [--build DIR]
 #                       [--pktgen PATH] [--rates P[,P...]] [--mix MIX]
-#                       [--count N] [--no-huge] [--keep]
+#                       [--count N] [--encoding xml|takproto-v1|mixed]
+#                       [--no-huge] [--keep]
 #
 #   --rules N      generated rules on top of the demo policy's (default 1000),
 #                  made as tools/bench makes them (tools/gen-rules.py --seed 1)
@@ -17,6 +18,8 @@
 #                  TX lcore its CPU)
 #   --rates LIST   pktgen loads in % of the memif port's line rate (default 100)
 #   --mix, --count the tg-gen pcap (default: default, 5000 messages, seed 1)
+#   --encoding E   its encoding (tg-gen --encoding; default xml): the same
+#                  events as TAK Protocol v1, or half and half
 #   --no-huge      trackgate on 4 KiB pages too (default: hugepages if 768 MB
 #                  of them are free)
 #   --keep         keep the scratch directory (logs, pcap, policy)
@@ -50,7 +53,7 @@ HERE=$SRC/tools/pktgen
 PY=/usr/bin/python3
 
 RULES=1000 SECONDS_=10 BUILD=$SRC/build-bench PKTGEN=/tmp/pktgen-build/build/app/pktgen
-RATES=100 MIX=default COUNT=5000 NOHUGE=0 KEEP=0
+RATES=100 MIX=default COUNT=5000 ENCODING=xml NOHUGE=0 KEEP=0
 
 usage() { awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "${BASH_SOURCE[0]}"; }
 die() { local rc=$1; shift; echo "pktgen-run: error: $*" >&2; exit "$rc"; }
@@ -68,6 +71,7 @@ while [ $# -gt 0 ]; do
 	--rates) need_arg "$@"; RATES=$2; shift 2 ;;
 	--mix) need_arg "$@"; MIX=$2; shift 2 ;;
 	--count) need_arg "$@"; COUNT=$2; shift 2 ;;
+	--encoding) need_arg "$@"; ENCODING=$2; shift 2 ;;
 	--no-huge) NOHUGE=1; shift ;;
 	--keep) KEEP=1; shift ;;
 	*) die 2 "unknown argument '$1' (--help)" ;;
@@ -83,6 +87,7 @@ for r in ${RATES//,/ }; do
 done
 case "$MIX" in default|warnings-only|small|hostile) ;; *) die 2 "--mix: default, warnings-only, small or hostile" ;; esac
 if ! [[ "$COUNT" =~ ^[0-9]+$ ]] || [ "$COUNT" -lt 1 ]; then die 2 "--count: a positive number"; fi
+case "$ENCODING" in xml|takproto-v1|mixed) ;; *) die 2 "--encoding: xml, takproto-v1 or mixed" ;; esac
 
 [ -d "$BUILD" ] || die 3 "no build dir $BUILD (meson setup $BUILD --buildtype=release && ninja -C $BUILD)"
 BUILD=$(cd "$BUILD" && pwd)
@@ -147,7 +152,8 @@ mkdir "$TMP/bpffs"
 mount -t bpf bpf "$TMP/bpffs"
 BPFFS=$TMP/bpffs/trackgate
 PCAP=$TMP/bench-$MIX.pcap
-"$TG_GEN" --mix "$MIX" --count "$COUNT" --seed 1 --link kor-us --out "$PCAP" > "$TMP/tg-gen.log" 2>&1 ||
+"$TG_GEN" --mix "$MIX" --count "$COUNT" --seed 1 --link kor-us --encoding "$ENCODING" \
+	--out "$PCAP" > "$TMP/tg-gen.log" 2>&1 ||
 	{ tail_log "$TMP/tg-gen.log"; fail "tg-gen failed"; }
 # As tools/bench --memif: the link on the memif from pktgen, the usa peer on
 # the memif back to it, the other peers and the other link on null devices,
