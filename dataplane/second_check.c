@@ -48,11 +48,13 @@ token_char(char c)
 	return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
-/* The nations a (upper-cased) token names: a nation, a group, or nothing. */
+/* The nations a (upper-cased) token names: a nation (three letters), a
+ * group (anything else: a group may be called G20), or nothing. */
 static uint64_t
 token_mask(const char *t, size_t n, const struct tg_slot_hdr *hdr)
 {
-	if (n == 3) {
+	if (n == 3 && t[0] >= 'A' && t[0] <= 'Z' && t[1] >= 'A' && t[1] <= 'Z' && t[2] >= 'A' &&
+	    t[2] <= 'Z') {
 		for (unsigned i = 0; i < hdr->n_nations && i < TG_MAX_NATIONS; i++)
 			if (memcmp(hdr->nations[i], t, 3) == 0)
 				return UINT64_C(1) << i;

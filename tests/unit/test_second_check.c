@@ -39,7 +39,11 @@ setup(void **state)
 	hdr.groups[0].mask = USA | KOR | JPN;
 	strcpy(hdr.groups[1].name, "FVEY");
 	hdr.groups[1].mask = USA;
-	hdr.n_groups = 2;
+	/* three characters, not three letters: a group, not a nation
+	 * (release.md §3; the second check once took it for a nation) */
+	strcpy(hdr.groups[2].name, "G20");
+	hdr.groups[2].mask = KOR | JPN;
+	hdr.n_groups = 3;
 	link_default = (struct tg_marking){.level = TG_LVL_SECRET, .has_rel = 1,
 					   .rel_mask = USA | KOR};
 	return 0;
@@ -106,6 +110,8 @@ static const struct agree_case agree[] = {
 	{"access=\"SECRET//REL TO USA, KOR\" caveat=\"NOFORN\"", 1, TG_LVL_SECRET, USA},
 	{"access=\"SECRET//REL TO USA,&#x20;KOR\"", 1, TG_LVL_SECRET, USA | KOR},
 	{"access=\"SECRET//REL TO USA, KOR\" releasableTo=\"USA JPN\"", 1, TG_LVL_SECRET, USA},
+	{"access=\"S//REL TO G20\"", 1, TG_LVL_SECRET, KOR | JPN},
+	{"access=\"S\" releasableTo=\"g20, USA\"", 1, TG_LVL_SECRET, USA | KOR | JPN},
 	/* bad markings: both refuse */
 	{"access=\"\"", 0, 0, 0},
 	{"access=\"SECRET//\"", 0, 0, 0},
