@@ -10,7 +10,13 @@
  * input, it puts frames on the link ports' RX rings and runs
  * dp_worker_iterate(), the worker loop's own body: RX burst, frame parse,
  * reassembly (reassembly.c, with its death-row handling), CoT parse,
- * marking, Hyperscan, second check, decision, forward and TX.
+ * marking, Hyperscan, second check, decision, forward and TX.  Whatever
+ * demo.yaml says, link kor-us accepts both encodings (CoT XML and TAK
+ * Protocol v1), jpn-us XML only, and peer usa has `encoding: xml`: a v1
+ * message on kor-us runs the v1 decoder (head), the rest step, the second
+ * check over protobuf, the XML conversion (convert_xml, its own second
+ * check, fwd_payload_mbuf) and the as-received forward to jpn in one pass
+ * (docs/release.md §1, §6).
  *
  * Input: a sequence of operations, each starting with an opcode byte:
  *   0 FRAME  pq len_hi len_lo first <len bytes>
@@ -44,9 +50,12 @@
  *
  * Checked after every pass, as a guard must hold them whatever arrives:
  * every frame sent to a peer is a sane mbuf chain whose IP (and UDP)
- * lengths describe exactly the bytes on the wire, within 65,535; no worker
- * counter runs ahead of the frames that worker received; the death row is
- * empty between calls.  After every input, every mempool is back where it
+ * lengths describe exactly the bytes on the wire, within 65,535, and
+ * whose payload, for a peer with `encoding: xml`, does not start with the
+ * TAK v1 header; no worker counter runs ahead of the frames that worker
+ * received, messages by encoding add up to the messages, and no more v1
+ * messages were converted than arrived; the death row is empty between
+ * calls.  After every input, every mempool is back where it
  * was.  Every RX segment is an external buffer of exactly its bytes,
  * malloc()ed, so a read past a segment is an ASan report.
  */
@@ -129,6 +138,7 @@ static struct dp_counters base_cnt[N_WORKERS];
 /* FUZZ_PACKET_STATS=1: what the inputs reached, printed at exit. */
 static struct {
 	uint64_t inputs, frames, sent, reason[TG_R_COUNT], messages, released;
+	uint64_t enc_messages[COT_ENC_COUNT], converted;
 } st;
 
 static void
@@ -137,6 +147,10 @@ stats_print(void)
 	fprintf(stderr, "fuzz_packet: inputs %llu frames %llu messages %llu sent to peers %llu\n",
 		(unsigned long long)st.inputs, (unsigned long long)st.frames,
 		(unsigned long long)st.messages, (unsigned long long)st.sent);
+	fprintf(stderr, "fuzz_packet:   messages xml %llu takproto-v1 %llu, converted to XML %llu\n",
+		(unsigned long long)st.enc_messages[COT_ENC_XML],
+		(unsigned long long)st.enc_messages[COT_ENC_TAKV1],
+		(unsigned long long)st.converted);
 	for (unsigned i = 1; i < TG_R_COUNT; i++)
 		if (st.reason[i])
 			fprintf(stderr, "fuzz_packet:   %-16s %llu\n", tg_reason_name(i),
@@ -229,11 +243,20 @@ deliver(unsigned li, unsigned q, const uint8_t *p, size_t n, size_t first)
 
 /* ---- what leaves for a peer ---- */
 
+static bool
+is_v1(const uint8_t *u)
+{
+	return u[0] == 0xbf && u[1] == 0x01 && u[2] == 0xbf;
+}
+
+/* A frame for a peer; `xml`: the peer has `encoding: xml`, so a payload
+ * (an unfragmented datagram's, or a first fragment's) never starts with the
+ * TAK v1 header. */
 static void
-check_sent(struct rte_mbuf *m)
+check_sent(struct rte_mbuf *m, bool xml)
 {
 	const char *why = NULL;
-	uint8_t hdr[64];
+	uint8_t hdr[96]; /* Ethernet, VLAN, IPv6, fragment header, UDP, 3 bytes */
 	const uint8_t *p;
 	uint32_t l2 = 14, segsum = 0;
 	uint16_t etype;
@@ -260,6 +283,9 @@ check_sent(struct rte_mbuf *m)
 
 			FUZZ_CHECK(tot >= 28 && rte_be_to_cpu_16(u->dgram_len) + 20u == tot);
 		}
+		if ((rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) == 0 &&
+		    m->pkt_len >= l2 + 28 + 3)
+			FUZZ_CHECK(!xml || !is_v1(p + l2 + 28));
 	} else {
 		const struct rte_ipv6_hdr *ip6 = (const void *)(p + l2);
 
@@ -271,6 +297,11 @@ check_sent(struct rte_mbuf *m)
 
 			FUZZ_CHECK(rte_be_to_cpu_16(u->dgram_len) ==
 				   rte_be_to_cpu_16(ip6->payload_len));
+			if (m->pkt_len >= l2 + 48 + 3)
+				FUZZ_CHECK(!xml || !is_v1(p + l2 + 48));
+		} else if (ip6->proto == IPPROTO_FRAGMENT && m->pkt_len >= l2 + 56 + 3 &&
+			   (p[l2 + 42] << 8 | (p[l2 + 43] & 0xf8)) == 0) {
+			FUZZ_CHECK(!xml || !is_v1(p + l2 + 56));
 		}
 	}
 	st.sent++;
@@ -285,12 +316,12 @@ drain_peers(void)
 	for (unsigned i = 0; i < N_PEERS; i++)
 		for (unsigned q = 0; q < N_QUEUES; q++)
 			while (rte_ring_dequeue(peer_rings[i].tx[q], &m) == 0)
-				check_sent(m);
+				check_sent(m, pol->peers[i].encoding == TG_PEER_ENC_XML);
 	/* what a link port was sent back (nothing, in the demo policy) */
 	for (unsigned i = 0; i < N_LINKS; i++)
 		for (unsigned q = 0; q < N_QUEUES; q++)
 			while (rte_ring_dequeue(link_rings[i].tx[q], &m) == 0)
-				check_sent(m);
+				check_sent(m, false);
 }
 
 /* No counter of a worker runs ahead of what it received: a counter that
@@ -306,6 +337,11 @@ check_counters(void)
 		FUZZ_CHECK(dp_workers[wi]->death_row.cnt == 0);
 		FUZZ_CHECK(rx <= delivered[wi]);
 		FUZZ_CHECK(c->messages - b->messages <= rx);
+		FUZZ_CHECK(c->enc_messages[COT_ENC_XML] - b->enc_messages[COT_ENC_XML] +
+				   c->enc_messages[COT_ENC_TAKV1] - b->enc_messages[COT_ENC_TAKV1] ==
+			   c->messages - b->messages);
+		FUZZ_CHECK(c->converted - b->converted <=
+			   c->enc_messages[COT_ENC_TAKV1] - b->enc_messages[COT_ENC_TAKV1]);
 		for (unsigned r = 0; r < TG_R_COUNT; r++)
 			FUZZ_CHECK(c->reason[r] - b->reason[r] <= rx);
 	}
@@ -634,6 +670,12 @@ setup(void)
 		abort();
 	}
 	FUZZ_CHECK(pp->hdr.n_links == N_LINKS && pp->hdr.n_peers == N_PEERS);
+	/* the encodings (see the top): set here, not left to demo.yaml */
+	pp->links[0].encodings = TG_ENC_F_ALL;
+	pp->links[1].encodings = TG_ENC_F_XML;
+	pp->peers[0].encoding = TG_PEER_ENC_AS_RECEIVED;
+	pp->peers[1].encoding = TG_PEER_ENC_AS_RECEIVED;
+	pp->peers[2].encoding = TG_PEER_ENC_XML;
 	for (unsigned i = 0; i < N_LINKS; i++)
 		snprintf(pp->links[i].dev, TG_DEV_MAX, "net_ring_%s", link_dev[i]);
 	for (unsigned i = 0; i < N_PEERS; i++)
@@ -730,6 +772,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct dp_counters *c = &dp_workers[wi]->cnt;
 
 		st.messages += c->messages - base_cnt[wi].messages;
+		for (unsigned e = 0; e < COT_ENC_COUNT; e++)
+			st.enc_messages[e] += c->enc_messages[e] - base_cnt[wi].enc_messages[e];
+		st.converted += c->converted - base_cnt[wi].converted;
 		for (unsigned r = 0; r < TG_R_COUNT; r++)
 			st.reason[r] += c->reason[r] - base_cnt[wi].reason[r];
 	}

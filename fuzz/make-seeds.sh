@@ -5,8 +5,10 @@
 #   fuzz/make-seeds.sh [BUILD_DIR]      (default: build-fuzz)
 #
 # Fills BUILD_DIR/seeds/<target>/ (wiped first) from tests/data/cot/*.xml,
-# tests/policies/*.yaml, policy/demo.yaml and two small tg-gen pcaps (one
-# plain, one hostile with fragments).  tg-gen is taken from BUILD_DIR/tools
+# tests/policies/*.yaml, policy/demo.yaml, two small tg-gen pcaps (one
+# plain, one hostile with fragments) and TAK Protocol v1 messages written
+# with python3-protobuf and protoc from tests/proto/
+# (fuzz/seeds_takproto.py).  tg-gen is taken from BUILD_DIR/tools
 # (the fuzz build builds it too), else from build/tools.  Seeds are never
 # committed: they are regenerated on every run.
 set -eu
@@ -44,6 +46,8 @@ rm -rf "$seeds/fuzz_packet"
 # shellcheck disable=SC2086
 /usr/bin/python3 "$top/fuzz/seeds_packet.py" "$seeds/fuzz_packet" $pcaps
 /usr/bin/python3 "$top/fuzz/seeds_packet.py" --trains "$seeds/fuzz_reassembly"
+# fuzz_takproto's inputs (fuzz/fuzz_takproto.c): valid, hostile, raw, token streams
+/usr/bin/python3 "$top/fuzz/seeds_takproto.py" "$top" "$seeds/fuzz_takproto"
 
 for d in "$seeds"/*/; do
 	printf 'make-seeds: %-18s %4d files\n' "$(basename "$d")" "$(ls "$d" | wc -l)"

@@ -12,11 +12,18 @@
 #   - fragment floods: datagrams held without their last piece, then a
 #     duplicate first piece of each, on one link and on both links at once
 #     (as much as one pass of a worker can take); a table-filling flood; a
-#     timeout.
+#     timeout;
+#   - TAK Protocol v1 messages (fuzz/seeds_takproto.py's valid ones, written
+#     from tests/proto): whole frames on kor-us (both encodings: decoded,
+#     released as received to jpn and converted to XML for usa) and on
+#     jpn-us (XML only: `encoding`), IPv4 and IPv6, then fragmented.
 import hashlib
 import os
 import struct
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import seeds_takproto  # noqa: E402
 
 trains_only = sys.argv[1] == '--trains'
 args = sys.argv[2:] if trains_only else sys.argv[1:]
@@ -56,6 +63,39 @@ def train(payload, pq=0, flags=0, count=1, fs=1480, tl=None, dgid=1, ulen=0, fir
     last = tl + 8 - (nf - 1) * fs
     return (bytes([1, pq, flags, count - 1]) + struct.pack('>HBH', fs // 8, nf, last) +
             struct.pack('>HHH', dgid, ulen, len(payload)) + bytes([first]) + payload)
+
+
+def csum(b):
+    if len(b) & 1:
+        b += b'\0'
+    s = sum(struct.unpack('>%dH' % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return s
+
+
+def udp_frame(payload, v6=False, vlan=None):
+    """One Ethernet frame: UDP 40000 -> 6969 with its checksum right."""
+    ulen = 8 + len(payload)
+    eth = b'\x02\0\0\0\0\x01' + b'\x02\0\0\0\0\x02'
+    if vlan is not None:
+        eth += struct.pack('>HH', 0x8100, vlan)
+    if v6:
+        src = bytes([0xfd, 0, 0, 0x10] + [0] * 11 + [1])
+        dst = bytes([0xfd, 0, 0, 0x20] + [0] * 11 + [1])
+        ph = src + dst + struct.pack('>IxxxB', ulen, 17)
+        ip = struct.pack('>IHBB', 0x60000000, ulen, 17, 64) + src + dst
+        eth += b'\x86\xdd'
+    else:
+        src, dst = bytes([198, 51, 100, 7]), bytes([192, 0, 2, 1])
+        ph = src + dst + struct.pack('>xBH', 17, ulen)
+        ip = struct.pack('>BBHHHBBH', 0x45, 0, 20 + ulen, 1, 0, 64, 17, 0) + src + dst
+        ip = ip[:10] + struct.pack('>H', 0xffff ^ csum(ip)) + ip[12:]
+        eth += b'\x08\x00'
+    udp = struct.pack('>HHHH', 40000, 6969, ulen, 0)
+    ck = 0xffff ^ csum(ph + udp + payload)
+    udp = udp[:6] + struct.pack('>H', ck or 0xffff)
+    return eth + ip + udp + payload
 
 
 def poll(n=0):
@@ -119,3 +159,30 @@ put(train(b'', flags=F_NO_LAST, count=64, fs=8, tl=24, dgid=300) + poll(3) +
     train(b'', pq=1, flags=F_NO_LAST, count=64, fs=8, tl=24, dgid=900))
 put(train(b'', flags=F_NO_LAST, count=3, fs=8, tl=56) + poll() + tick(100) + poll(2) +
     train(b'', tl=len(event) + 100, fs=256))
+
+# TAK Protocol v1: whole frames (checksums kept: pq & 4), on kor-us (both
+# encodings) and jpn-us (XML only), then fragmented
+top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+v1 = seeds_takproto.messages(top)
+small = [m for m in v1 if len(m) < 1400]
+for k, m in enumerate(small):
+    put(frame(udp_frame(m, v6=bool(k & 1), vlan=82 if k % 3 == 0 else None), 4 | (k & 2)))
+    put(frame(udp_frame(m), 0, 44) + frame(udp_frame(m), 1) + poll())
+put(b''.join(frame(udp_frame(m), 4 | (k & 3)) for k, m in enumerate(small[:16])))
+
+
+def piece(n, want):
+    """A fragment size near `want` (a multiple of 8) that cuts an n-byte
+    payload's datagram into 2..32 pieces."""
+    fs = max(want, -(-(n + 8) // 32 + 7) // 8 * 8)
+    return min(fs, max(8, (n + 7) // 2 // 8 * 8))
+
+
+for k, m in enumerate(v1):
+    if trains_only and k % 3:
+        continue
+    fs = piece(len(m), 64 if len(m) < 600 else 1480 if len(m) < 20000 else 16384)
+    put(train(m, flags=(F_V6 if k & 1 else 0) | (F_REVERSE if k & 2 else 0), fs=fs, dgid=50 + k))
+    if len(m) < 20000:
+        put(train(m, pq=3, fs=piece(len(m), 128), first=60, dgid=60 + k) + poll() +
+            train(m, pq=1, flags=F_V6, fs=piece(len(m), 256), dgid=70 + k))
