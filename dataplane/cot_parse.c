@@ -1852,6 +1852,12 @@ parse_tak_rest(struct parser *px)
 	if (xn)
 		memcpy(ev->tak_detail, xd, xn);
 	tn = cot_write_typed(t, px->tak_named, ev->tak_detail + xn);
+	/* D is a cot_str (at most 65,535 bytes), and so is the rules'
+	 * `detail` scope: escaping can make it longer than the message. */
+	if (xn + tn > COT_MAX_MSG) {
+		px->err_at = px->base + t->detail_off;
+		return COT_E_OVERSIZE;
+	}
 	px->s = (const uint8_t *)ev->tak_detail + xn;
 	px->e = px->s + tn;
 	err = parse_tree(px, false, true);

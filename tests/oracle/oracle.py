@@ -589,6 +589,10 @@ def parse_cot(payload):
         if ev["detail"] is not None:
             d = takproto.detail_text(ev["detail"])
             r = _read_detail(d)
+            if len(d) > 65535:
+                # a field's text is at most 65,535 bytes; escaping the typed
+                # elements can make D longer than the message (release.md §2)
+                raise Bad("parse", "oversize")
             for k in ("callsign", "remarks", "track", "links"):
                 f[k] = r[k]
             f["detail"] = d
@@ -661,6 +665,8 @@ def encoding_of(payload):
 def _v1_head(payload):
     """(the head fields, the decoded CotEvent) of a v1 payload, or Bad:
     "parse" (args[1] the parse error) or "tak_control"."""
+    if len(payload) > 65535:
+        raise Bad("parse", "oversize")  # the message bound, before any byte is read
     try:
         m = takproto.decode(payload)
     except takproto.Refused as e:

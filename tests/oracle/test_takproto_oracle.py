@@ -560,11 +560,23 @@ def bad_utf8_cases():
     return out
 
 
+def long_d(xmlpad):
+    """xmlDetail of xmlpad bytes and typed strings of 256 '"' each, which
+    escaping makes six times longer in D."""
+    q = b'"' * 256
+    typed = b"".join(f_len(f, b"".join(f_len(k, q) for k in range(1, (4 if f == 6 else 2) + 1)))
+                     for f in (2, 3, 4, 6))
+    return tm(detail(f_len(1, b"x" * xmlpad) + typed))
+
+
 def hand_cases():
     big = 2 ** 64 - 1
     c = [
         # header and framing
         ("ok-minimal", tm(), None, None),
+        # D over 65,535 bytes: refused in the rest step (release.md §2)
+        ("d-over-65535", long_d(60000), ("head-ok", "parse"), "oversize"),
+        ("d-just-fits", long_d(50000), None, None),
         ("ok-takcontrol-and-event", H + ctl(f_varint(1, 1), f_varint(2, 1)) + f_len(2, evb()),
          None, None),
         ("ok-event-then-takcontrol", H + f_len(2, evb()) + ctl(f_len(3, "x")), None, None),

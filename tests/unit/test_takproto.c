@@ -655,6 +655,48 @@ test_detail_text(void **state)
 		if (e != COT_OK)
 			assert_true(ev.err_off <= M.n);
 	}
+	/* D longer than a field can be (65,535 bytes): escaping the typed
+	 * strings (a '"' becomes 6 bytes) outgrows the message */
+	{
+		static char quotes[COT_MAX_FIELD], xmlpad[60001];
+		struct pbuf s;
+
+		memset(quotes, '"', sizeof(quotes));
+		memset(xmlpad, 'x', sizeof(xmlpad) - 1);
+		D.n = 0;
+		fstr(&D, 1, xmlpad);
+		for (unsigned f = 2; f <= 6; f++) {
+			if (f == 5)
+				continue;
+			s.n = 0;
+			for (unsigned k = 1; k <= (f == 6 ? 4u : 2u); k++)
+				fbytes(&s, k, quotes, sizeof(quotes));
+			fmsg(&D, f, &s);
+		}
+		x = E;
+		fmsg(&x, 15, &D);
+		wrap(&M, &x, NULL);
+		assert_true(M.n <= COT_MAX_MSG);
+		EXPECT(COT_E_OVERSIZE, &M);
+		/* 10 KiB less xmlDetail: it fits, and D says every byte */
+		D.n = 0;
+		fstr(&D, 1, xmlpad + 10000);
+		for (unsigned f = 2; f <= 6; f++) {
+			if (f == 5)
+				continue;
+			s.n = 0;
+			for (unsigned k = 1; k <= (f == 6 ? 4u : 2u); k++)
+				fbytes(&s, k, quotes, sizeof(quotes));
+			fmsg(&D, f, &s);
+		}
+		x = E;
+		fmsg(&x, 15, &D);
+		wrap(&M, &x, NULL);
+		EXPECT(COT_OK, &M);
+		assert_true(ev.detail.len > 60000 && ev.detail.len <= COT_MAX_MSG);
+		assert_int_equal(ev.callsign.len, COT_MAX_FIELD);
+	}
+
 	/* a typed contact next to an xmlDetail contact is one contact */
 	D.n = 0;
 	fstr(&D, 1, "<contact callsign=\"A\"/>");
