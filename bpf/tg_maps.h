@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define TG_MAPS_MAGIC 0x54524b47u /* "TRKG" */
-#define TG_MAPS_ABI 6
+#define TG_MAPS_ABI 7
 
 #define TG_DEFAULT_BPFFS "/sys/fs/bpf/trackgate"
 
@@ -226,7 +226,8 @@ struct tg_slot_hdr {
 	uint32_t stale_tolerance_s; /* how far in the past `stale` may be */
 	uint32_t flags;             /* TG_PF_* */
 	uint32_t max_message_bytes; /* reassembled datagram limit */
-	uint32_t pad;
+	uint16_t max_field_bytes;   /* a kept string's limit (TG_FIELD_LIMIT_*) */
+	uint16_t max_remarks_bytes; /* <remarks>' limit (TG_REMARKS_LIMIT_*) */
 	char nations[TG_MAX_NATIONS][4];
 	char classes[TG_MAX_CLASSES][TG_NAME_MAX];
 	struct tg_group groups[TG_MAX_GROUPS];
@@ -238,6 +239,14 @@ struct tg_slot_hdr {
 };
 
 #define TG_PF_IGNORE_STALE (1u << 0) /* replayed captures: do not check stale */
+
+/* The parser's limits the policy sets (docs/policy.md `settings`; the
+ * dataplane's parser is sized for the maxima, dataplane/cot_parse.h). */
+#define TG_FIELD_LIMIT_DEFAULT 256
+#define TG_FIELD_LIMIT_MIN 64
+#define TG_FIELD_LIMIT_MAX 1024
+#define TG_REMARKS_LIMIT_DEFAULT 4096
+#define TG_REMARKS_LIMIT_MAX 16384
 
 enum tg_ack_state {
 	TG_ACK_NONE = 0, /* no dataplane ever attached to these maps */

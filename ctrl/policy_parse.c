@@ -452,9 +452,18 @@ parse_settings(struct pctx *c, const struct ynode *m)
 
 	h->stale_tolerance_s = 30;
 	h->max_message_bytes = 8192;
+	h->max_field_bytes = TG_FIELD_LIMIT_DEFAULT;
+	h->max_remarks_bytes = TG_REMARKS_LIMIT_DEFAULT;
 	if (m == NULL || !want(c, m, Y_MAP, "settings"))
 		return;
-	check_keys(c, m, "settings", KEYS("stale_tolerance_s", "ignore_stale", "max_message_bytes"));
+	check_keys(c, m, "settings", KEYS("stale_tolerance_s", "ignore_stale", "max_message_bytes",
+					  "max_field_bytes", "max_remarks_bytes"));
+	if (opt_uint(c, m, "max_field_bytes", TG_FIELD_LIMIT_MIN, TG_FIELD_LIMIT_MAX,
+		     TG_FIELD_LIMIT_DEFAULT, &v))
+		h->max_field_bytes = (uint16_t)v;
+	if (opt_uint(c, m, "max_remarks_bytes", 0, TG_REMARKS_LIMIT_MAX, TG_REMARKS_LIMIT_DEFAULT,
+		     &v))
+		h->max_remarks_bytes = (uint16_t)v;
 	if (opt_uint(c, m, "stale_tolerance_s", 0, 31536000, 30, &v))
 		h->stale_tolerance_s = (uint32_t)v;
 	if (opt_uint(c, m, "max_message_bytes", 1, POL_MAX_MESSAGE_BYTES, 8192, &v))

@@ -34,6 +34,8 @@ cot_err_str(unsigned e)
 		[COT_E_WIRE_TYPE] = "wire_type",
 		[COT_E_DUP_MARKING] = "dup_marking",
 		[COT_E_TAK_CONTROL] = "tak_control",
+		[COT_E_FIELD_LIMIT] = "field_limit",
+		[COT_E_REMARKS_LIMIT] = "remarks_limit",
 	};
 
 	return e < COT_E_COUNT && names[e] ? names[e] : "unknown";

@@ -61,6 +61,7 @@ struct sbuild {
 	uint16_t len;
 	uint16_t cap; /* room in dst */
 	uint16_t max; /* field bound */
+	uint8_t over; /* enum cot_err of a string over max */
 	uint8_t copied;
 	uint8_t joined; /* raw pieces met that are not adjacent in the payload */
 };
@@ -77,6 +78,8 @@ struct parser {
 	struct sbuild remarks;
 	uint32_t day_key; /* last valid (y, m, d) of parse_datetime, 0: none */
 	int64_t day_num;  /* its days_from_civil() */
+	uint16_t lim_field;   /* struct cot_limits */
+	uint16_t lim_remarks;
 	bool frag;        /* parsing a v1 event's detail text: the content of
 			   * <detail>, ended by the end of the bytes */
 	uint8_t tak_named; /* COT_TAK_* typed names seen as direct children of
@@ -404,12 +407,14 @@ utf8_encode(uint32_t cp, char out[4])
 /* --- string building ---------------------------------------------------- */
 
 static void
-sb_init(struct sbuild *sb, struct cot_event *ev, const uint8_t *at, uint16_t max)
+sb_init(struct sbuild *sb, struct cot_event *ev, const uint8_t *at, uint16_t max,
+	enum cot_err over)
 {
 	sb->raw = at;
 	sb->dst = ev->buf + ev->buf_used;
 	sb->cap = (uint16_t)(COT_DECODE_BUF - ev->buf_used);
 	sb->max = max;
+	sb->over = (uint8_t)over;
 	sb->len = 0;
 	sb->copied = 0;
 	sb->adj = NULL;
@@ -425,6 +430,7 @@ sb_init_local(struct sbuild *sb, char *dst, uint16_t cap, const uint8_t *at)
 	sb->dst = dst;
 	sb->cap = cap;
 	sb->max = cap;
+	sb->over = COT_E_OVERSIZE;
 	sb->len = 0;
 	sb->copied = 0;
 	sb->adj = NULL;
@@ -466,7 +472,7 @@ sb_raw(struct parser *px, struct sbuild *sb, const uint8_t *p, size_t n)
 	if (sb == NULL || n == 0)
 		return COT_OK;
 	if (unlikely((size_t)sb->len + n > sb->max))
-		return fail(px, p, COT_E_OVERSIZE);
+		return fail(px, p, (enum cot_err)sb->over);
 	if (likely(!sb->copied)) {
 		if (sb->len == 0)
 			sb->raw = p;
@@ -485,7 +491,7 @@ sb_put(struct parser *px, struct sbuild *sb, const char *p, size_t n)
 	if (sb == NULL)
 		return COT_OK;
 	if ((size_t)sb->len + n > sb->max)
-		return fail(px, px->s, COT_E_OVERSIZE);
+		return fail(px, px->s, (enum cot_err)sb->over);
 	TRY(sb_to_copy(px, sb, n));
 	memcpy(sb->dst + sb->len, p, n);
 	sb->len = (uint16_t)(sb->len + n);
@@ -1033,44 +1039,42 @@ parse_datetime(struct parser *px, const uint8_t *at, const char *p, size_t n, in
 
 enum attr_type { AT_STR, AT_TIME, AT_NUM };
 
+/* A string attribute (AT_STR) is kept: bounded by the field limit. */
 struct attr_def {
 	const char *name;
 	uint8_t len;
 	uint8_t type;
-	uint16_t max;
 };
 
-#define A(n, t, m) {n, sizeof(n) - 1, t, m}
+#define A(n, t) {n, sizeof(n) - 1, t}
 static const struct attr_def event_attrs[] = {
-	A("version", AT_STR, COT_MAX_FIELD), A("uid", AT_STR, COT_MAX_FIELD),
-	A("type", AT_STR, COT_MAX_FIELD),    A("how", AT_STR, COT_MAX_FIELD),
-	A("time", AT_TIME, 0),               A("start", AT_TIME, 0),
-	A("stale", AT_TIME, 0),              A("access", AT_STR, COT_MAX_FIELD),
-	A("qos", AT_STR, COT_MAX_FIELD),     A("opex", AT_STR, COT_MAX_FIELD),
-	A("caveat", AT_STR, COT_MAX_FIELD),  A("releasableTo", AT_STR, COT_MAX_FIELD),
-	A("releaseableTo", AT_STR, COT_MAX_FIELD),
+	A("version", AT_STR), A("uid", AT_STR),    A("type", AT_STR),
+	A("how", AT_STR),     A("time", AT_TIME),  A("start", AT_TIME),
+	A("stale", AT_TIME),  A("access", AT_STR), A("qos", AT_STR),
+	A("opex", AT_STR),    A("caveat", AT_STR), A("releasableTo", AT_STR),
+	A("releaseableTo", AT_STR),
 };
 #define EV_REQUIRED 0x7fu /* version uid type how time start stale */
 static const struct attr_def point_attrs[] = {
-	A("lat", AT_NUM, 0), A("lon", AT_NUM, 0), A("hae", AT_NUM, 0),
-	A("ce", AT_NUM, 0),  A("le", AT_NUM, 0),
+	A("lat", AT_NUM), A("lon", AT_NUM), A("hae", AT_NUM),
+	A("ce", AT_NUM),  A("le", AT_NUM),
 };
 #define PT_REQUIRED 0x1fu
 static const struct attr_def track_attrs[] = {
-	A("course", AT_NUM, 0),
-	A("speed", AT_NUM, 0),
-	A("slope", AT_NUM, 0),
+	A("course", AT_NUM),
+	A("speed", AT_NUM),
+	A("slope", AT_NUM),
 };
 /* No attribute of <track> or <link> is required: nothing trackgate decides
  * reads them, and real TAK senders omit some (docs/release.md §2).  Those
  * present are checked and kept. */
 static const struct attr_def link_attrs[] = {
-	A("uid", AT_STR, COT_MAX_FIELD),
-	A("relation", AT_STR, COT_MAX_FIELD),
-	A("type", AT_STR, COT_MAX_FIELD),
+	A("uid", AT_STR),
+	A("relation", AT_STR),
+	A("type", AT_STR),
 };
 static const struct attr_def contact_attrs[] = {
-	A("callsign", AT_STR, COT_MAX_FIELD),
+	A("callsign", AT_STR),
 };
 #undef A
 
@@ -1078,7 +1082,8 @@ static const struct attr_def contact_attrs[] = {
  * <event> string attributes, uid/relation/type of each <link>, the
  * callsign and the remarks.  They all fit, so no event within the bounds
  * of docs/release.md §2 fails for want of room (sb_to_copy still checks). */
-_Static_assert((10 + 3 * COT_MAX_LINKS + 1) * COT_MAX_FIELD + COT_MAX_REMARKS <= COT_DECODE_BUF,
+_Static_assert((10 + 3 * COT_MAX_LINKS + 1) * COT_FIELD_LIMIT_MAX + COT_REMARKS_LIMIT_MAX <=
+		       COT_DECODE_BUF && COT_DECODE_BUF <= UINT16_MAX,
 	       "COT_DECODE_BUF must hold every decoded string of one event");
 
 /* The known attribute of element kind k called name, as an index into its
@@ -1344,8 +1349,8 @@ parse_attrs(struct parser *px, enum elem_kind k, uint32_t *seen, int *empty)
 				if (defs[idx].type == AT_STR) {
 					struct cot_str *out = attr_str(px, k, idx);
 
-					if (unlikely(n > defs[idx].max))
-						return fail(px, v0, COT_E_OVERSIZE);
+					if (unlikely(n > px->lim_field))
+						return fail(px, v0, COT_E_FIELD_LIMIT);
 					out->p = (const char *)v0;
 					out->len = (uint16_t)n;
 				} else {
@@ -1370,7 +1375,7 @@ parse_attrs(struct parser *px, enum elem_kind k, uint32_t *seen, int *empty)
 		if (defs[idx].type == AT_STR) {
 			struct sbuild sb;
 
-			sb_init(&sb, px->ev, px->s, defs[idx].max);
+			sb_init(&sb, px->ev, px->s, px->lim_field, COT_E_FIELD_LIMIT);
 			TRY(scan_attr_value(px, quote, &sb));
 			sb_commit(px->ev, &sb, attr_str(px, k, idx));
 		} else {
@@ -1653,7 +1658,8 @@ parse_tree(struct parser *px, bool head, bool in_root)
 			if (k == EK_DETAIL)
 				px->detail_start = px->s;
 			else if (k == EK_REMARKS) {
-				sb_init(&px->remarks, ev, px->s, COT_MAX_REMARKS);
+				sb_init(&px->remarks, ev, px->s, px->lim_remarks,
+					COT_E_REMARKS_LIMIT);
 				px->remarks.produced = ev->remarks_dec.produced;
 			}
 			stk[depth].name = name;
@@ -1886,6 +1892,13 @@ finish(struct parser *px, enum cot_err err)
 enum cot_err
 cot_parse_head(const uint8_t *p, size_t len, struct cot_event *ev, struct cot_cursor *cur)
 {
+	return cot_parse_head_lim(p, len, NULL, ev, cur);
+}
+
+enum cot_err
+cot_parse_head_lim(const uint8_t *p, size_t len, const struct cot_limits *lim,
+		   struct cot_event *ev, struct cot_cursor *cur)
+{
 	struct parser *px = (struct parser *)(void *)cur;
 
 	/* Clearing first is what the error contract of cot_parse.h rests on:
@@ -1894,6 +1907,14 @@ cot_parse_head(const uint8_t *p, size_t len, struct cot_event *ev, struct cot_cu
 	memset(ev, 0, offsetof(struct cot_event, buf));
 	memset(px, 0, sizeof(*px));
 	px->ev = ev;
+	/* Within the hard bounds whatever the caller says: the decode buffer
+	 * is sized for them (COT_DECODE_BUF). */
+	px->lim_field = lim ? lim->field : COT_MAX_FIELD;
+	px->lim_remarks = lim ? lim->remarks : COT_MAX_REMARKS;
+	if (px->lim_field > COT_FIELD_LIMIT_MAX)
+		px->lim_field = COT_FIELD_LIMIT_MAX;
+	if (px->lim_remarks > COT_REMARKS_LIMIT_MAX)
+		px->lim_remarks = COT_REMARKS_LIMIT_MAX;
 	if (len == 0 || p == NULL)
 		return COT_E_EMPTY;
 	if (len > COT_MAX_MSG) {
@@ -1903,7 +1924,7 @@ cot_parse_head(const uint8_t *p, size_t len, struct cot_event *ev, struct cot_cu
 	px->base = px->s = p;
 	px->e = p + len;
 	if (cot_encoding_of(p, len) == COT_ENC_TAKV1)
-		return tak_decode(p, len, ev);
+		return tak_decode(p, len, px->lim_field, ev);
 	return finish(px, parse_document_head(px));
 }
 

@@ -16,18 +16,25 @@
 #include <stdint.h>
 
 #define COT_MAX_LINKS 8       /* <link> children of <detail> */
-#define COT_DECODE_BUF 16384  /* decoded bytes per event: room for every kept string */
 #define COT_MAX_DEPTH 16      /* element nesting, <event> is depth 1 */
 #define COT_MAX_MSG 65535     /* payload bytes, TAK header included */
-#define COT_MAX_FIELD 256     /* any kept string attribute, decoded bytes */
-#define COT_MAX_REMARKS 4096  /* text of <remarks>, decoded bytes */
+/* The operator's limits (policy settings max_field_bytes and
+ * max_remarks_bytes, struct cot_limits): defaults and hard bounds. */
+#define COT_MAX_FIELD 256         /* any kept string, decoded bytes: default */
+#define COT_FIELD_LIMIT_MIN 64
+#define COT_FIELD_LIMIT_MAX 1024
+#define COT_MAX_REMARKS 4096      /* text of <remarks>, decoded bytes: default */
+#define COT_REMARKS_LIMIT_MAX 16384
+/* Decoded bytes per event: room for every kept string at the hard bounds,
+ * ten <event> strings, three per <link>, the callsign and the remarks. */
+#define COT_DECODE_BUF ((10 + 3 * COT_MAX_LINKS + 1) * COT_FIELD_LIMIT_MAX + COT_REMARKS_LIMIT_MAX)
 #define COT_MAX_NAME 128      /* element and attribute names */
 #define COT_MAX_ATTRS 64      /* attributes on one element */
 #define COT_MAX_SCALAR 64     /* a number or dateTime attribute value */
 /* The typed detail elements of a v1 event written as XML (docs/release.md
  * §2): 11 strings at COT_MAX_FIELD, each escaped at most 6 bytes a byte,
  * plus the element and attribute names and 3 numbers. */
-#define COT_TAK_TYPED_MAX (11 * COT_MAX_FIELD * 6 + 1024)
+#define COT_TAK_TYPED_MAX (11 * COT_FIELD_LIMIT_MAX * 6 + 1024)
 
 enum cot_err {
 	COT_OK = 0,
@@ -57,6 +64,8 @@ enum cot_err {
 	COT_E_DUP_MARKING,  /* access, caveat or releaseableTo twice in the event */
 	COT_E_TAK_CONTROL,  /* a TakMessage with a TakControl and no CotEvent: not
 			     * an error of the bytes, never relayed (TG_R_TAK_CONTROL) */
+	COT_E_FIELD_LIMIT,  /* a kept string over the field limit (max_field_bytes) */
+	COT_E_REMARKS_LIMIT, /* <remarks> over max_remarks_bytes */
 	COT_E_COUNT         /* number of codes, not an error */
 };
 
@@ -212,6 +221,20 @@ struct cot_cursor {
 };
 enum cot_err cot_parse_head(const uint8_t *p, size_t len, struct cot_event *ev,
 			    struct cot_cursor *cur);
+
+/*
+ * The operator's limits (docs/policy.md `settings`): a kept string over
+ * `field` bytes is COT_E_FIELD_LIMIT, remarks over `remarks` bytes
+ * COT_E_REMARKS_LIMIT.  field in COT_FIELD_LIMIT_MIN..COT_FIELD_LIMIT_MAX,
+ * remarks at most COT_REMARKS_LIMIT_MAX; cot_parse_head() and cot_parse()
+ * use the defaults, COT_MAX_FIELD and COT_MAX_REMARKS.
+ */
+struct cot_limits {
+	uint16_t field;
+	uint16_t remarks;
+};
+enum cot_err cot_parse_head_lim(const uint8_t *p, size_t len, const struct cot_limits *lim,
+				struct cot_event *ev, struct cot_cursor *cur);
 enum cot_err cot_parse_rest(struct cot_cursor *cur);
 
 #endif /* COT_PARSE_H */

@@ -105,6 +105,7 @@ struct dp_policy {
 	uint32_t scope_first[TG_SCOPE_COUNT]; /* rules[] range of each scope */
 	uint32_t scope_n[TG_SCOPE_COUNT];
 	uint32_t late_classes;               /* tg_late_classes() of rules */
+	struct cot_limits limits;            /* hdr.max_field_bytes, max_remarks_bytes */
 	hs_database_t *db[TG_HSDB_REFS];       /* as in tg_slot_hdr.hsdb */
 	hs_scratch_t *scratch[DP_MAX_WORKERS];
 	uint32_t *comb_words;                  /* tg_slot_hdr.comb, NULL: none */
@@ -183,7 +184,7 @@ struct dp_worker {
 	struct cot_cursor cursor; /* where cot_parse_head() left ev's payload */
 	uint8_t linbuf[65536] __rte_aligned(64);
 	char xmlbuf[DP_UDP_PAYLOAD_MAX]; /* a v1 message converted to XML (release.md §6) */
-	char fieldbuf[1024];
+	char fieldbuf[3 * TG_FIELD_LIMIT_MAX + 3]; /* the marking scope's text */
 } __rte_cache_aligned;
 
 /* ---- global state (dp_globals.c) ---- */

@@ -46,6 +46,13 @@
 #define DP_PIN_CHECK_MS 500
 #define DP_PIN_WARN_MS 5000
 
+/* The policy's limits are the parser's (docs/policy.md `settings`). */
+_Static_assert(TG_FIELD_LIMIT_DEFAULT == COT_MAX_FIELD && TG_FIELD_LIMIT_MIN == COT_FIELD_LIMIT_MIN &&
+		       TG_FIELD_LIMIT_MAX == COT_FIELD_LIMIT_MAX &&
+		       TG_REMARKS_LIMIT_DEFAULT == COT_MAX_REMARKS &&
+		       TG_REMARKS_LIMIT_MAX == COT_REMARKS_LIMIT_MAX,
+	       "tg_maps.h and cot_parse.h disagree on the parser's limits");
+
 static pthread_t ctl_thread;
 /* The maps attached to; a re-attach replaces the contents, never the
  * object.  stats.c writes and retires through it (dp_stats_*(&ctl_maps)). */
@@ -150,6 +157,13 @@ dp_policy_build(const struct tg_snapshot *s, char *err, size_t errlen)
 
 	/* What the fast path indexes, shifts or narrows with, checked once here
 	 * (tgctl writes nothing else; a map written by other hands is refused). */
+	if (s->hdr.max_field_bytes < TG_FIELD_LIMIT_MIN ||
+	    s->hdr.max_field_bytes > TG_FIELD_LIMIT_MAX ||
+	    s->hdr.max_remarks_bytes > TG_REMARKS_LIMIT_MAX) {
+		snprintf(err, errlen, "published max_field_bytes %u or max_remarks_bytes %u out of "
+			 "range", s->hdr.max_field_bytes, s->hdr.max_remarks_bytes);
+		goto fail;
+	}
 	if (s->hdr.max_message_bytes < 1 || s->hdr.max_message_bytes > 65507) {
 		snprintf(err, errlen, "published max_message_bytes %u is not in 1..65507",
 			 s->hdr.max_message_bytes);
@@ -196,6 +210,8 @@ dp_policy_build(const struct tg_snapshot *s, char *err, size_t errlen)
 			p->scope_first[sc] = i;
 	}
 	p->late_classes = tg_late_classes(p->rules, n);
+	p->limits.field = s->hdr.max_field_bytes;
+	p->limits.remarks = s->hdr.max_remarks_bytes;
 
 	for (unsigned sc = 0; sc < TG_HSDB_REFS; sc++) {
 		const struct tg_hsdb_ref *ref = &s->hdr.hsdb[sc];

@@ -21,7 +21,8 @@
 
 #include <string.h>
 
-#define SC_VAL_MAX 512 /* a decoded attribute value; the parser's bound is lower */
+/* A decoded attribute value: the parser's largest field limit, and room. */
+#define SC_VAL_MAX (TG_FIELD_LIMIT_MAX + 16)
 
 struct sc_mark {
 	int level;     /* tg_level, or -1 when the string carries none */

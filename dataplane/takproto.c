@@ -29,6 +29,7 @@ struct pb {
 	const uint8_t *base; /* the payload, for error offsets */
 	const uint8_t *err_at;
 	struct cot_event *ev;
+	uint16_t field_limit; /* the operator's bound on every kept string */
 	uint8_t marks;       /* marking fields seen: 1 access, 2 caveat, 4 releaseableTo */
 };
 
@@ -172,14 +173,15 @@ xml_text_ok(const uint8_t *s, uint32_t n)
 	return true;
 }
 
-/* A string field with its bound (0: none but the message's); empty = absent. */
+/* A string field, kept (bounded by the field limit) or not (bounded by the
+ * message only: contactUid); empty = absent. */
 static enum cot_err
-rd_str(struct pb *pb, const uint8_t *at, const struct field *f, size_t bound, struct cot_str *out)
+rd_str(struct pb *pb, const uint8_t *at, const struct field *f, bool kept, struct cot_str *out)
 {
 	if (f->wt != WT_LEN)
 		return fail(pb, at, COT_E_WIRE_TYPE);
-	if (bound && f->len > bound)
-		return fail(pb, at, COT_E_OVERSIZE);
+	if (kept && f->len > pb->field_limit)
+		return fail(pb, at, COT_E_FIELD_LIMIT);
 	if (!xml_text_ok(f->data, f->len))
 		return fail(pb, at, COT_E_MALFORMED);
 	out->p = f->len ? (const char *)f->data : NULL;
@@ -248,7 +250,7 @@ dec_strings(struct pb *pb, const uint8_t *p, const uint8_t *e, struct cot_str *c
 
 		TRY(rd_field(pb, &p, e, &f));
 		if (f.num >= 1 && f.num <= n)
-			TRY(rd_str(pb, at, &f, COT_MAX_FIELD, out[f.num - 1]));
+			TRY(rd_str(pb, at, &f, true, out[f.num - 1]));
 	}
 	return COT_OK;
 }
@@ -365,7 +367,7 @@ rd_marking(struct pb *pb, const uint8_t *at, const struct field *f, uint8_t bit,
 	if (pb->marks & bit)
 		return fail(pb, at, COT_E_DUP_MARKING);
 	pb->marks |= bit;
-	TRY(rd_str(pb, at, f, COT_MAX_FIELD, out));
+	TRY(rd_str(pb, at, f, true, out));
 	if (out->p != NULL)
 		pb->ev->flags |= flag;
 	return COT_OK;
@@ -376,7 +378,7 @@ static enum cot_err
 rd_opt(struct pb *pb, const uint8_t *at, const struct field *f, struct cot_str *out,
        uint32_t flag)
 {
-	TRY(rd_str(pb, at, f, COT_MAX_FIELD, out));
+	TRY(rd_str(pb, at, f, true, out));
 	if (out->p != NULL)
 		pb->ev->flags |= flag;
 	else
@@ -396,15 +398,15 @@ dec_event(struct pb *pb, const uint8_t *p, const uint8_t *e)
 
 		TRY(rd_field(pb, &p, e, &f));
 		switch (f.num) {
-		case 1: TRY(rd_str(pb, at, &f, COT_MAX_FIELD, &ev->type)); break;
+		case 1: TRY(rd_str(pb, at, &f, true, &ev->type)); break;
 		case 2: TRY(rd_marking(pb, at, &f, 1, &ev->access, COT_F_HAS_ACCESS)); break;
 		case 3: TRY(rd_opt(pb, at, &f, &ev->qos, COT_F_HAS_QOS)); break;
 		case 4: TRY(rd_opt(pb, at, &f, &ev->opex, COT_F_HAS_OPEX)); break;
-		case 5: TRY(rd_str(pb, at, &f, COT_MAX_FIELD, &ev->uid)); break;
+		case 5: TRY(rd_str(pb, at, &f, true, &ev->uid)); break;
 		case 6: TRY(rd_ms(pb, at, &f, &ev->time_ms)); break;
 		case 7: TRY(rd_ms(pb, at, &f, &ev->start_ms)); break;
 		case 8: TRY(rd_ms(pb, at, &f, &ev->stale_ms)); break;
-		case 9: TRY(rd_str(pb, at, &f, COT_MAX_FIELD, &ev->how)); break;
+		case 9: TRY(rd_str(pb, at, &f, true, &ev->how)); break;
 		case 10:
 			TRY(rd_double(pb, at, &f, &ev->lat));
 			if (ev->lat < -90.0 || ev->lat > 90.0)
@@ -463,7 +465,7 @@ dec_control(struct pb *pb, const uint8_t *p, const uint8_t *e)
 		if (f.num == 1 || f.num == 2)
 			TRY(rd_u32(pb, at, &f, &v));
 		else if (f.num == 3)
-			TRY(rd_str(pb, at, &f, 0, &s));
+			TRY(rd_str(pb, at, &f, false, &s));
 	}
 	return COT_OK;
 }
@@ -503,9 +505,9 @@ dec_message(struct pb *pb, const uint8_t *p, const uint8_t *e)
 }
 
 enum cot_err
-tak_decode(const uint8_t *p, size_t len, struct cot_event *ev)
+tak_decode(const uint8_t *p, size_t len, uint16_t field_limit, struct cot_event *ev)
 {
-	struct pb pb = {.base = p, .ev = ev};
+	struct pb pb = {.base = p, .ev = ev, .field_limit = field_limit};
 	enum cot_err err;
 
 	ev->encoding = COT_ENC_TAKV1;

@@ -23,6 +23,7 @@
  * and ev->type are absent or this payload's last complete value, as
  * cot_parse.h promises.
  */
-enum cot_err tak_decode(const uint8_t *p, size_t len, struct cot_event *ev);
+enum cot_err tak_decode(const uint8_t *p, size_t len, uint16_t field_limit,
+			struct cot_event *ev);
 
 #endif /* TAKPROTO_H */

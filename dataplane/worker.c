@@ -265,8 +265,8 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 	pl = rte_pktmbuf_read(m, pk.payload_off, pk.payload_len, w->linbuf);
 	/* cot_parse_head() clears the event first, also for no bytes: the
 	 * audit record of a drop never shows the previous message's uid. */
-	ce = cot_parse_head(pl ? pl : (const uint8_t *)"", pl ? pk.payload_len : 0, &w->ev,
-			    &w->cursor);
+	ce = cot_parse_head_lim(pl ? pl : (const uint8_t *)"", pl ? pk.payload_len : 0,
+				&pol->limits, &w->ev, &w->cursor);
 	c.ev = ev;
 	if (ce != COT_OK) {
 		if (ce == COT_E_TAK_CONTROL)

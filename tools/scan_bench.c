@@ -80,7 +80,7 @@ on_message(const uint8_t *pl, size_t len)
 	uint64_t t0;
 	enum cot_err ce;
 	struct msg *m;
-	char mbuf[1024];
+	char mbuf[3 * TG_FIELD_LIMIT_MAX + 3];
 	size_t ml;
 	int mrc;
 

@@ -157,7 +157,8 @@ syn_build(uint32_t k, struct pol_policy *p)
 	h->stale_tolerance_s = k; /* the decoder reads k from here */
 	h->flags = k & 1;
 	h->max_message_bytes = k ^ 0x5a5a5a5au;
-	h->pad = ~k;
+	h->max_field_bytes = (uint16_t)~k;
+	h->max_remarks_bytes = (uint16_t)(~k >> 16);
 	for (int i = 0; i < TG_MAX_NATIONS; i++)
 		snprintf(h->nations[i], sizeof(h->nations[i]), "%03u", (k + (unsigned)i) % 1000);
 	for (int i = 0; i < TG_MAX_CLASSES; i++)

@@ -27,6 +27,7 @@ bytes of to_xml() for a v1 message (sha256 of the conversion).
 
 import argparse
 import calendar
+import collections
 import datetime
 import hashlib
 import ipaddress
@@ -294,6 +295,10 @@ class Policy:
         self.stale_tolerance = int(s.get("stale_tolerance_s", 0))
         self.ignore_stale = bool(s.get("ignore_stale", False))
         self.max_bytes = int(s.get("max_message_bytes", 8192))
+        self.limits = Limits(int(s.get("max_field_bytes", MAX_FIELD)),
+                             int(s.get("max_remarks_bytes", MAX_REMARKS)))
+        if not (64 <= self.limits.field <= 1024 and 0 <= self.limits.remarks <= 16384):
+            raise PolicyError(f"settings: limits out of range {self.limits}")
         self.mctx = MarkingCtx(doc.get("groups") or {})
         self.classes = set()
         self.rules = [Rule(r, self.classes) for r in doc.get("rules") or []]
@@ -362,9 +367,9 @@ NUM_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\
 
 # Bounds from docs/release.md section 2: over any of them the message is
 # `parse`, never truncated.
-MAX_FIELD = 256      # a kept string attribute, decoded UTF-8 bytes
+MAX_FIELD = 256      # a kept string attribute, decoded UTF-8 bytes (default)
 MAX_SCALAR = 64      # a number or dateTime attribute, decoded bytes
-MAX_REMARKS = 4096   # text of <remarks>, decoded UTF-8 bytes
+MAX_REMARKS = 4096   # text of <remarks>, decoded UTF-8 bytes (default)
 MAX_DEPTH = 16
 MAX_ATTRS = 64
 MAX_LINKS = 8
@@ -413,9 +418,16 @@ def _num(s):
     return x
 
 
-def _kept(s, bound=MAX_FIELD):
+# The operator's limits (docs/policy.md `settings`): a kept string over
+# `field` bytes is parse (field_limit), remarks over `remarks` parse
+# (remarks_limit).
+Limits = collections.namedtuple("Limits", "field remarks")
+DEFAULT_LIMITS = Limits(MAX_FIELD, MAX_REMARKS)
+
+
+def _kept(s, bound, code="field_limit"):
     if len(s.encode()) > bound:
-        raise Bad("parse")
+        raise Bad("parse", code)
     return s
 
 
@@ -438,8 +450,8 @@ def _start_tag_end(xml, i):
 class _CotReader:
     """expat handlers that build the fields of one event, or raise Bad."""
 
-    def __init__(self, xml, parser):
-        self.xml, self.p = xml, parser
+    def __init__(self, xml, parser, lim=DEFAULT_LIMITS):
+        self.xml, self.p, self.lim = xml, parser, lim
         self.kinds = []          # open elements: "event", "point", ..., "other"
         self.seen = set()        # point, detail and the ONCE_IN_DETAIL kinds met
         self.detail_from = None
@@ -500,13 +512,14 @@ class _CotReader:
                 f["track"] = t
             elif kind == "contact":
                 if "callsign" in attrs:
-                    f["callsign"] = _kept(attrs["callsign"])
+                    f["callsign"] = _kept(attrs["callsign"], self.lim.field)
             elif kind == "remarks":
                 self.remarks_parts = []
             else:
                 if len(f["links"]) == MAX_LINKS:
                     raise Bad("parse")
-                f["links"].append({k: _kept(attrs[k]) for k in LINK_STR if k in attrs})
+                f["links"].append({k: _kept(attrs[k], self.lim.field) for k in LINK_STR
+                                   if k in attrs})
         elif parent == "remarks":
             raise Bad("parse")  # the remarks are text only
         if kind in ("point", "detail") + ONCE_IN_DETAIL:
@@ -519,7 +532,7 @@ class _CotReader:
             if not a.get(k):
                 raise Bad("parse")
         for k in EVENT_STR:
-            f[k] = _kept(a[k]) if k in a else None
+            f[k] = _kept(a[k], self.lim.field) if k in a else None
         f["time_ms"], f["start_ms"], f["stale_ms"] = (_epoch_ms(a[k]) for k in EVENT_TIME)
         r1, r2 = f["releasableTo"], f["releaseableTo"]
         if r1 is not None and r2 is not None and r1 != r2:
@@ -533,7 +546,7 @@ class _CotReader:
             self.f["detail"] = b"" if self.detail_empty else self.xml[self.detail_from:at]
         elif kind == "remarks":
             r = "".join(self.remarks_parts)
-            self.f["remarks"] = _kept(r, MAX_REMARKS)
+            self.f["remarks"] = _kept(r, self.lim.remarks, "remarks_limit")
             self.remarks_parts = None
         elif kind == "event" and "point" not in self.seen:
             raise Bad("parse")
@@ -563,10 +576,10 @@ def _utf8_only(xml):
         raise Bad("parse")
 
 
-def _reader(xml):
+def _reader(xml, lim=DEFAULT_LIMITS):
     """An expat parser of xml with a _CotReader's handlers."""
     p = expat.ParserCreate(encoding="UTF-8")
-    r = _CotReader(xml, p)
+    r = _CotReader(xml, p, lim)
     p.XmlDeclHandler = r.decl
     p.StartDoctypeDeclHandler = r._bad
     p.EntityDeclHandler = r._bad
@@ -577,7 +590,7 @@ def _reader(xml):
     return p, r
 
 
-def parse_cot(payload):
+def parse_cot(payload, lim=DEFAULT_LIMITS):
     """Returns the parsed fields of a CoT payload or raises Bad.
 
     Strings are str (decoded); callsign, remarks and detail are None when
@@ -585,10 +598,10 @@ def parse_cot(payload):
     encoding is "xml" or "takproto-v1"; a v1 event's detail is its detail
     text D (release.md section 2), read by the same XML rules."""
     if takproto.is_v1(payload):
-        f, ev = _v1_head(payload)
+        f, ev = _v1_head(payload, lim)
         if ev["detail"] is not None:
             d = takproto.detail_text(ev["detail"])
-            r = _read_detail(d)
+            r = _read_detail(d, lim)
             if len(d) > 65535:
                 # a field's text is at most 65,535 bytes; escaping the typed
                 # elements can make D longer than the message (release.md §2)
@@ -599,7 +612,7 @@ def parse_cot(payload):
         return f
     xml = _xml_of(payload)
     _utf8_only(xml)
-    p, r = _reader(xml)
+    p, r = _reader(xml, lim)
     try:
         p.Parse(xml, True)
     except expat.ExpatError:
@@ -614,7 +627,7 @@ class _Head(Exception):
     """Raised by the start handler of <event> when only the head is wanted."""
 
 
-def parse_cot_head(payload):
+def parse_cot_head(payload, lim=DEFAULT_LIMITS):
     """The fields of the <event> start tag of a CoT payload, or Bad: what
     parse_cot() checks of the payload up to and including that tag, and
     nothing after it (release.md section 5: a message no peer can receive
@@ -622,9 +635,9 @@ def parse_cot_head(payload):
     payload the head is the whole protobuf decoding: everything but the XML
     reading of its detail text D."""
     if takproto.is_v1(payload):
-        return _v1_head(payload)[0]
+        return _v1_head(payload, lim)[0]
     xml = _xml_of(payload)
-    p, r = _reader(xml)
+    p, r = _reader(xml, lim)
     end = None
 
     def start(name, attrs):
@@ -662,13 +675,13 @@ def encoding_of(payload):
     return "takproto-v1" if takproto.is_v1(payload) else "xml"
 
 
-def _v1_head(payload):
+def _v1_head(payload, lim=DEFAULT_LIMITS):
     """(the head fields, the decoded CotEvent) of a v1 payload, or Bad:
     "parse" (args[1] the parse error) or "tak_control"."""
     if len(payload) > 65535:
         raise Bad("parse", "oversize")  # the message bound, before any byte is read
     try:
-        m = takproto.decode(payload)
+        m = takproto.decode(payload, lim.field)
     except takproto.Refused as e:
         raise Bad(e.reason, e.code) from None
     ev = m["cotEvent"]
@@ -695,11 +708,11 @@ _D_PRE = (b'<event version="2.0" uid="u" type="t" how="h" time="1970-01-01T00:00
 _D_POST = b"</detail></event>"
 
 
-def _read_detail(d):
+def _read_detail(d, lim=DEFAULT_LIMITS):
     """The fields the XML rules give D read as the content of <detail>."""
     doc = _D_PRE + d + _D_POST
     _utf8_only(doc)
-    p, r = _reader(doc)
+    p, r = _reader(doc, lim)
     try:
         p.Parse(doc, True)
     except expat.ExpatError:
@@ -836,7 +849,7 @@ class Oracle:
                 raise Bad("too_big")
             if enc not in link["encodings"]:
                 raise Bad("encoding")
-            f = parse_cot_head(payload)  # Bad("tak_control") for a TakControl-only v1
+            f = parse_cot_head(payload, p.limits)  # Bad("tak_control") for a TakControl-only v1
             if not p.ignore_stale and self.now - f["stale"] > p.stale_tolerance:
                 raise Bad("stale")
             level, lists, noforn = p.mctx.parse(f["access"], f["caveat"], f["rel"])
@@ -886,7 +899,7 @@ class Oracle:
 
         # Someone may receive it: now the whole document must parse.
         try:
-            f = parse_cot(payload)
+            f = parse_cot(payload, p.limits)
         except Bad as e:
             self._reason(e.args[0])
             return

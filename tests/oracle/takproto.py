@@ -26,6 +26,7 @@ import xml.parsers.expat as expat
 
 HEADER = b"\xbf\x01\xbf"
 MAX_STR = 256                        # event strings and typed-detail strings, bytes
+                                     # (the default of the policy's max_field_bytes)
 MAX_TIME = 253402300799999           # 9999-12-31T23:59:59.999Z
 U32 = 1 << 32
 U64 = 1 << 64
@@ -103,10 +104,10 @@ def _default(kind):
 _NOT_XML_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def _string(b, s, e, bounded):
+def _string(b, s, e, bound):
     raw = bytes(b[s:e])
-    if bounded and len(raw) > MAX_STR:
-        _fail("oversize", s)       # the length says so before any byte is read
+    if bound is not None and len(raw) > bound:
+        _fail("field_limit", s)    # the length says so before any byte is read
     try:
         txt = raw.decode("utf-8", "strict")
     except UnicodeDecodeError:
@@ -179,7 +180,7 @@ def read_field(b, i, end):
     return fnum, wt, v, k0, i
 
 
-def _message(b, s, e, mname):
+def _message(b, s, e, mname, field_limit=MAX_STR):
     """Decode message mname at b[s:e] into a dict of its known fields."""
     schema = SCHEMA[mname]
     out = {name: _default(kind) for name, kind in schema.values()}
@@ -214,9 +215,9 @@ def _message(b, s, e, mname):
             out["legacy"][LEGACY[fnum]] = v
             continue
         if kind.startswith("msg:"):
-            out[name] = _message(b, v[0], v[1], kind[4:])
+            out[name] = _message(b, v[0], v[1], kind[4:], field_limit)
         elif kind in ("str", "bstr"):
-            out[name] = _string(b, v[0], v[1], kind == "bstr")
+            out[name] = _string(b, v[0], v[1], field_limit if kind == "bstr" else None)
         elif kind == "raw":
             # xmlDetail: XML, whose bytes the rest step reads (release.md §2)
             out[name] = bytes(b[v[0]:v[1]]) or None
@@ -246,7 +247,7 @@ def is_v1(payload):
     return bytes(payload[:3]) == HEADER
 
 
-def decode(payload):
+def decode(payload, field_limit=MAX_STR):
     """The TakMessage behind the header, as dicts (absent strings and
     messages None, absent numbers 0), or Refused.  A message without
     cotEvent is refused: tak_control with takControl, parse (missing)
@@ -254,7 +255,7 @@ def decode(payload):
     if not is_v1(payload):
         raise ValueError("not a TAK Protocol Version 1 payload")
     b = memoryview(payload)
-    m = _message(b, 3, len(b), "TakMessage")
+    m = _message(b, 3, len(b), "TakMessage", field_limit)
     if m["cotEvent"] is None:
         if m["takControl"] is not None:
             raise Refused("tak_control", "tak_control", len(b))

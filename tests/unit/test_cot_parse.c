@@ -722,7 +722,7 @@ test_hostile(void **state)
 			     "<event version=\"2.0\" uid=\"%.*s\" type=\"t\" how=\"h\" " T3 ">" POINT
 			     "</event>",
 			     COT_MAX_FIELD + 1, big);
-		assert_err(parse_s(doc), COT_E_OVERSIZE);
+		assert_err(parse_s(doc), COT_E_FIELD_LIMIT);
 		/* an element name */
 		n = snprintf(doc, sizeof(doc), EV("", "<detail><%.*s/></detail>"), COT_MAX_NAME + 1,
 			     big);
@@ -742,7 +742,7 @@ test_oversize_remarks_and_buffer(void **state)
 		memset(doc + n, 'r', COT_MAX_REMARKS + extra);
 		n += COT_MAX_REMARKS + extra;
 		n += (size_t)snprintf(doc + n, sizeof(doc) - n, "</remarks></detail></event>");
-		assert_err(parse_n(doc, n), extra ? COT_E_OVERSIZE : COT_OK);
+		assert_err(parse_n(doc, n), extra ? COT_E_REMARKS_LIMIT : COT_OK);
 	}
 	/* decoded strings share one buffer, and it holds every kept string at
 	 * its bound at once: event attributes, 8 links, the callsign and the
@@ -817,6 +817,93 @@ test_oversize_remarks_and_buffer(void **state)
 		n += (size_t)snprintf(doc + n, sizeof(doc) - n, " a%d=\"\"", i);
 	n += (size_t)snprintf(doc + n, sizeof(doc) - n, "/></detail></event>");
 	assert_err(parse_n(doc, n), COT_E_OVERSIZE);
+}
+
+/* cot_parse_head_lim() then cot_parse_rest(): the whole parse under the
+ * operator's limits (policy settings max_field_bytes, max_remarks_bytes). */
+static enum cot_err
+parse_lim(const char *doc, size_t n, uint16_t field, uint16_t remarks)
+{
+	struct cot_limits lim = {field, remarks};
+	struct cot_cursor cur;
+	enum cot_err e = cot_parse_head_lim((const uint8_t *)doc, n, &lim, &ev, &cur);
+
+	return e != COT_OK ? e : cot_parse_rest(&cur);
+}
+
+/* Both sides of each limit, at the defaults, the hard bounds and the
+ * smallest ones; every kept string at the hard bounds at once fits the
+ * decode buffer (release.md §2, docs/policy.md `settings`). */
+static void
+test_limits(void **state)
+{
+	static char doc[200000], big[COT_FIELD_LIMIT_MAX + 2];
+	static const uint16_t fields[] = {COT_FIELD_LIMIT_MIN, COT_MAX_FIELD, 700,
+					  COT_FIELD_LIMIT_MAX};
+	static const uint16_t remarks[] = {0, 1, COT_MAX_REMARKS, COT_REMARKS_LIMIT_MAX};
+	size_t n;
+
+	(void)state;
+	memset(big, 'u', sizeof(big) - 1);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		for (int extra = 0; extra <= 1; extra++) {
+			/* a raw uid (the fast path), then an entity-bearing callsign
+			 * (decoded: the slow path) */
+			n = (size_t)snprintf(doc, sizeof(doc),
+					     "<event version=\"2.0\" uid=\"%.*s\" type=\"t\" how=\"h\" " T3
+					     ">" POINT "</event>",
+					     fields[i] + extra, big);
+			assert_err(parse_lim(doc, n, fields[i], COT_MAX_REMARKS),
+				   extra ? COT_E_FIELD_LIMIT : COT_OK);
+			n = (size_t)snprintf(doc, sizeof(doc), "%s", HDR("") POINT
+					     "<detail><contact callsign=\"");
+			for (int k = 0; k < fields[i] + extra; k++)
+				n += (size_t)snprintf(doc + n, sizeof(doc) - n, "&amp;");
+			n += (size_t)snprintf(doc + n, sizeof(doc) - n, "\"/></detail></event>");
+			assert_err(parse_lim(doc, n, fields[i], COT_MAX_REMARKS),
+				   extra ? COT_E_FIELD_LIMIT : COT_OK);
+			if (!extra)
+				assert_int_equal(ev.callsign.len, fields[i]);
+		}
+	}
+	for (size_t i = 0; i < sizeof(remarks) / sizeof(remarks[0]); i++) {
+		for (int extra = 0; extra <= 1; extra++) {
+			n = (size_t)snprintf(doc, sizeof(doc), "%s", HDR("") POINT "<detail><remarks>");
+			memset(doc + n, 'r', (size_t)remarks[i] + (size_t)extra);
+			n += (size_t)remarks[i] + (size_t)extra;
+			n += (size_t)snprintf(doc + n, sizeof(doc) - n, "</remarks></detail></event>");
+			assert_err(parse_lim(doc, n, COT_MAX_FIELD, remarks[i]),
+				   extra ? COT_E_REMARKS_LIMIT : COT_OK);
+		}
+	}
+	/* limits past the hard bounds are the hard bounds */
+	n = (size_t)snprintf(doc, sizeof(doc),
+			     "<event version=\"2.0\" uid=\"%.*s\" type=\"t\" how=\"h\" " T3 ">" POINT
+			     "</event>",
+			     COT_FIELD_LIMIT_MAX + 1, big);
+	assert_err(parse_lim(doc, n, UINT16_MAX, UINT16_MAX), COT_E_FIELD_LIMIT);
+	/* decoded strings at the hard field bound fill the shared buffer as
+	 * far as a datagram can carry them (4+ bytes of entity per byte) */
+	n = (size_t)snprintf(doc, sizeof(doc), "%s", "<event version=\"2.0\" uid=\"u\" "
+			     "type=\"t\" how=\"h\" " T3);
+	for (int a = 0; a < 6; a++) {
+		static const char *const names[] = {"access", "qos", "opex", "caveat",
+						    "releasableTo", "releaseableTo"};
+
+		n += (size_t)snprintf(doc + n, sizeof(doc) - n, " %s=\"", names[a]);
+		for (int k = 0; k < COT_FIELD_LIMIT_MAX; k++)
+			n += (size_t)snprintf(doc + n, sizeof(doc) - n, "&#65;");
+		doc[n++] = '"';
+	}
+	n += (size_t)snprintf(doc + n, sizeof(doc) - n, ">" POINT "<detail><remarks>");
+	for (int k = 0; k < 6000; k++)
+		n += (size_t)snprintf(doc + n, sizeof(doc) - n, "&lt;");
+	n += (size_t)snprintf(doc + n, sizeof(doc) - n, "</remarks></detail></event>");
+	assert_true(n <= COT_MAX_MSG);
+	assert_err(parse_lim(doc, n, COT_FIELD_LIMIT_MAX, COT_REMARKS_LIMIT_MAX), COT_OK);
+	assert_int_equal(ev.buf_used, 6 * COT_FIELD_LIMIT_MAX + 6000);
+	assert_int_equal(ev.access.len, COT_FIELD_LIMIT_MAX);
+	assert_int_equal(ev.remarks.len, 6000);
 }
 
 static void
@@ -1152,6 +1239,7 @@ main(void)
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_oversize_remarks_and_buffer),
+		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_unknown_detail_skipped),
 		cmocka_unit_test(test_section2_decisions),

@@ -90,6 +90,9 @@ static const struct bad_case bad_cases[] = {
 	{ "bad-peer-encoding", 0, 20, 15, "unknown encoding 'protobuf' for a peer (expected as-received or xml)" },
 	{ "bad-udp-ports-count", 0, 9, 16, "must list 1 to 8 ports, not 9" },
 	{ "bad-max-message", 0, 4, 22, "out of range 1..65507" },
+	{ "bad-max-field", 0, 4, 20, "'max_field_bytes' is '1025', out of range 64..1024" },
+	{ "bad-max-field-small", 0, 4, 20, "'max_field_bytes' is '63', out of range 64..1024" },
+	{ "bad-max-remarks", 0, 4, 22, "'max_remarks_bytes' is '16385', out of range 0..16384" },
 	{ "bad-rule-name", 0, 33, 11, "may hold only letters, digits" },
 	{ "bad-rule-id-zero", 0, 32, 9, "'id' is '0', out of range 1..2147483648" },
 	{ "bad-anchor", 0, 9, 16, "YAML anchor '&ports': anchors and aliases are not allowed" },
@@ -258,6 +261,8 @@ test_demo(void **state)
 	assert_int_equal(p->peers[0].encoding, TG_PEER_ENC_AS_RECEIVED);
 	assert_int_equal(p->links[0].encodings, TG_ENC_F_ALL);
 	assert_int_equal(p->links[1].encodings, TG_ENC_F_XML);
+	assert_int_equal(p->hdr.max_field_bytes, TG_FIELD_LIMIT_DEFAULT);
+	assert_int_equal(p->hdr.max_remarks_bytes, TG_REMARKS_LIMIT_DEFAULT);
 
 	/* sorted by scope then id */
 	for (i = 1; i < p->hdr.n_rules; i++)

@@ -494,7 +494,7 @@ test_values(void **state)
 	x = E;
 	fbytes(&x, 2, big, 257);
 	wrap(&M, &x, NULL);
-	EXPECT(COT_E_OVERSIZE, &M);
+	EXPECT(COT_E_FIELD_LIMIT, &M);
 	x = E;
 	fbytes(&x, 5, big, 256);
 	wrap(&M, &x, NULL);
@@ -507,7 +507,7 @@ test_values(void **state)
 	x = E;
 	fmsg(&x, 15, &D);
 	wrap(&M, &x, NULL);
-	EXPECT(COT_E_OVERSIZE, &M);
+	EXPECT(COT_E_FIELD_LIMIT, &M);
 	D.n = 0;
 	S.n = 0;
 	fdbl(&S, 2, 360.5);
