@@ -11,6 +11,11 @@
  * release.md §1: a payload is a CoT event or the same preceded by the TAK v0
  * header 0xbf 0x00 0xbf.  So every input not starting with 0xbf is parsed a
  * second time with the header in front: same result, same fields.
+ *
+ * The operator's limits (policy settings max_field_bytes, max_remarks_bytes)
+ * are picked by the input's length from four pairs, the defaults among them;
+ * the bounds checked are those limits, and what parses under them parses
+ * under the hard maxima too, with the same fields.
  */
 #include <math.h>
 #include <stddef.h>
@@ -20,6 +25,17 @@
 #include "fuzz_common.h"
 
 static struct cot_event ev, ev2;
+static struct cot_limits lim;
+
+/* cot_parse() under `lim` */
+static enum cot_err
+parse(const uint8_t *p, size_t n, const struct cot_limits *l, struct cot_event *e)
+{
+	struct cot_cursor cur;
+	enum cot_err err = cot_parse_head_lim(p, n, l, e, &cur);
+
+	return err != COT_OK ? err : cot_parse_rest(&cur);
+}
 
 static void
 check_str(const struct cot_str *s, const uint8_t *p, size_t n, size_t max, int required)
@@ -66,7 +82,7 @@ check_tak_equivalence(const uint8_t *data, size_t size, enum cot_err e)
 	t[1] = 0x00;
 	t[2] = 0xbf;
 	memcpy(t + 3, data, size);
-	e2 = cot_parse(t, size + 3, &ev2);
+	e2 = parse(t, size + 3, &lim, &ev2);
 	if (e2 != e) {
 		fprintf(stderr, "cot_parse: %s without the TAK v0 header, %s with it\n",
 			cot_err_name(e), cot_err_name(e2));
@@ -98,8 +114,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* TAK Protocol v1 has its own target and properties (fuzz_takproto.c) */
 	if (cot_encoding_of(data, size) == COT_ENC_TAKV1)
 		return 0;
-	e = cot_parse(data, size, &ev);
+	{
+		static const struct cot_limits pick[] = {
+			{COT_MAX_FIELD, COT_MAX_REMARKS},
+			{COT_FIELD_LIMIT_MIN, 0},
+			{COT_FIELD_LIMIT_MAX, COT_REMARKS_LIMIT_MAX},
+			{300, 100},
+		};
+
+		lim = pick[size & 3];
+	}
+	e = parse(data, size, &lim, &ev);
 	check_tak_equivalence(data, size, e);
+	if (e == COT_OK && (lim.field < COT_FIELD_LIMIT_MAX || lim.remarks < COT_REMARKS_LIMIT_MAX)) {
+		/* raising a limit never refuses what a lower one accepts */
+		static const struct cot_limits hard = {COT_FIELD_LIMIT_MAX, COT_REMARKS_LIMIT_MAX};
+
+		FUZZ_CHECK(parse(data, size, &hard, &ev2) == COT_OK);
+		FUZZ_CHECK(str_eq(&ev.uid, &ev2.uid) && str_eq(&ev.remarks, &ev2.remarks) &&
+			   str_eq(&ev.callsign, &ev2.callsign) && str_eq(&ev.access, &ev2.access));
+	}
 
 	FUZZ_CHECK((unsigned)e < COT_E_COUNT);
 	FUZZ_CHECK(cot_err_name(e) != NULL);
@@ -108,24 +142,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 * absent; a value left from the previous input would point into
 		 * its freed copy, outside this one and outside the buffer */
 		FUZZ_CHECK(size > COT_MAX_MSG ? ev.err_off == COT_MAX_MSG : ev.err_off <= size);
-		check_str(&ev.uid, data, size, COT_MAX_FIELD, 0);
-		check_str(&ev.type, data, size, COT_MAX_FIELD, 0);
+		check_str(&ev.uid, data, size, lim.field, 0);
+		check_str(&ev.type, data, size, lim.field, 0);
 		return 0;
 	}
 	FUZZ_CHECK(size <= COT_MAX_MSG);
 	FUZZ_CHECK(ev.buf_used <= COT_DECODE_BUF);
 
-	check_str(&ev.version, data, size, COT_MAX_FIELD, 1);
-	check_str(&ev.uid, data, size, COT_MAX_FIELD, 1);
-	check_str(&ev.type, data, size, COT_MAX_FIELD, 1);
-	check_str(&ev.how, data, size, COT_MAX_FIELD, 1);
-	check_str(&ev.access, data, size, COT_MAX_FIELD, 0);
-	check_str(&ev.qos, data, size, COT_MAX_FIELD, 0);
-	check_str(&ev.opex, data, size, COT_MAX_FIELD, 0);
-	check_str(&ev.caveat, data, size, COT_MAX_FIELD, 0);
-	check_str(&ev.releasable_to, data, size, COT_MAX_FIELD, 0);
-	check_str(&ev.callsign, data, size, COT_MAX_FIELD, 0);
-	check_str(&ev.remarks, data, size, COT_MAX_REMARKS, 0);
+	check_str(&ev.version, data, size, lim.field, 1);
+	check_str(&ev.uid, data, size, lim.field, 1);
+	check_str(&ev.type, data, size, lim.field, 1);
+	check_str(&ev.how, data, size, lim.field, 1);
+	check_str(&ev.access, data, size, lim.field, 0);
+	check_str(&ev.qos, data, size, lim.field, 0);
+	check_str(&ev.opex, data, size, lim.field, 0);
+	check_str(&ev.caveat, data, size, lim.field, 0);
+	check_str(&ev.releasable_to, data, size, lim.field, 0);
+	check_str(&ev.callsign, data, size, lim.field, 0);
+	check_str(&ev.remarks, data, size, lim.remarks, 0);
 	/* the raw <detail> bytes are never decoded: always inside the payload */
 	if (ev.detail.p != NULL)
 		FUZZ_CHECK(ev.detail.p >= (const char *)data &&
@@ -134,9 +168,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	FUZZ_CHECK(ev.n_links <= COT_MAX_LINKS);
 	for (unsigned i = 0; i < ev.n_links; i++) {
-		check_str(&ev.link[i].uid, data, size, COT_MAX_FIELD, 0);
-		check_str(&ev.link[i].relation, data, size, COT_MAX_FIELD, 0);
-		check_str(&ev.link[i].type, data, size, COT_MAX_FIELD, 0);
+		check_str(&ev.link[i].uid, data, size, lim.field, 0);
+		check_str(&ev.link[i].relation, data, size, lim.field, 0);
+		check_str(&ev.link[i].type, data, size, lim.field, 0);
 	}
 
 	/* flags agree with the strings they announce */
