@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define TG_MAPS_MAGIC 0x54524b47u /* "TRKG" */
-#define TG_MAPS_ABI 7
+#define TG_MAPS_ABI 8
 
 #define TG_DEFAULT_BPFFS "/sys/fs/bpf/trackgate"
 
@@ -179,6 +179,38 @@ struct tg_group {
 	uint64_t mask; /* over nations[]; members no peer has are dropped */
 };
 
+/*
+ * The operator's register of dissemination controls (docs/policy.md
+ * `controls`, release.md §3).  A control set is a u64: at most 64 controls.
+ * Names (and aliases) are canonical: upper case, words joined by one space.
+ */
+#define TG_MAX_CONTROLS 64
+#define TG_MAX_CONTROL_NAMES 128
+enum tg_ctl_effect {
+	TG_CE_PASS = 0, /* recorded, no effect */
+	TG_CE_BLOCK,    /* released to no one */
+	TG_CE_NATIONS,  /* releasability intersected with `nations` */
+	TG_CE_PEERS,    /* only the peers in `peers` */
+};
+enum tg_ctl_builtin {
+	TG_CB_NONE = 0,
+	TG_CB_NOFORN, /* NOFORN / NF declared: its USA narrowing stays, whatever the effect */
+	TG_CB_FOUO,
+};
+struct tg_control {
+	char name[TG_NAME_MAX];
+	uint8_t effect;  /* enum tg_ctl_effect */
+	uint8_t builtin; /* enum tg_ctl_builtin */
+	uint8_t pad[2];
+	uint32_t peers;  /* TG_CE_PEERS: bit i = peers[i] */
+	uint64_t nations; /* TG_CE_NATIONS: over nations[] */
+};
+struct tg_control_name {
+	char name[TG_NAME_MAX];
+	uint8_t control; /* index into controls[] */
+	uint8_t pad[7];
+};
+
 struct tg_hsdb_ref {
 	uint32_t off; /* byte offset into the slot's tg_hsdb region */
 	uint32_t len; /* 0 = no database here */
@@ -231,6 +263,9 @@ struct tg_slot_hdr {
 	char nations[TG_MAX_NATIONS][4];
 	char classes[TG_MAX_CLASSES][TG_NAME_MAX];
 	struct tg_group groups[TG_MAX_GROUPS];
+	uint32_t n_controls, n_control_names;
+	struct tg_control controls[TG_MAX_CONTROLS];
+	struct tg_control_name control_names[TG_MAX_CONTROL_NAMES];
 	uint64_t pf_match_bytes[TG_SCOPE_COUNT][4]; /* bit b of [b / 64]: byte b */
 	struct tg_hsdb_ref hsdb[TG_HSDB_REFS];
 	/* The combinations, evaluated by the dataplane (lib/comb.h): a table

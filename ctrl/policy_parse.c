@@ -673,6 +673,220 @@ parse_groups(struct pctx *c, const struct ynode *m)
 	}
 }
 
+/* ------------------------------------------------------- controls */
+
+/*
+ * A control's name or alias in canonical form (upper case, blank runs one
+ * space, no blanks around it): words of A-Z a-z 0-9 _ -, 1..TG_NAME_MAX-1
+ * characters.  false (and an error) if it is not one.
+ */
+static bool
+control_name(struct pctx *c, const struct ynode *n, const char *key, char out[TG_NAME_MAX])
+{
+	const char *s;
+	size_t o = 0;
+	bool blank = false;
+
+	if (!want(c, n, Y_SCALAR, key))
+		return false;
+	s = S(c, n);
+	for (size_t i = 0; i < n->len; i++) {
+		char ch = s[i];
+
+		if (ch == ' ' || ch == '\t') {
+			blank = o > 0;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-')) {
+			perr(c, n, "control %s may hold only letters, digits, '_', '-' and blanks",
+			     DISP(c, n));
+			return false;
+		}
+		if (o + (blank ? 2 : 1) >= TG_NAME_MAX) {
+			perr(c, n, "control %s is longer than %u characters", DISP(c, n),
+			     TG_NAME_MAX - 1);
+			return false;
+		}
+		if (blank)
+			out[o++] = ' ';
+		blank = false;
+		out[o++] = (ch >= 'a' && ch <= 'z') ? (char)(ch - 32) : ch;
+	}
+	out[o] = '\0';
+	if (o == 0) {
+		perr(c, n, "'%s' must not be empty", key);
+		return false;
+	}
+	/* What the marking grammar reads as something else (release.md §3). */
+	static const char *const reserved[] = {"UNCLASSIFIED", "U", "CONFIDENTIAL", "C",
+					       "SECRET", "S", "TOP SECRET", "TS", "REL"};
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (strcmp(out, reserved[i]) == 0) {
+			perr(c, n, "control %s is a word of the marking grammar (a level or REL)",
+			     DISP(c, n));
+			return false;
+		}
+	if (strncmp(out, "REL ", 4) == 0) {
+		perr(c, n, "control %s would be read as a REL TO list", DISP(c, n));
+		return false;
+	}
+	return true;
+}
+
+static enum tg_ctl_builtin
+control_builtin(const char *canon)
+{
+	if (strcmp(canon, "NOFORN") == 0 || strcmp(canon, "NF") == 0)
+		return TG_CB_NOFORN;
+	if (strcmp(canon, "FOUO") == 0)
+		return TG_CB_FOUO;
+	return TG_CB_NONE;
+}
+
+/* One name of control `ci`: distinct from every name before it. */
+static void
+add_control_name(struct pctx *c, const struct ynode *n, const char *canon, uint32_t ci)
+{
+	struct tg_slot_hdr *h = &c->p->hdr;
+
+	for (uint32_t j = 0; j < h->n_control_names; j++)
+		if (strcmp(h->control_names[j].name, canon) == 0) {
+			perr(c, n, "control name %s is already taken by control %s (names and aliases are "
+				   "compared case-insensitively)",
+			     DISP(c, n), h->controls[h->control_names[j].control].name);
+			return;
+		}
+	if (h->n_control_names == TG_MAX_CONTROL_NAMES) {
+		perr(c, n, "too many control names and aliases: the limit is %u",
+		     TG_MAX_CONTROL_NAMES);
+		return;
+	}
+	memcpy(h->control_names[h->n_control_names].name, canon, TG_NAME_MAX);
+	h->control_names[h->n_control_names++].control = (uint8_t)ci;
+}
+
+/* `effect`: pass | block | {nations: [...]} | {peers: [...]}. */
+static void
+control_effect(struct pctx *c, const struct ynode *n, struct tg_control *ct)
+{
+	struct tg_slot_hdr *h = &c->p->hdr;
+	const struct ynode *k, *v, *t;
+
+	if (n->kind == Y_SCALAR) {
+		if (strcmp(S(c, n), "pass") == 0)
+			ct->effect = TG_CE_PASS;
+		else if (strcmp(S(c, n), "block") == 0)
+			ct->effect = TG_CE_BLOCK;
+		else
+			perr(c, n, "unknown effect %s (expected pass, block, {nations: [...]} or "
+				   "{peers: [...]})",
+			     DISP(c, n));
+		return;
+	}
+	if (!want(c, n, Y_MAP, "effect"))
+		return;
+	if (n->n != 2) {
+		perr(c, n, "'effect' names exactly one of nations or peers");
+		return;
+	}
+	k = Y(c, n->first);
+	v = Y(c, k->next);
+	if (k->kind == Y_SCALAR && strcmp(S(c, k), "nations") == 0) {
+		ct->effect = TG_CE_NATIONS;
+		if (!want(c, v, Y_SEQ, "nations"))
+			return;
+		for (t = Y(c, v->first); t != NULL; t = Y(c, t->next)) {
+			uint32_t j;
+
+			if (!want(c, t, Y_SCALAR, "nations"))
+				continue;
+			for (j = 0; j < h->n_groups; j++)
+				if (strcasecmp(h->groups[j].name, S(c, t)) == 0)
+					break;
+			if (j < h->n_groups) {
+				ct->nations |= h->groups[j].mask;
+				continue;
+			}
+			if (!is_trigraph(S(c, t), t->len)) {
+				perr(c, t, "%s is neither a trigraph nor a group", DISP(c, t));
+				continue;
+			}
+			/* nations no peer has cannot be released to: dropped */
+			for (j = 0; j < h->n_nations; j++)
+				if (memcmp(h->nations[j], S(c, t), 4) == 0)
+					ct->nations |= UINT64_C(1) << j;
+		}
+	} else if (k->kind == Y_SCALAR && strcmp(S(c, k), "peers") == 0) {
+		ct->effect = TG_CE_PEERS;
+		if (!want(c, v, Y_SEQ, "peers"))
+			return;
+		for (t = Y(c, v->first); t != NULL; t = Y(c, t->next)) {
+			uint32_t j;
+
+			if (!want(c, t, Y_SCALAR, "peers"))
+				continue;
+			for (j = 0; j < h->n_peers; j++)
+				if (strcmp(c->p->peers[j].name, S(c, t)) == 0)
+					break;
+			if (j == h->n_peers)
+				perr(c, t, "peer %s names no peer", DISP(c, t));
+			else
+				ct->peers |= 1u << j;
+		}
+	} else {
+		perr(c, k, "unknown effect %s (expected nations or peers)", DISP(c, k));
+	}
+}
+
+static void
+parse_controls(struct pctx *c, const struct ynode *seq)
+{
+	struct tg_slot_hdr *h = &c->p->hdr;
+	const struct ynode *m, *n, *a;
+
+	if (seq == NULL || !want(c, seq, Y_SEQ, "controls"))
+		return;
+	if (seq->n > TG_MAX_CONTROLS)
+		perr(c, seq, "too many controls: %u, the limit is %u", seq->n, TG_MAX_CONTROLS);
+	for (m = Y(c, seq->first); m != NULL && h->n_controls < TG_MAX_CONTROLS; m = Y(c, m->next)) {
+		struct tg_control *ct = &h->controls[h->n_controls];
+		char canon[TG_NAME_MAX];
+		uint32_t ci = h->n_controls;
+
+		if (!want(c, m, Y_MAP, "controls[]"))
+			continue;
+		check_keys(c, m, "control", KEYS("name", "aliases", "effect"));
+		if (!(n = need(c, m, "name", "control")) || !control_name(c, n, "name", canon))
+			continue;
+		memset(ct, 0, sizeof(*ct));
+		memcpy(ct->name, canon, TG_NAME_MAX);
+		ct->builtin = (uint8_t)control_builtin(canon);
+		h->n_controls++;
+		add_control_name(c, n, canon, ci);
+		if ((a = get(c, m, "aliases")) && want(c, a, Y_SEQ, "aliases")) {
+			if (a->n > 8)
+				perr(c, a, "too many aliases: %u, the limit is 8", a->n);
+			for (n = Y(c, a->first); n != NULL; n = Y(c, n->next)) {
+				if (!control_name(c, n, "aliases", canon))
+					continue;
+				if (control_builtin(canon) != TG_CB_NONE &&
+				    control_builtin(canon) != ct->builtin)
+					perr(c, n, "alias %s is a built-in control of its own", DISP(c, n));
+				add_control_name(c, n, canon, ci);
+			}
+		}
+		if ((n = need(c, m, "effect", "control")))
+			control_effect(c, n, ct);
+		/* NOFORN's narrowing to USA is a floor every mechanism applies:
+		 * an override may only narrow further (release.md §3). */
+		if (ct->builtin == TG_CB_NOFORN && n != NULL &&
+		    (ct->effect == TG_CE_PASS || ct->effect == TG_CE_NATIONS))
+			perr(c, n, "NOFORN always narrows to USA: its effect may only narrow further "
+				   "(block or {peers: [...]})");
+	}
+}
+
 static int
 class_index(struct pctx *c, const char *name)
 {
@@ -1185,7 +1399,7 @@ pol_load_buffer(const char *name, const char *buf, size_t len, struct pol_policy
 	if (!want(&c, root, Y_MAP, "the policy"))
 		goto out;
 	check_keys(&c, root, "the policy",
-		   KEYS("version", "settings", "groups", "links", "peers", "rules"));
+		   KEYS("version", "settings", "groups", "controls", "links", "peers", "rules"));
 	if ((n = need(&c, root, "version", "the policy")) && get_uint(&c, n, "version", 0, 255, &v) &&
 	    v != 1)
 		perr(&c, n, "unsupported policy version %llu (this tgctl reads version 1)",
@@ -1199,6 +1413,7 @@ pol_load_buffer(const char *name, const char *buf, size_t len, struct pol_policy
 	parse_settings(&c, get(&c, root, "settings"));
 	parse_peers(&c, get(&c, root, "peers"));
 	parse_groups(&c, get(&c, root, "groups"));
+	parse_controls(&c, get(&c, root, "controls"));
 	parse_rules(&c, get(&c, root, "rules"));
 	parse_links(&c, get(&c, root, "links"));
 	resolve_peers(&c);
