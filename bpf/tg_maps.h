@@ -100,13 +100,17 @@ enum tg_level {
 	TG_LVL_NONE = 0xff, /* no classification known */
 };
 
-/* A parsed marking: resolved against the policy's nation table. */
+/* A parsed marking: resolved against the policy's nation table and its
+ * register of controls (tg_slot_hdr.controls). */
 struct tg_marking {
 	uint8_t level;     /* enum tg_level, TG_LVL_NONE if absent */
 	uint8_t has_rel;   /* a REL TO list was present */
 	uint8_t noforn;    /* NOFORN caveat present */
-	uint8_t pad[5];
+	uint8_t blocked;   /* 1 + index of the first `block` control, 0: none */
+	uint32_t peer_mask; /* `peers:` controls: bit i = peers[i]; ~0: no restriction */
 	uint64_t rel_mask; /* bit i = nations[i] */
+	uint64_t controls; /* declared controls carried: bit i = controls[i] */
+	uint64_t ctl_nations; /* `nations:` controls, intersected; ~0: no restriction */
 };
 
 /*

@@ -1236,6 +1236,12 @@ parse_links(struct pctx *c, const struct ynode *seq)
 						&merr) < 0)
 				perr(c, n, "bad default_marking %s: %s (at character %zu)",
 				     DISP(c, n), merr.msg, merr.off + 1);
+			else if (l->default_marking.blocked ||
+				 l->default_marking.peer_mask != ~UINT32_C(0) ||
+				 l->default_marking.ctl_nations != ~UINT64_C(0))
+				perr(c, n, "default_marking %s: only pass controls may appear in a link default "
+					   "(release.md §3: resolution reads its level and list alone)",
+				     DISP(c, n));
 			else if (l->default_marking.noforn)
 				perr(c, n, "default_marking %s: NOFORN has no effect in a link default (docs/release.md §3): write REL TO USA",
 				     DISP(c, n));

@@ -174,6 +174,66 @@ mk_level(const char *s, const char *e)
 	return -1;
 }
 
+/* The declared control whose name or alias [s, e) is (case-insensitive,
+ * blank runs as one space), or -1. */
+static int
+mk_lookup_control(const char *s, const char *e, const struct tg_slot_hdr *hdr)
+{
+	uint32_t n = hdr->n_control_names < TG_MAX_CONTROL_NAMES ? hdr->n_control_names
+								 : TG_MAX_CONTROL_NAMES;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const char *nm = hdr->control_names[i].name, *p = s;
+		size_t k = 0;
+
+		while (p < e && k < TG_NAME_MAX && nm[k]) {
+			if (mk_blank(*p)) {
+				if (nm[k] != ' ')
+					break;
+				while (p < e && mk_blank(*p))
+					p++;
+				k++;
+				continue;
+			}
+			if (mk_upper(*p) != nm[k])
+				break;
+			p++;
+			k++;
+		}
+		if (p == e && k < TG_NAME_MAX && nm[k] == '\0' &&
+		    hdr->control_names[i].control < hdr->n_controls &&
+		    hdr->control_names[i].control < TG_MAX_CONTROLS)
+			return hdr->control_names[i].control;
+	}
+	return -1;
+}
+
+/* Record declared control i and apply its effect (release.md §3): none
+ * widens a release. */
+static void
+mk_apply_control(unsigned i, const struct tg_slot_hdr *hdr, struct tg_marking *out)
+{
+	const struct tg_control *ct = &hdr->controls[i];
+
+	out->controls |= UINT64_C(1) << i;
+	switch (ct->effect) {
+	case TG_CE_BLOCK:
+		if (!out->blocked)
+			out->blocked = (uint8_t)(i + 1);
+		break;
+	case TG_CE_NATIONS:
+		out->ctl_nations &= ct->nations;
+		break;
+	case TG_CE_PEERS:
+		out->peer_mask &= ct->peers;
+		break;
+	default:
+		break;
+	}
+	if (ct->builtin == TG_CB_NOFORN)
+		out->noforn = 1; /* the floor, whatever the effect */
+}
+
 /* One control in [s, e) (trimmed, non-empty). */
 static int
 mk_control(const char *base, const char *s, const char *e, const struct tg_slot_hdr *hdr,
@@ -183,12 +243,6 @@ mk_control(const char *base, const char *s, const char *e, const struct tg_slot_
 	const char *p;
 	uint64_t mask;
 
-	if (mk_word_eq(s, n, "NOFORN") || mk_word_eq(s, n, "NF")) {
-		out->noforn = 1;
-		return 0;
-	}
-	if (mk_word_eq(s, n, "FOUO"))
-		return 0;
 	if (n >= 3 && mk_word_eq(s, 3, "REL") && (n == 3 || mk_blank(s[3]))) {
 		p = s + 3;
 		while (p < e && mk_blank(*p))
@@ -207,9 +261,25 @@ mk_control(const char *base, const char *s, const char *e, const struct tg_slot_
 		out->has_rel = 1;
 		return 0;
 	}
+	{
+		int i = mk_lookup_control(s, e, hdr);
+
+		if (i >= 0) {
+			mk_apply_control((unsigned)i, hdr, out);
+			return 0;
+		}
+	}
+	if (mk_word_eq(s, n, "NOFORN") || mk_word_eq(s, n, "NF")) {
+		out->noforn = 1;
+		return 0;
+	}
+	if (mk_word_eq(s, n, "FOUO"))
+		return 0;
 	if (mk_level(s, e) >= 0)
 		return mk_fail(err, base, s, "a second classification level");
-	return mk_fail(err, base, s, "unknown control (expected REL TO, NOFORN, NF or FOUO)");
+	return mk_fail(err, base, s,
+		       "unknown control (not REL TO, NOFORN, NF, FOUO or one the policy declares "
+		       "in controls:)");
 }
 
 int
@@ -222,6 +292,8 @@ tg_marking_parse_ex(const char *s, size_t len, const struct tg_slot_hdr *hdr,
 
 	memset(out, 0, sizeof(*out));
 	out->level = TG_LVL_NONE;
+	out->peer_mask = ~UINT32_C(0);
+	out->ctl_nations = ~UINT64_C(0);
 
 	/* Only blanks: no controls (caveat) or an empty marking (access). */
 	while (p < e && mk_blank(*p))
@@ -298,7 +370,11 @@ tg_marking_resolve(const char *access, size_t access_len,
 	out->level = TG_LVL_NONE;
 	memset(&a, 0, sizeof(a));
 	a.level = TG_LVL_NONE;
+	a.peer_mask = ~UINT32_C(0);
+	a.ctl_nations = ~UINT64_C(0);
 	memset(&c, 0, sizeof(c));
+	c.peer_mask = ~UINT32_C(0);
+	c.ctl_nations = ~UINT64_C(0);
 
 	if (access != NULL && tg_marking_parse(access, access_len, hdr, &a) < 0)
 		return -1;
@@ -336,6 +412,12 @@ tg_marking_resolve(const char *access, size_t access_len,
 	out->noforn = a.noforn | c.noforn;
 	if (out->noforn)
 		rmask &= tg_nation_usa_bit(hdr);
+	/* Declared controls (release.md §3): only the message's own act. */
+	rmask &= a.ctl_nations & c.ctl_nations;
+	out->ctl_nations = a.ctl_nations & c.ctl_nations;
+	out->peer_mask = a.peer_mask & c.peer_mask;
+	out->controls = a.controls | c.controls;
+	out->blocked = a.blocked ? a.blocked : c.blocked;
 	out->has_rel = (uint8_t)has_list;
 	out->rel_mask = rmask;
 	return 0;

@@ -250,6 +250,89 @@ test_resolve(void **state)
 	assert_int_equal(res("S", NULL, "USA<KOR", &d, &m), -1);
 }
 
+/* access and caveat (NULL: absent) resolved with no link default */
+static int
+resolve2(const char *acc, const char *cav, struct tg_marking *m)
+{
+	return tg_marking_resolve(acc, acc ? strlen(acc) : 0, cav, cav ? strlen(cav) : 0, NULL, 0,
+				  NULL, &hdr, m);
+}
+
+/* The operator's register (release.md §3): declared controls by name and
+ * alias, each effect, the NOFORN floor, and undeclared ones still bad. */
+static void
+test_declared_controls(void **state)
+{
+	static const struct {
+		const char *name;
+		uint8_t effect, builtin;
+		uint32_t peers;
+		uint64_t nations;
+	} ctl[] = {
+		{"PROPIN", TG_CE_PASS, TG_CB_NONE, 0, 0},
+		{"ORCON", TG_CE_PEERS, TG_CB_NONE, 1u << 2, 0},
+		{"LIMDIS", TG_CE_NATIONS, TG_CB_NONE, 0, USA | KOR},
+		{"EXERCISE", TG_CE_BLOCK, TG_CB_NONE, 0, 0},
+		{"NOFORN", TG_CE_PEERS, TG_CB_NOFORN, 1u << 0, 0},
+	};
+	static const struct {
+		const char *name;
+		uint8_t control;
+	} names[] = {{"PROPIN", 0}, {"PROPRIETARY", 0}, {"PROP INFO", 0}, {"ORCON", 1},
+		     {"LIMDIS", 2}, {"EXERCISE", 3}, {"NOFORN", 4}, {"NF", 4}, {"NOFORN-US", 4}};
+	struct tg_marking m;
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(ctl) / sizeof(ctl[0]); i++) {
+		strcpy(hdr.controls[i].name, ctl[i].name);
+		hdr.controls[i].effect = ctl[i].effect;
+		hdr.controls[i].builtin = ctl[i].builtin;
+		hdr.controls[i].peers = ctl[i].peers;
+		hdr.controls[i].nations = ctl[i].nations;
+	}
+	hdr.n_controls = sizeof(ctl) / sizeof(ctl[0]);
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		strcpy(hdr.control_names[i].name, names[i].name);
+		hdr.control_names[i].control = names[i].control;
+	}
+	hdr.n_control_names = sizeof(names) / sizeof(names[0]);
+
+#define RESOLVE(acc, cav) resolve2(acc, cav, &m)
+	/* pass: recorded, nothing else; by name, alias, any case, blank runs */
+	assert_int_equal(RESOLVE("SECRET//REL TO USA, KOR, JPN//propin", NULL), 0);
+	assert_int_equal(m.rel_mask, USA | KOR | JPN);
+	assert_int_equal(m.controls, 1u << 0);
+	assert_int_equal(m.peer_mask, ~0u);
+	assert_int_equal(m.blocked, 0);
+	assert_int_equal(RESOLVE("S//REL TO USA//Prop  \tInfo", "PROPRIETARY"), 0);
+	assert_int_equal(m.controls, 1u << 0);
+	/* peers */
+	assert_int_equal(RESOLVE("S//REL TO USA, JPN", "ORCON"), 0);
+	assert_int_equal(m.peer_mask, 1u << 2);
+	assert_int_equal(m.rel_mask, USA | JPN);
+	/* nations: intersected with the lists */
+	assert_int_equal(RESOLVE("S//REL TO USA, JPN//LIMDIS", NULL), 0);
+	assert_int_equal(m.rel_mask, USA);
+	/* block, in access or caveat */
+	assert_int_equal(RESOLVE("S//REL TO USA", "EXERCISE"), 0);
+	assert_int_equal(m.blocked, 4);
+	/* NOFORN declared with peers: the USA floor stays, and the peers apply */
+	assert_int_equal(RESOLVE("S//REL TO USA, KOR//NOFORN-US", NULL), 0);
+	assert_true(m.noforn);
+	assert_int_equal(m.rel_mask, USA);
+	assert_int_equal(m.peer_mask, 1u << 0);
+	/* several: intersected */
+	assert_int_equal(RESOLVE("S//REL TO USA, KOR, JPN//ORCON//LIMDIS", NULL), 0);
+	assert_int_equal(m.peer_mask, 1u << 2);
+	assert_int_equal(m.rel_mask, USA | KOR);
+	/* undeclared: bad, as before; REL still a list */
+	assert_int_equal(RESOLVE("S//IMCON", NULL), -1);
+	assert_int_equal(RESOLVE("S//PROPIN X", NULL), -1);
+	assert_int_equal(RESOLVE("S//REL TO USA", NULL), 0);
+	assert_int_equal(m.controls, 0);
+#undef RESOLVE
+}
+
 int
 main(void)
 {
@@ -260,6 +343,7 @@ main(void)
 		cmocka_unit_test_setup(test_caveat, setup),
 		cmocka_unit_test_setup(test_rel_list, setup),
 		cmocka_unit_test_setup(test_resolve, setup),
+		cmocka_unit_test_setup(test_declared_controls, setup),
 	};
 
 	return cmocka_run_group_tests_name("marking", tests, NULL, NULL);
