@@ -29,6 +29,9 @@ struct sc_mark {
 	bool has_rel;  /* at least one list */
 	uint64_t rel;  /* intersection of the lists */
 	bool noforn;
+	bool blocked;  /* a declared `block` control */
+	uint32_t peers; /* declared `peers:` controls, intersected (~0: none) */
+	uint64_t nat;  /* declared `nations:` controls, intersected (~0: none) */
 };
 
 static char
@@ -136,12 +139,55 @@ level_of(const char *s, size_t n)
 	return -2;
 }
 
+/* The register's control named (upper-cased) s[0..n), blank runs read as
+ * one space, or -1: its own comparison, not lib/marking.c's. */
+static int
+declared(const char *s, size_t n, const struct tg_slot_hdr *hdr)
+{
+	for (unsigned i = 0; i < hdr->n_control_names && i < TG_MAX_CONTROL_NAMES; i++) {
+		const struct tg_control_name *cn = &hdr->control_names[i];
+		size_t j = 0, k = 0;
+
+		while (j < n && k < sizeof(cn->name) && cn->name[k] != '\0') {
+			if (is_blank(s[j]) && cn->name[k] == ' ') {
+				while (j < n && is_blank(s[j]))
+					j++;
+				k++;
+			} else if (s[j] == cn->name[k]) {
+				j++;
+				k++;
+			} else {
+				break;
+			}
+		}
+		if (j == n && k < sizeof(cn->name) && cn->name[k] == '\0' &&
+		    cn->control < hdr->n_controls && cn->control < TG_MAX_CONTROLS)
+			return cn->control;
+	}
+	return -1;
+}
+
 /* One dissemination control; false = bad. */
 static bool
 control(const char *s, size_t n, const struct tg_slot_hdr *hdr, struct sc_mark *m)
 {
 	uint64_t mask;
+	int d;
 
+	if (!(n >= 3 && memcmp(s, "REL", 3) == 0 && (n == 3 || is_blank(s[3]))) &&
+	    (d = declared(s, n, hdr)) >= 0) {
+		const struct tg_control *ct = &hdr->controls[d];
+
+		if (ct->effect == TG_CE_BLOCK)
+			m->blocked = true;
+		else if (ct->effect == TG_CE_NATIONS)
+			m->nat &= ct->nations;
+		else if (ct->effect == TG_CE_PEERS)
+			m->peers &= ct->peers;
+		if (ct->builtin == TG_CB_NOFORN)
+			m->noforn = true;
+		return true;
+	}
 	if ((n == 6 && memcmp(s, "NOFORN", 6) == 0) || (n == 2 && memcmp(s, "NF", 2) == 0)) {
 		m->noforn = true;
 		return true;
@@ -515,12 +561,13 @@ raw_upper(const uint8_t *v, size_t n, char *out)
 
 bool
 sc_derive(const uint8_t *p, size_t len, const struct tg_slot_hdr *hdr,
-	  const struct tg_marking *link_default, uint8_t *level, uint64_t *rel)
+	  const struct tg_marking *link_default, uint8_t *level, uint64_t *rel,
+	  uint32_t *allowed)
 {
 	const uint8_t *end = p + len, *tag;
 	struct sc_attrs at;
 	char buf[SC_VAL_MAX];
-	struct sc_mark m = {.level = -1};
+	struct sc_mark m = {.level = -1, .peers = ~UINT32_C(0), .nat = ~UINT64_C(0)};
 	uint64_t usa = 0;
 	bool v1 = len >= 3 && p[0] == 0xbf && p[1] == 0x01 && p[2] == 0xbf;
 	int (*value)(const uint8_t *, size_t, char *) = v1 ? raw_upper : decode;
@@ -583,11 +630,14 @@ sc_derive(const uint8_t *p, size_t len, const struct tg_slot_hdr *hdr,
 				usa = UINT64_C(1) << i;
 		*rel &= usa;
 	}
+	*rel &= m.nat;
+	*allowed = m.blocked ? 0 : m.peers;
 	return true;
 }
 
 uint32_t
-sc_peer_mask(const struct tg_peer *peers, unsigned n_peers, uint8_t level, uint64_t rel)
+sc_peer_mask(const struct tg_peer *peers, unsigned n_peers, uint8_t level, uint64_t rel,
+	     uint32_t allowed)
 {
 	uint32_t mask = 0;
 
@@ -596,5 +646,5 @@ sc_peer_mask(const struct tg_peer *peers, unsigned n_peers, uint8_t level, uint6
 		    peers[i].nation_idx < TG_MAX_NATIONS &&
 		    (rel & (UINT64_C(1) << peers[i].nation_idx)))
 			mask |= 1u << i;
-	return mask;
+	return mask & allowed;
 }

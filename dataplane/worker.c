@@ -153,12 +153,14 @@ convert_xml(struct dp_worker *w, const struct dp_policy *pol, struct dp_msg_ctx 
 	if (dp_cfg.second_check) {
 		uint8_t lvl;
 		uint64_t rel;
+		uint32_t allowed;
 		bool ok = sc_derive((const uint8_t *)w->xmlbuf, n, &pol->hdr,
 				    link->has_default_marking ? &link->default_marking : NULL,
-				    &lvl, &rel);
+				    &lvl, &rel, &allowed);
+		uint32_t m2 = ok ? sc_peer_mask(pol->peers, pol->hdr.n_peers, lvl, rel, allowed) : 0;
 
-		if (!ok || sc_peer_mask(pol->peers, pol->hdr.n_peers, lvl, rel) != c->checks[0]) {
-			c->checks[1] = ok ? sc_peer_mask(pol->peers, pol->hdr.n_peers, lvl, rel) : 0;
+		if (!ok || m2 != c->checks[0]) {
+			c->checks[1] = m2;
 			c->checks[2] = !ok;
 			c->reason = *why = TG_R_CHECK_MISMATCH;
 			return NULL;
@@ -182,12 +184,14 @@ second_check(const struct dp_policy *pol, struct dp_msg_ctx *c, const struct tg_
 {
 	uint8_t lvl2;
 	uint64_t rel2;
+	uint32_t allowed2;
 	bool ok2 = sc_derive(pl, len, &pol->hdr,
 			     link->has_default_marking ? &link->default_marking : NULL, &lvl2,
-			     &rel2);
+			     &rel2, &allowed2);
 
-	c->checks[0] = sc_peer_mask(pol->peers, pol->hdr.n_peers, mk->level, mk->rel_mask);
-	c->checks[1] = ok2 ? sc_peer_mask(pol->peers, pol->hdr.n_peers, lvl2, rel2) : 0;
+	c->checks[0] = sc_peer_mask(pol->peers, pol->hdr.n_peers, mk->level, mk->rel_mask,
+				    mk->blocked ? 0 : mk->peer_mask);
+	c->checks[1] = ok2 ? sc_peer_mask(pol->peers, pol->hdr.n_peers, lvl2, rel2, allowed2) : 0;
 	c->checks[2] = !ok2;
 	if (ok2 && c->checks[0] == c->checks[1])
 		return true;

@@ -696,14 +696,16 @@ check_second(const struct cot_event *e, const uint8_t *p, size_t n, size_t xn, u
 	struct tg_marking mk;
 	uint8_t l1 = 0xee, l2 = 0xee;
 	uint64_t r1 = 0xdead, r2 = 0xdead;
+	uint32_t a1 = 0xdead, a2 = 0xdead;
 	bool ok1, ok2;
 	int r;
 
 	r = tg_marking_resolve(e->access.p, e->access.len, e->caveat.p, e->caveat.len,
 			       e->releasable_to.p, e->releasable_to.len, ld, &hdr, &mk);
-	ok1 = sc_derive(p, n, &hdr, ld, &l1, &r1);
+	ok1 = sc_derive(p, n, &hdr, ld, &l1, &r1, &a1);
 	if (r == 0) {
-		if (!ok1 || l1 != mk.level || r1 != mk.rel_mask)
+		if (!ok1 || l1 != mk.level || r1 != mk.rel_mask ||
+		    a1 != (mk.blocked ? 0 : mk.peer_mask))
 			FAIL("second check: marking.c resolves level %u rel 0x%llx, sc_derive on "
 			     "the v1 bytes %s level %u rel 0x%llx (access \"%.*s\" caveat \"%.*s\" "
 			     "releasableTo \"%.*s\", link default %u)",
@@ -718,8 +720,8 @@ check_second(const struct cot_event *e, const uint8_t *p, size_t n, size_t xn, u
 			st.sc_bad++;
 	}
 	if (xn) {
-		ok2 = sc_derive((const uint8_t *)xml, xn, &hdr, ld, &l2, &r2);
-		if (ok1 != ok2 || (ok1 && (l1 != l2 || r1 != r2)))
+		ok2 = sc_derive((const uint8_t *)xml, xn, &hdr, ld, &l2, &r2, &a2);
+		if (ok1 != ok2 || (ok1 && (l1 != l2 || r1 != r2 || a1 != a2)))
 			FAIL("second check: on the v1 bytes %s level %u rel 0x%llx, on the XML "
 			     "%s level %u rel 0x%llx",
 			     ok1 ? "ok" : "cannot tell", l1, (unsigned long long)r1,

@@ -132,8 +132,9 @@ test_agrees_with_parser(void **state)
 		const char *d = event(c->attrs);
 		uint8_t l1 = 0, l2 = 0;
 		uint64_t r1 = 0, r2 = 0;
+		uint32_t a2 = 0;
 		int f = first(d, &l1, &r1);
-		bool s = sc_derive((const uint8_t *)d, strlen(d), &hdr, &link_default, &l2, &r2);
+		bool s = sc_derive((const uint8_t *)d, strlen(d), &hdr, &link_default, &l2, &r2, &a2);
 
 		print_message("case %zu: %s\n", i, c->attrs);
 		assert_int_not_equal(f, -2); /* the event itself parses */
@@ -155,6 +156,7 @@ test_disagrees_when_smuggled(void **state)
 {
 	uint8_t l1 = 0, l2 = 0;
 	uint64_t r1 = 0, r2 = 0;
+	uint32_t a2 = 0;
 	const char *d;
 
 	(void)state;
@@ -166,16 +168,16 @@ test_disagrees_when_smuggled(void **state)
 		 "stale=\"2026-01-01T00:01:00Z\" access=\"SECRET//REL TO USA, KOR\">"
 		 "<point lat=\"37.5\" lon=\"127.0\" hae=\"0\" ce=\"10\" le=\"10\"/></event>");
 	assert_int_equal(first(doc, &l1, &r1), 0);
-	assert_true(sc_derive((const uint8_t *)doc, strlen(doc), &hdr, &link_default, &l2, &r2));
+	assert_true(sc_derive((const uint8_t *)doc, strlen(doc), &hdr, &link_default, &l2, &r2, &a2));
 	assert_true(l1 != l2 || r1 != r2);
-	assert_true(sc_peer_mask(NULL, 0, l1, r1) == 0); /* no peers: empty masks */
+	assert_true(sc_peer_mask(NULL, 0, l1, r1, ~0u) == 0); /* no peers: empty masks */
 
 	/* Garbage where the start tag should end: refuse. */
 	d = "<event access=\"SECRET//REL TO USA, KOR";
-	assert_false(sc_derive((const uint8_t *)d, strlen(d), &hdr, &link_default, &l2, &r2));
+	assert_false(sc_derive((const uint8_t *)d, strlen(d), &hdr, &link_default, &l2, &r2, &a2));
 	/* No event at all. */
 	d = "<notanevent access=\"SECRET\"/>";
-	assert_false(sc_derive((const uint8_t *)d, strlen(d), &hdr, &link_default, &l2, &r2));
+	assert_false(sc_derive((const uint8_t *)d, strlen(d), &hdr, &link_default, &l2, &r2, &a2));
 }
 
 static void
@@ -190,10 +192,10 @@ test_peer_mask(void **state)
 	peers[1].clearance = TG_LVL_CONFIDENTIAL;
 	peers[2].nation_idx = 0; /* USA */
 	peers[2].clearance = TG_LVL_TOP_SECRET;
-	assert_int_equal(sc_peer_mask(peers, 3, TG_LVL_SECRET, USA | KOR | JPN), 0x5);
-	assert_int_equal(sc_peer_mask(peers, 3, TG_LVL_CONFIDENTIAL, USA | JPN), 0x6);
-	assert_int_equal(sc_peer_mask(peers, 3, TG_LVL_NONE, USA | KOR | JPN), 0);
-	assert_int_equal(sc_peer_mask(peers, 3, TG_LVL_UNCLASSIFIED, 0), 0);
+	assert_int_equal(sc_peer_mask(peers, 3, TG_LVL_SECRET, USA | KOR | JPN, ~0u), 0x5);
+	assert_int_equal(sc_peer_mask(peers, 3, TG_LVL_CONFIDENTIAL, USA | JPN, ~0u), 0x6);
+	assert_int_equal(sc_peer_mask(peers, 3, TG_LVL_NONE, USA | KOR | JPN, ~0u), 0);
+	assert_int_equal(sc_peer_mask(peers, 3, TG_LVL_UNCLASSIFIED, 0, ~0u), 0);
 }
 
 int

@@ -726,9 +726,10 @@ sc_mask(const struct pbuf *m, bool *ok)
 {
 	uint8_t lvl = 0;
 	uint64_t rel = 0;
+	uint32_t allowed;
 
-	*ok = sc_derive(m->b, m->n, &hdr, NULL, &lvl, &rel);
-	return *ok ? sc_peer_mask(peers, 3, lvl, rel) : 0;
+	*ok = sc_derive(m->b, m->n, &hdr, NULL, &lvl, &rel, &allowed);
+	return *ok ? sc_peer_mask(peers, 3, lvl, rel, allowed) : 0;
 }
 
 static void
