@@ -163,7 +163,8 @@ struct tg_peer {
 	uint8_t src_ip[16];  /* IPv4 in the first 4 bytes, network order */
 	uint8_t dst_ip[16];
 	uint8_t encoding;    /* enum tg_peer_encoding */
-	uint8_t pad2[3];     /* array map elements are 8-byte strided */
+	uint8_t index;       /* its position in peers[]: set by the dataplane */
+	uint8_t pad2[2];     /* array map elements are 8-byte strided */
 };
 
 struct tg_rule {

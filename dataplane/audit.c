@@ -184,6 +184,9 @@ dp_audit_message(struct dp_worker *w, const struct dp_policy *pol, const struct 
 	r->reason = (uint8_t)c->reason;
 	r->scanned = c->scanned;
 	r->encoding = (uint8_t)c->enc;
+	r->control[0] = '\0';
+	if (c->block_control && c->block_control <= pol->hdr.n_controls)
+		memcpy(r->control, pol->hdr.controls[c->block_control - 1].name, TG_NAME_MAX);
 	r->n_ids = c->cr.n_ids;
 	memcpy(r->ids, c->cr.ids, sizeof(r->ids));
 	if (c->reason == TG_R_CHECK_MISMATCH) {
@@ -440,6 +443,9 @@ record_json(const struct dp_audit_rec *r)
 								 : "withheld"));
 	if (r->kind != DP_AUDIT_SUMMARY)
 		json_object_set_new(o, "encoding", json_string(tg_encoding_name(r->encoding)));
+	if (r->kind != DP_AUDIT_SUMMARY && r->control[0])
+		json_object_set_new(o, "control", json_stringn(r->control,
+							       strnlen(r->control, TG_NAME_MAX)));
 	if (r->reason != TG_R_RELEASED)
 		json_object_set_new(o, "reason", json_string(tg_reason_name(r->reason)));
 	else /* false: no peer could receive it, the late scopes were not scanned */

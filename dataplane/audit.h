@@ -72,6 +72,7 @@ struct dp_audit_rec {
 	uint8_t check_failed;        /* the second check could not read the marking */
 	uint8_t scanned;      /* the late scopes were scanned (release.md §5) */
 	uint8_t encoding;     /* enum cot_encoding */
+	char control[TG_NAME_MAX]; /* blocked by this declared control ("" : not) */
 	uint32_t ids[DP_MAX_AUDIT_RULES];
 	uint8_t peer_reason[TG_MAX_PEERS];
 	struct dp_audit_strlen str[DP_AS_COUNT];

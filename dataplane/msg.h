@@ -23,6 +23,7 @@ struct dp_msg_ctx {
 	enum cot_encoding enc;      /* what the payload's first bytes announce */
 	const struct cot_event *ev; /* NULL until the parser ran */
 	bool scanned;               /* the late scopes were scanned (release.md §5) */
+	uint8_t block_control;      /* blocked by a declared control: 1 + its index */
 	struct dp_class_result cr;  /* what the scans found (none: zeroed) */
 	uint32_t released;          /* peers sent to */
 	uint32_t checks[3];         /* check_mismatch: peers the parser / the second

@@ -147,6 +147,8 @@ dp_policy_build(const struct tg_snapshot *s, char *err, size_t errlen)
 	p->hdr = s->hdr;
 	memcpy(p->links, s->links, sizeof(p->links));
 	memcpy(p->peers, s->peers, sizeof(p->peers));
+	for (unsigned i = 0; i < TG_MAX_PEERS; i++)
+		p->peers[i].index = (uint8_t)i; /* what release_marking() reads a control's peers by */
 	p->rules = malloc(sizeof(*p->rules) * (n ? n : 1));
 	p->peer_cnt = calloc((size_t)dp_n_workers * TG_MAX_PEERS, sizeof(*p->peer_cnt));
 	p->rule_hits = calloc((size_t)dp_n_workers * (n ? n : 1), sizeof(uint64_t));

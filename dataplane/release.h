@@ -25,11 +25,13 @@ struct dp_msg {
 	uint16_t port_id;   /* port it arrived on */
 	uint32_t classes;   /* class set from classify rules (bit 0: other) */
 	uint8_t level;      /* enum tg_level, TG_LVL_NONE if unknown */
+	uint32_t peer_deny; /* peers a declared `peers:` control excludes, by index */
 	uint64_t rel_mask;  /* resolved releasability over hdr.nations */
 };
 
 /*
- * Steps 3-5 (clearance, releasability, echo): what the marking and the
+ * Steps 3-5 (clearance, releasability with the marking's controls, echo):
+ * what the marking and the
  * link decide, known before any rule is scanned.  `peer_port` is the peer's
  * port id in this dataplane, -1 if its device is absent.
  */
@@ -39,7 +41,8 @@ release_marking(const struct tg_peer *peer, int peer_port, const struct dp_msg *
 	if (m->level == TG_LVL_NONE || m->level > peer->clearance)
 		return TG_R_CLEARANCE;
 	if (peer->nation_idx >= TG_MAX_NATIONS ||
-	    (m->rel_mask & (UINT64_C(1) << peer->nation_idx)) == 0)
+	    (m->rel_mask & (UINT64_C(1) << peer->nation_idx)) == 0 ||
+	    (peer->index < 32 && ((m->peer_deny >> peer->index) & 1)))
 		return TG_R_NOT_RELEASABLE;
 	if (peer->link_idx == m->link_idx || peer_port == (int)m->port_id)
 		return TG_R_ECHO;

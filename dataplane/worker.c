@@ -86,6 +86,7 @@ decide(struct dp_worker *w, const struct dp_policy *pol, struct dp_msg_ctx *c,
 		.port_id = c->port_id,
 		.classes = c->cr.classes,
 		.level = mk->level,
+		.peer_deny = ~mk->peer_mask,
 		.rel_mask = mk->rel_mask,
 	};
 	uint32_t possible = 0, send = 0;
@@ -290,6 +291,13 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 			     link->has_default_marking ? &link->default_marking : NULL, &pol->hdr,
 			     &mk) < 0) {
 		c.reason = TG_R_BAD_MARKING;
+		goto done;
+	}
+	if (mk.blocked) {
+		/* A declared `block` control: nobody, before any rule is
+		 * scanned (release.md §3, §5 step 2). */
+		c.reason = TG_R_BLOCKED;
+		c.block_control = mk.blocked;
 		goto done;
 	}
 

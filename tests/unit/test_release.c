@@ -79,6 +79,7 @@ struct tcase {
 	uint32_t classes;
 	uint8_t level;
 	uint64_t rel_mask;
+	uint32_t peer_deny;  /* peers a declared control excludes (kor_peer is index 3) */
 	enum tg_reason want;
 };
 
@@ -150,6 +151,13 @@ static const struct tcase table[] = {
 	 .want = TG_R_CLEARANCE},
 	{"releasability before echo", BASE, .rel_mask = N_JPN, .link_idx = 0,
 	 .want = TG_R_NOT_RELEASABLE},
+	/* a declared `peers:` control (release.md §3): part of step 5 */
+	{"controls: the peer excluded", BASE, .peer_deny = 1u << 3, .want = TG_R_NOT_RELEASABLE},
+	{"controls: another peer excluded", BASE, .peer_deny = ~(1u << 3), .want = TG_R_RELEASED},
+	{"controls: excluded, before echo", BASE, .peer_deny = 1u << 3, .link_idx = 0,
+	 .want = TG_R_NOT_RELEASABLE},
+	{"clearance before controls", BASE, .peer_deny = 1u << 3, .level = TG_LVL_NONE,
+	 .want = TG_R_CLEARANCE},
 	{"echo before class", BASE, .link_idx = 0, .classes = C_SPACE, .want = TG_R_ECHO},
 	{"class before peer_down", BASE, .classes = C_SPACE, .peer_port = -1, .want = TG_R_CLASS},
 	{"echo before peer_down", BASE, .link_idx = 0, .peer_port = -1, .want = TG_R_ECHO},
@@ -173,6 +181,8 @@ decide(const struct tcase *c)
 	m.classes = c->classes;
 	m.level = c->level;
 	m.rel_mask = c->rel_mask;
+	m.peer_deny = c->peer_deny;
+	p.index = 3;
 	return release_decide(&p, c->peer_port, &m);
 }
 
