@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <hs/hs.h>
 #include <jansson.h>
 
 #include "dataplane/cot_names.h"
@@ -163,6 +164,115 @@ print_negative_combinations(const struct pol_policy *p)
 			       tg_scope_name(p->rules[i].scope));
 }
 
+/* Rule ids a scan reported (up to 256; more counts as "many"). */
+struct id_set {
+	unsigned n;
+	unsigned id[256];
+};
+
+static int
+collect_ids(unsigned int id, unsigned long long from, unsigned long long to, unsigned int flags,
+	    void *ctx)
+{
+	struct id_set *s = ctx;
+
+	(void)from;
+	(void)to;
+	(void)flags;
+	for (unsigned i = 0; i < s->n && i < 256; i++)
+		if (s->id[i] == id)
+			return 0;
+	if (s->n < 256)
+		s->id[s->n] = id;
+	s->n++;
+	return 0;
+}
+
+/* The `marking` scope's rules that match text t (both of its databases). */
+static void
+marking_scan(const struct pol_policy *p, const char *t, struct id_set *out)
+{
+	const struct tg_hsdb_ref *refs[2] = {&p->hdr.hsdb[TG_SCOPE_MARKING],
+					     &p->hdr.hsdb[TG_HSDB_PF(TG_SCOPE_MARKING)]};
+
+	out->n = 0;
+	for (int d = 0; d < 2; d++) {
+		hs_database_t *db = NULL;
+		hs_scratch_t *scratch = NULL;
+
+		if (refs[d]->len == 0 || (uint64_t)refs[d]->off + refs[d]->len > p->hsdb_len ||
+		    hs_deserialize_database((const char *)p->hsdb_blob + refs[d]->off, refs[d]->len,
+					    &db) != HS_SUCCESS)
+			continue;
+		if (hs_alloc_scratch(db, &scratch) == HS_SUCCESS)
+			hs_scan(db, t, (unsigned)strlen(t), 0, scratch, collect_ids, out);
+		hs_free_scratch(scratch);
+		hs_free_database(db);
+	}
+}
+
+/* Whether some `marking` rule matches because a marking carries control
+ * `name`: a rule the scope's text of access "U//NAME" or of a caveat "NAME"
+ * gives and the same text without the name does not. */
+static bool
+marking_rule_matches(const struct pol_policy *p, const char *name)
+{
+	static const char *const fmt[2][2] = {{"U//%s\n\n", "U\n\n"}, {"\n%s\n", "\n\n"}};
+
+	for (int k = 0; k < 2; k++) {
+		char with[TG_NAME_MAX + 8];
+		struct id_set a, b;
+
+		snprintf(with, sizeof(with), fmt[k][0], name);
+		marking_scan(p, with, &a);
+		marking_scan(p, fmt[k][1], &b);
+		if (a.n > 256)
+			return true;
+		for (unsigned i = 0; i < a.n; i++) {
+			unsigned j;
+
+			for (j = 0; j < b.n && j < 256; j++)
+				if (b.id[j] == a.id[i])
+					break;
+			if (j == b.n || j == 256)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The register of controls (release.md §3): what each declared one does,
+ * and warnings (stderr, exit 0) where a declaration is likely a mistake. */
+static void
+print_controls(const char *file, const struct pol_policy *p)
+{
+	static const char *const effect[] = {"pass", "block", "nations", "peers"};
+
+	if (p->hdr.n_controls == 0)
+		return;
+	printf("  controls: %u declared, %u names\n", p->hdr.n_controls, p->hdr.n_control_names);
+	for (unsigned i = 0; i < p->hdr.n_controls; i++) {
+		const struct tg_control *ct = &p->hdr.controls[i];
+		bool used = ct->effect != TG_CE_PASS;
+
+		printf("  control %s: %s", ct->name, effect[ct->effect < 4 ? ct->effect : 0]);
+		if (ct->builtin == TG_CB_NOFORN)
+			printf(" (and NOFORN's narrowing to USA)");
+		printf("\n");
+		for (unsigned j = 0; !used && j < p->hdr.n_control_names; j++)
+			if (p->hdr.control_names[j].control == i)
+				used = marking_rule_matches(p, p->hdr.control_names[j].name);
+		if (!used)
+			fprintf(stderr, "%s: warning: control %s is pass and no marking rule matches it: "
+					"messages carrying it are released as if it were absent\n",
+				file, ct->name);
+		if (ct->effect == TG_CE_NATIONS && ct->nations == 0)
+			fprintf(stderr, "%s: warning: control %s allows no nation any peer has: it "
+					"withholds from everyone (write effect: block)\n",
+				file, ct->name);
+	}
+}
+
 /* The encodings each link accepts and each peer gets (release.md §1, §6). */
 static void
 print_encodings(const struct tg_link *links, unsigned n_links, const struct tg_peer *peers,
@@ -228,6 +338,7 @@ cmd_check(const struct opts *o)
 		print_negative_combinations(p);
 		print_decide_first(p);
 		print_encodings(p->links, p->hdr.n_links, p->peers, p->hdr.n_peers);
+		print_controls(o->file, p);
 	}
 	pol_free(p);
 	return EXIT_OK;

@@ -87,9 +87,36 @@ def _norm(s):
 
 
 class MarkingCtx:
-    def __init__(self, groups):
+    def __init__(self, groups, controls=(), peer_names=()):
         self.groups = {g.upper(): set(m.upper() for m in members)
                        for g, members in groups.items()}
+        # The register (release.md section 3): every name and alias,
+        # normalised, to its control: {"name", "effect", "set", "noforn"}.
+        self.controls = {}
+        for c in controls:
+            names = [_norm(str(c["name"]))] + [_norm(str(a)) for a in c.get("aliases") or []]
+            eff = c.get("effect")
+            ent = {"name": names[0], "effect": None, "set": None,
+                   "noforn": any(n in ("NOFORN", "NF") for n in names)}
+            if eff in ("pass", "block"):
+                ent["effect"] = eff
+            elif isinstance(eff, dict) and list(eff) == ["nations"]:
+                ent["effect"] = "nations"
+                ent["set"] = set()
+                for t in eff["nations"]:
+                    u = str(t).upper()
+                    ent["set"] |= self.groups[u] if u in self.groups else {u}
+            elif isinstance(eff, dict) and list(eff) == ["peers"]:
+                ent["effect"] = "peers"
+                ent["set"] = set(eff["peers"])
+                if not ent["set"] <= set(peer_names):
+                    raise PolicyError(f"control {names[0]}: unknown peers")
+            else:
+                raise PolicyError(f"control {names[0]}: bad effect {eff!r}")
+            for n in names:
+                if n in self.controls:
+                    raise PolicyError(f"control name {n} twice")
+                self.controls[n] = ent
 
     def resolve(self, tokens):
         """Nation set of a REL TO / releasableTo token list."""
@@ -106,8 +133,11 @@ class MarkingCtx:
         return out
 
     def control(self, text):
-        """One control: ("rel", set) | ("noforn", None) | ("fouo", None)."""
+        """One control: ("rel", set) | ("noforn", None) | ("fouo", None) |
+        ("ctl", register entry)."""
         c = _norm(text)
+        if not re.match(r"REL( |\Z)", c) and c in self.controls:
+            return ("ctl", self.controls[c])
         if c in ("NOFORN", "NF"):
             return ("noforn", None)
         if c == "FOUO":
@@ -121,9 +151,23 @@ class MarkingCtx:
         return ("rel", self.resolve(items))
 
     def parse(self, access, caveat, rel):
-        """Returns (level or None, [nation sets], noforn) of what the
-        message itself carries."""
+        """Returns (level or None, [nation sets], noforn, controls) of what
+        the message itself carries; controls = {"blocked": the first block
+        control's name or None, "peers": the peers the controls allow or
+        None, "nations": the nations they allow or None}."""
         level, lists, noforn = None, [], False
+        ctl = {"blocked": None, "peers": None, "nations": None}
+
+        def apply(e):
+            nonlocal noforn
+            if e["noforn"]:
+                noforn = True          # the floor, whatever the effect
+            if e["effect"] == "block" and ctl["blocked"] is None:
+                ctl["blocked"] = e["name"]
+            elif e["effect"] in ("peers", "nations"):
+                k = e["effect"]
+                ctl[k] = set(e["set"]) if ctl[k] is None else ctl[k] & e["set"]
+
         if access is not None:
             parts = access.split("//")
             lv = _norm(parts[0])
@@ -136,6 +180,8 @@ class MarkingCtx:
                     lists.append(val)
                 elif kind == "noforn":
                     noforn = True
+                elif kind == "ctl":
+                    apply(val)
         if caveat is not None and _norm(caveat) != "":
             for p in caveat.split("//"):
                 kind, val = self.control(p)
@@ -143,10 +189,12 @@ class MarkingCtx:
                     lists.append(val)
                 elif kind == "noforn":
                     noforn = True
+                elif kind == "ctl":
+                    apply(val)
         if rel is not None:
             toks = [t for t in re.split(r"[ \t,]+", rel) if t]
             lists.append(self.resolve(toks))
-        return level, lists, noforn
+        return level, lists, noforn, ctl
 
 
 # --------------------------------------------------------------------------
@@ -299,7 +347,8 @@ class Policy:
                              int(s.get("max_remarks_bytes", MAX_REMARKS)))
         if not (64 <= self.limits.field <= 1024 and 0 <= self.limits.remarks <= 16384):
             raise PolicyError(f"settings: limits out of range {self.limits}")
-        self.mctx = MarkingCtx(doc.get("groups") or {})
+        self.mctx = MarkingCtx(doc.get("groups") or {}, doc.get("controls") or [],
+                               [p["name"] for p in doc.get("peers") or []])
         self.classes = set()
         self.rules = [Rule(r, self.classes) for r in doc.get("rules") or []]
         ids = [r.id for r in self.rules]
@@ -325,7 +374,7 @@ class Policy:
         self.links = {}
         for l in doc.get("links") or []:
             dm = l.get("default_marking")
-            d = (None, [], False)
+            d = (None, [], False, {"blocked": None, "peers": None, "nations": None})
             if dm is not None:
                 try:
                     d = self.mctx.parse(dm, None, None)
@@ -852,11 +901,11 @@ class Oracle:
             f = parse_cot_head(payload, p.limits)  # Bad("tak_control") for a TakControl-only v1
             if not p.ignore_stale and self.now - f["stale"] > p.stale_tolerance:
                 raise Bad("stale")
-            level, lists, noforn = p.mctx.parse(f["access"], f["caveat"], f["rel"])
+            level, lists, noforn, ctl = p.mctx.parse(f["access"], f["caveat"], f["rel"])
         except Bad as e:
             self._reason(e.args[0])
             return
-        dlevel, dlists, dnoforn = link["default"]
+        dlevel, dlists, dnoforn, _ = link["default"]
         if level is None:
             level = dlevel
         if lists:
@@ -866,6 +915,13 @@ class Oracle:
             noforn = noforn or dnoforn
         if noforn:
             rel &= {"USA"}
+        if ctl["nations"] is not None:
+            rel &= ctl["nations"]
+        if ctl["blocked"] is not None:
+            # a declared block control: nobody, before any rule is scanned
+            self._reason("blocked")
+            self._count(self.block_reasons, "control:" + ctl["blocked"])
+            return
 
         # Steps 2 and 3: the early scopes' rules; a block among them blocks.
         hits = self.matched_rules(payload, f, EARLY_SCOPES)
@@ -878,6 +934,8 @@ class Oracle:
             if level is None or level > peer["clearance"]:
                 return "clearance"
             if peer["nation"] not in rel:
+                return "not_releasable"
+            if ctl["peers"] is not None and peer["name"] not in ctl["peers"]:
                 return "not_releasable"
             if peer["link"] == link_name or (peer["port"] is not None
                                              and peer["port"] == link["port"]):
