@@ -938,6 +938,34 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	strcpy(hdr.groups[2].name, "G20");
 	hdr.groups[2].mask = 0x6;
 	hdr.n_groups = 3;
+	/* a register of controls (release.md §3), one of each effect and a
+	 * declared NOFORN, for property (c): both mechanisms read it */
+	{
+		static const struct {
+			const char *name, *alias;
+			uint8_t effect, builtin;
+			uint32_t peers;
+			uint64_t nations;
+		} ctl[] = {{"PROPIN", "PROP INFO", TG_CE_PASS, TG_CB_NONE, 0, 0},
+			   {"ORCON", "ORIGINATOR", TG_CE_PEERS, TG_CB_NONE, 0x5, 0},
+			   {"LIMDIS", "LD", TG_CE_NATIONS, TG_CB_NONE, 0, 0x3},
+			   {"EXERCISE", "EX", TG_CE_BLOCK, TG_CB_NONE, 0, 0},
+			   {"NOFORN", "NOFORN-US", TG_CE_PEERS, TG_CB_NOFORN, 0x1, 0}};
+
+		for (unsigned i = 0; i < sizeof(ctl) / sizeof(ctl[0]); i++) {
+			strcpy(hdr.controls[i].name, ctl[i].name);
+			hdr.controls[i].effect = ctl[i].effect;
+			hdr.controls[i].builtin = ctl[i].builtin;
+			hdr.controls[i].peers = ctl[i].peers;
+			hdr.controls[i].nations = ctl[i].nations;
+			strcpy(hdr.control_names[2 * i].name, ctl[i].name);
+			hdr.control_names[2 * i].control = (uint8_t)i;
+			strcpy(hdr.control_names[2 * i + 1].name, ctl[i].alias);
+			hdr.control_names[2 * i + 1].control = (uint8_t)i;
+		}
+		hdr.n_controls = sizeof(ctl) / sizeof(ctl[0]);
+		hdr.n_control_names = 2 * hdr.n_controls;
+	}
 	for (unsigned i = 0; i < 3; i++)
 		if (tg_marking_parse(dm[i], strlen(dm[i]), &hdr, &defaults[i]) < 0)
 			abort();

@@ -44,6 +44,33 @@ setup(void **state)
 	strcpy(hdr.groups[2].name, "G20");
 	hdr.groups[2].mask = KOR | JPN;
 	hdr.n_groups = 3;
+	/* the register (release.md §3): both mechanisms read it, each its way */
+	static const struct {
+		const char *name;
+		uint8_t effect, builtin;
+		uint32_t peers;
+		uint64_t nations;
+	} ctl[] = {{"PROPIN", TG_CE_PASS, TG_CB_NONE, 0, 0},
+		   {"ORCON", TG_CE_PEERS, TG_CB_NONE, 0x4, 0},
+		   {"LIMDIS", TG_CE_NATIONS, TG_CB_NONE, 0, USA | KOR},
+		   {"EXERCISE", TG_CE_BLOCK, TG_CB_NONE, 0, 0}};
+	static const struct {
+		const char *name;
+		uint8_t control;
+	} names[] = {{"PROPIN", 0}, {"PROP INFO", 0}, {"ORCON", 1}, {"LIMDIS", 2}, {"EXERCISE", 3}};
+	for (unsigned i = 0; i < 4; i++) {
+		strcpy(hdr.controls[i].name, ctl[i].name);
+		hdr.controls[i].effect = ctl[i].effect;
+		hdr.controls[i].builtin = ctl[i].builtin;
+		hdr.controls[i].peers = ctl[i].peers;
+		hdr.controls[i].nations = ctl[i].nations;
+	}
+	hdr.n_controls = 4;
+	for (unsigned i = 0; i < 5; i++) {
+		strcpy(hdr.control_names[i].name, names[i].name);
+		hdr.control_names[i].control = names[i].control;
+	}
+	hdr.n_control_names = 5;
 	link_default = (struct tg_marking){.level = TG_LVL_SECRET, .has_rel = 1,
 					   .rel_mask = USA | KOR};
 	return 0;
@@ -65,6 +92,8 @@ event(const char *attrs)
 }
 
 /* The first mechanism: parser and marking library. -1 = bad marking. */
+static uint32_t first_allowed; /* the peers its controls allow (0: blocked) */
+
 static int
 first(const char *d, uint8_t *level, uint64_t *rel)
 {
@@ -78,6 +107,7 @@ first(const char *d, uint8_t *level, uint64_t *rel)
 			       &mk) < 0)
 		return -1;
 	*level = mk.level;
+	first_allowed = mk.blocked ? 0 : mk.peer_mask;
 	*rel = mk.rel_mask;
 	return 0;
 }
@@ -87,6 +117,7 @@ struct agree_case {
 	int ok;           /* 1: readable; 0: bad marking (both refuse) */
 	uint8_t level;
 	uint64_t rel;
+	uint32_t allowed; /* the peers the controls allow; 0 here means ~0 */
 };
 
 static const struct agree_case agree[] = {
@@ -116,11 +147,19 @@ static const struct agree_case agree[] = {
 	{"access=\"\"", 0, 0, 0},
 	{"access=\"SECRET//\"", 0, 0, 0},
 	{"access=\"SECRET//REL TO USA,\"", 0, 0, 0},
-	{"access=\"SECRET//ORCON\"", 0, 0, 0},
+	{"access=\"SECRET//NODIS\"", 0, 0, 0}, /* undeclared */
 	{"access=\"SECRET//SECRET\"", 0, 0, 0},
 	{"access=\"BOGUS//REL TO USA\"", 0, 0, 0},
 	{"access=\"SECRET//REL TO US;A\"", 0, 0, 0},
 	{"releasableTo=\"USA;KOR\"", 0, 0, 0},
+	/* declared controls */
+	{"access=\"S//REL TO USA, KOR//propin\"", 1, TG_LVL_SECRET, USA | KOR},
+	{"access=\"S//REL TO USA, KOR\" caveat=\"Prop &#9; Info\"", 1, TG_LVL_SECRET, USA | KOR},
+	{"access=\"S//REL TO USA, KOR, JPN//ORCON\"", 1, TG_LVL_SECRET, USA | KOR | JPN, 0x4},
+	{"access=\"S//REL TO USA, JPN//LIMDIS\"", 1, TG_LVL_SECRET, USA},
+	{"access=\"S//REL TO USA\" caveat=\"ORCON//EXERCISE\"", 1, TG_LVL_SECRET, USA, 0xffffffff},
+	{"access=\"S//IMCON\"", 0, 0, 0},
+	{"access=\"S//PROPIN INFO\"", 0, 0, 0},
 };
 
 static void
@@ -145,6 +184,11 @@ test_agrees_with_parser(void **state)
 			assert_int_equal(l2, c->level);
 			assert_true(r1 == c->rel);
 			assert_true(r2 == c->rel);
+			assert_int_equal(a2, first_allowed);
+			if (c->allowed == 0xffffffff)
+				assert_int_equal(a2, 0); /* blocked */
+			else
+				assert_int_equal(a2, c->allowed ? c->allowed : ~0u);
 		}
 	}
 }
