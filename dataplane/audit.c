@@ -164,17 +164,11 @@ copy_wire(char *dst, size_t cap, struct dp_audit_strlen *m, const struct cot_str
 }
 
 void
-dp_audit_message(struct dp_worker *w, const struct dp_policy *pol, const struct dp_msg_ctx *c,
-		 uint64_t now_ns)
+dp_audit_fill(struct dp_audit_rec *r, const struct dp_policy *pol, const struct dp_msg_ctx *c,
+	      uint64_t now_ns)
 {
 	const struct cot_event *ev = c->ev;
-	struct dp_audit_rec *r;
 
-	if (!dp_audit_wants(c->released != 0, c->reason != TG_R_RELEASED))
-		return;
-	r = dp_audit_get(w);
-	if (r == NULL)
-		return;
 	r->kind = DP_AUDIT_DECISION;
 	r->ts_ns = now_ns;
 	r->generation = pol ? pol->generation : 0;
@@ -217,6 +211,20 @@ dp_audit_message(struct dp_worker *w, const struct dp_policy *pol, const struct 
 		copy_wire(r->releasable_to, sizeof(r->releasable_to), &r->str[DP_AS_REL],
 			  &ev->releasable_to);
 	}
+}
+
+void
+dp_audit_message(struct dp_worker *w, const struct dp_policy *pol, const struct dp_msg_ctx *c,
+		 uint64_t now_ns)
+{
+	struct dp_audit_rec *r;
+
+	if (!dp_audit_wants(c->released != 0, c->reason != TG_R_RELEASED))
+		return;
+	r = dp_audit_get(w);
+	if (r == NULL)
+		return;
+	dp_audit_fill(r, pol, c, now_ns);
 	dp_audit_put(w, r);
 }
 
@@ -367,8 +375,8 @@ summary_json(const struct dp_audit_rec *r)
 			 "rules");
 }
 
-static json_t *
-record_json(const struct dp_audit_rec *r)
+json_t *
+dp_audit_json(const struct dp_audit_rec *r)
 {
 	static const char *const str_key[DP_AS_COUNT] = {
 		"uid", "type", "access", "caveat", "releasable_to",
@@ -655,7 +663,7 @@ drain(void)
 	unsigned n = rte_ring_sc_dequeue_burst(audit_ring, recs, AUDIT_DEQ_BURST, NULL);
 
 	for (unsigned i = 0; i < n; i++)
-		append_json(record_json(recs[i]));
+		append_json(dp_audit_json(recs[i]));
 	if (n)
 		rte_mempool_put_bulk(audit_pool, recs, n);
 	return n;

@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "classify.h"
 #include "cot_parse.h"
 #include "tg_maps.h"
@@ -103,6 +105,14 @@ void dp_audit_put(struct dp_worker *w, struct dp_audit_rec *r);
 struct dp_msg_ctx;
 void dp_audit_message(struct dp_worker *w, const struct dp_policy *pol,
 		      const struct dp_msg_ctx *c, uint64_t now_ns);
+/* The same record, filled into r (zeroed by the caller), whatever the
+ * audit level: what dp_audit_message() enqueues, and what `tgctl explain`
+ * prints. */
+void dp_audit_fill(struct dp_audit_rec *r, const struct dp_policy *pol,
+		   const struct dp_msg_ctx *c, uint64_t now_ns);
+/* A decision record as the log's JSON object (names of the generation
+ * dp_audit_note_policy() was told about). */
+json_t *dp_audit_json(const struct dp_audit_rec *r);
 /* Remember peer/link names of a generation for the writer (control thread). */
 void dp_audit_note_policy(const struct dp_policy *p);
 /*

@@ -9,7 +9,8 @@
  *   ports.[ch]      port and mempool set-up, RX queue assignment
  *   policy_swap.[ch] control thread: new generation -> runtime policy -> RCU
  *                   swap; the acknowledgement; the bpffs directory watched
- *   worker.[ch]     the per-lcore loop: rx -> parse -> classify -> decide -> forward
+ *   worker.[ch]     the per-lcore loop: rx -> frame -> decide -> forward
+ *   decide.[ch]     one message's decision (also `tgctl explain`'s)
  *   pkt_parse.[ch]  Ethernet/VLAN/IP/UDP: frame -> message
  *   reassembly.[ch] IP fragments -> datagram, every drop counted by datagram
  *   cot_parse.[ch]  the CoT parser (cot_names.h: its error names)
@@ -167,7 +168,7 @@ struct dp_worker {
 	struct dp_rxq rxq[DP_MAX_RXQ_PER_WORKER];
 	struct dp_txbuf tx[DP_MAX_PORTS];
 	struct rte_ip_frag_tbl *frag_tbl;
-	struct mk_cache *mk_cache;
+	struct mk_cache *mk_cache;       /* NULL: every marking resolved */
 	struct early_cache *early_cache; /* NULL: the early scopes are always scanned */
 	struct rte_ip_frag_death_row death_row; /* empty between calls (reassembly.c) */
 	uint32_t frag_refused[256];  /* datagrams refused for room, by key hash */

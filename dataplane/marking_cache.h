@@ -32,7 +32,7 @@ void mk_cache_free(struct mk_cache *c);
  * tg_marking_resolve() for a message that arrived on link `link_idx` of the
  * policy (pol_id, generation), whose default marking is `link_default`.
  * Same arguments, result and return value; a new (pol_id, generation)
- * empties the cache first.
+ * empties the cache first.  c NULL: resolved without a cache.
  */
 int mk_cache_resolve(struct mk_cache *c, const void *pol_id, uint64_t generation,
 		     unsigned link_idx, const char *access, size_t access_len,

@@ -24,11 +24,20 @@ struct dp_msg_ctx {
 	const struct cot_event *ev; /* NULL until the parser ran */
 	bool scanned;               /* the late scopes were scanned (release.md §5) */
 	uint8_t block_control;      /* blocked by a declared control: 1 + its index */
+	bool mk_ok;                 /* mk holds the resolved marking */
+	struct tg_marking mk;       /* the marking as resolved (lib/marking.h) */
 	struct dp_class_result cr;  /* what the scans found (none: zeroed) */
 	uint32_t released;          /* peers sent to */
 	uint32_t checks[3];         /* check_mismatch: peers the parser / the second
 				     * check admit, unreadable */
 	uint8_t peer_reason[TG_MAX_PEERS];
+	/* The second check's own reading (decide.c), when it ran: the
+	 * message's level, releasability over hdr.nations and the peers its
+	 * controls allow; sc_ok false: it could not read the marking. */
+	bool sc_ran, sc_ok;
+	uint8_t sc_level;
+	uint64_t sc_rel;
+	uint32_t sc_allowed;
 };
 
 #endif /* DP_MSG_H */

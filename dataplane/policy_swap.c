@@ -135,7 +135,7 @@ dp_policy_free(struct dp_policy *p)
 }
 
 struct dp_policy *
-dp_policy_build(const struct tg_snapshot *s, char *err, size_t errlen)
+dp_policy_build_core(const struct tg_snapshot *s, char *err, size_t errlen)
 {
 	struct dp_policy *p = calloc(1, sizeof(*p));
 	hs_scratch_t *proto = NULL;
@@ -275,10 +275,56 @@ dp_policy_build(const struct tg_snapshot *s, char *err, size_t errlen)
 	if (proto)
 		hs_free_scratch(proto);
 	proto = NULL;
+	memset(p->link_of_port, -1, sizeof(p->link_of_port));
+	for (unsigned i = 0; i < s->hdr.n_peers; i++) {
+		p->peer_port[i] = -1;
+		p->peer_pidx[i] = -1;
+		fwd_tmpl_build(&p->tmpl[i], &s->peers[i]);
+	}
+	return p;
+oom:
+	snprintf(err, errlen, "out of memory building the policy");
+fail:
+	if (proto)
+		hs_free_scratch(proto);
+	dp_policy_free(p);
+	return NULL;
+}
 
+void
+dp_policy_bind_offline(struct dp_policy *p)
+{
+	const char *dev[TG_MAX_LINKS + TG_MAX_PEERS];
+	unsigned n = 0;
+
+	/* A port id of its own for each distinct device name, as if every
+	 * device were there: echo by port (release.h) still sees that a peer
+	 * and a link share a device. */
+	for (unsigned i = 0; i < p->hdr.n_links + p->hdr.n_peers; i++) {
+		const char *d = i < p->hdr.n_links ? p->links[i].dev
+						   : p->peers[i - p->hdr.n_links].dev;
+		unsigned k = 0;
+
+		while (k < n && strncmp(dev[k], d, TG_DEV_MAX) != 0)
+			k++;
+		if (k == n)
+			dev[n++] = d;
+		if (i < p->hdr.n_links)
+			p->link_of_port[k] = (int8_t)i;
+		else
+			p->peer_port[i - p->hdr.n_links] = (int16_t)k;
+	}
+}
+
+struct dp_policy *
+dp_policy_build(const struct tg_snapshot *s, char *err, size_t errlen)
+{
+	struct dp_policy *p = dp_policy_build_core(s, err, errlen);
+
+	if (p == NULL)
+		return NULL;
 	/* Device names to ports: a link or peer whose device this dataplane
 	 * does not have is reported, and its peers are counted as peer_down. */
-	memset(p->link_of_port, -1, sizeof(p->link_of_port));
 	for (unsigned i = 0; i < s->hdr.n_links; i++) {
 		uint16_t pid;
 
@@ -292,9 +338,6 @@ dp_policy_build(const struct tg_snapshot *s, char *err, size_t errlen)
 	for (unsigned i = 0; i < s->hdr.n_peers; i++) {
 		uint16_t pid;
 
-		p->peer_port[i] = -1;
-		p->peer_pidx[i] = -1;
-		fwd_tmpl_build(&p->tmpl[i], &s->peers[i]);
 		if (rte_eth_dev_get_port_by_name(s->peers[i].dev, &pid) != 0 ||
 		    dp_port_index(pid) < 0) {
 			RTE_LOG(WARNING, USER1, "policy gen %lu: peer %s: no port %s here\n",
@@ -305,13 +348,6 @@ dp_policy_build(const struct tg_snapshot *s, char *err, size_t errlen)
 		p->peer_pidx[i] = (int16_t)dp_port_index(pid);
 	}
 	return p;
-oom:
-	snprintf(err, errlen, "out of memory building the policy");
-fail:
-	if (proto)
-		hs_free_scratch(proto);
-	dp_policy_free(p);
-	return NULL;
 }
 
 /* Install a new policy: one release store, then wait out every reader of the
