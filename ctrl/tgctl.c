@@ -9,6 +9,9 @@
  *   tgctl show [--bpffs DIR] [--json]
  *   tgctl stats [--bpffs DIR] [--json]
  *   tgctl rollback [--bpffs DIR] [--wait-ms N | --no-wait]
+ *   tgctl explain FILE (--xml MSG... | --pcap PCAP) [--link NAME] [--now T] [--json]
+ *                                    the dataplane's decision on each message
+ *                                    (explain.c), no dataplane needed
  *
  * This file owns the command line and output formats; policy.h parses and
  * compiles, publish.c writes the maps.
@@ -26,6 +29,7 @@
 #include <jansson.h>
 
 #include "dataplane/cot_names.h"
+#include "explain.h"
 #include "policy.h"
 #include "publish.h"
 #include "tg_mapset.h"
@@ -54,10 +58,21 @@ static const char usage_text[] =
 	"  show             print the active policy\n"
 	"  stats            print the dataplane's counters\n"
 	"  rollback         make the previous policy active again\n"
+	"  explain FILE     the decision the dataplane would take on each message\n"
+	"                   given with --xml or --pcap, under policy FILE\n"
 	"\n"
 	"options:\n"
 	"  --bpffs DIR      pinned map directory (default " TG_DEFAULT_BPFFS ")\n"
-	"  --json           machine-readable output (show, stats)\n"
+	"  --json           machine-readable output (show, stats; explain: one JSON\n"
+	"                   object per line)\n"
+	"  --xml MSG        explain: a file holding one UDP payload, XML or TAK\n"
+	"                   Protocol v1 (\"-\": stdin); may be repeated\n"
+	"  --pcap PCAP      explain: every frame of an Ethernet capture\n"
+	"  --link NAME      explain: the link the messages arrive on (needed when the\n"
+	"                   policy has more than one)\n"
+	"  --now T          explain: the time staleness is judged at: seconds since\n"
+	"                   1970, YYYY-MM-DDTHH:MM:SS[.fff]Z, or \"pcap\" (each\n"
+	"                   frame's capture time); default: now\n"
 	"  --wait-ms N      load, rollback: wait up to N ms for the running trackgate\n"
 	"                   to install the new generation (default 3000)\n"
 	"  --no-wait        load, rollback: publish only (no trackgate running yet)\n"
@@ -76,6 +91,8 @@ struct opts {
 	int quiet;
 	int no_wait;      /* load, rollback: do not wait for the acknowledgement */
 	unsigned wait_ms; /* load, rollback: how long to wait for it */
+	struct explain_opts ex; /* explain */
+	bool now_given;
 };
 
 static void
@@ -857,6 +874,61 @@ cmd_stats(const struct opts *o)
 	return EXIT_OK;
 }
 
+/* --now: "pcap", seconds since 1970 (a fraction allowed), or an RFC 3339
+ * UTC time. */
+static int
+parse_now(const char *v, struct explain_opts *ex)
+{
+	struct tm tm = {0};
+	const char *end;
+	char *e;
+	double sec;
+
+	if (strcmp(v, "pcap") == 0) {
+		ex->now_pcap = true;
+		return 0;
+	}
+	ex->now_pcap = false;
+	errno = 0;
+	sec = strtod(v, &e);
+	if (v[0] >= '0' && v[0] <= '9' && *e == '\0' && errno == 0 && sec < 1e11) {
+		ex->now_ms = (int64_t)(sec * 1000.0);
+		return 0;
+	}
+	end = strptime(v, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end == NULL)
+		return -1;
+	sec = 0;
+	if (*end == '.') {
+		sec = strtod(end, &e);
+		end = e;
+	}
+	if (strcmp(end, "Z") != 0)
+		return -1;
+	ex->now_ms = (int64_t)timegm(&tm) * 1000 + (int64_t)(sec * 1000.0);
+	return 0;
+}
+
+static int
+cmd_explain(struct opts *o)
+{
+	struct pol_policy *p;
+	int rc = load_policy(o->file, &p);
+
+	if (rc != EXIT_OK)
+		return rc;
+	if (!o->now_given) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		o->ex.now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	}
+	o->ex.json = o->json != 0;
+	rc = explain_run(p, &o->ex);
+	pol_free(p);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -867,6 +939,10 @@ main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{"wait-ms", required_argument, NULL, 'W'},
 		{"no-wait", no_argument, NULL, 'N'},
+		{"xml", required_argument, NULL, 'X'},
+		{"pcap", required_argument, NULL, 'P'},
+		{"link", required_argument, NULL, 'L'},
+		{"now", required_argument, NULL, 'T'},
 		{NULL, 0, NULL, 0},
 	};
 	struct opts o = {.bpffs = TG_DEFAULT_BPFFS, .wait_ms = WAIT_MS_DEFAULT};
@@ -909,6 +985,35 @@ main(int argc, char **argv)
 		case 'N':
 			o.no_wait = 1;
 			break;
+		case 'X':
+			if (o.ex.n_xml == EXPLAIN_MAX_FILES) {
+				fprintf(stderr, "tgctl: at most %u --xml files\n",
+					EXPLAIN_MAX_FILES);
+				return EXIT_USAGE;
+			}
+			o.ex.xml[o.ex.n_xml++] = optarg;
+			break;
+		case 'P':
+			if (o.ex.pcap != NULL) {
+				fprintf(stderr, "tgctl: --pcap given twice\n");
+				return EXIT_USAGE;
+			}
+			o.ex.pcap = optarg;
+			break;
+		case 'L':
+			o.ex.link = optarg;
+			break;
+		case 'T':
+			if (parse_now(optarg, &o.ex) < 0) {
+				fprintf(stderr,
+					"tgctl: --now '%s': not seconds since 1970, "
+					"YYYY-MM-DDTHH:MM:SS[.fff]Z or \"pcap\"\n",
+					optarg);
+				fputs(usage_text, stderr);
+				return EXIT_USAGE;
+			}
+			o.now_given = true;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return EXIT_OK;
@@ -936,7 +1041,26 @@ main(int argc, char **argv)
 		fputs(usage_text, stderr);
 		return EXIT_USAGE;
 	}
-	bool takes_file = strcmp(o.cmd, "check") == 0 || strcmp(o.cmd, "load") == 0;
+	bool takes_file = strcmp(o.cmd, "check") == 0 || strcmp(o.cmd, "load") == 0 ||
+			  strcmp(o.cmd, "explain") == 0;
+	bool explain = strcmp(o.cmd, "explain") == 0;
+
+	if (!explain && (o.ex.n_xml || o.ex.pcap || o.ex.link || o.now_given)) {
+		fprintf(stderr, "tgctl: --xml, --pcap, --link and --now are for explain\n");
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	if (explain && (o.ex.n_xml == 0) == (o.ex.pcap == NULL)) {
+		fprintf(stderr, "tgctl: explain needs messages: --xml MSG (repeatable) or "
+				"--pcap PCAP, not both\n");
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	if (explain && o.ex.now_pcap && o.ex.pcap == NULL) {
+		fprintf(stderr, "tgctl: --now pcap needs --pcap\n");
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
 
 	if (takes_file && o.file == NULL) {
 		fprintf(stderr, "tgctl: %s needs a policy FILE\n", o.cmd);
@@ -958,6 +1082,8 @@ main(int argc, char **argv)
 		return cmd_stats(&o);
 	if (strcmp(o.cmd, "rollback") == 0)
 		return cmd_rollback(&o);
+	if (explain)
+		return cmd_explain(&o);
 	fprintf(stderr, "tgctl: unknown command '%s'\n", o.cmd);
 	fputs(usage_text, stderr);
 	return EXIT_USAGE;

@@ -4,8 +4,9 @@
 # Generates track traffic for the Korea–US and Japan–US links (tools/tg-gen),
 # validates and publishes policy/demo.yaml with tgctl, runs trackgate on
 # net_pcap devices (two links in, KOR/JPN/USA peers out), prints per-peer
-# release counts, checks every release against the independent oracle, and
-# says where the output pcaps and the audit log are.  Needs root (bpffs, DPDK);
+# release counts, checks every release against the independent oracle and
+# every decision against `tgctl explain`, and says where the output pcaps and
+# the audit log are.  Needs root (bpffs, DPDK);
 # everything it mounts lives in a private mount namespace.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,6 +56,14 @@ echo "== oracle: every release checked against tests/oracle (independent of the 
 /usr/bin/python3 "$src/tests/oracle/compare.py" --expected "$out/expected" \
 	--actual-pcap "kor=$out/out-kor.pcap" --actual-pcap "jpn=$out/out-jpn.pcap" \
 	--actual-pcap "usa=$out/out-usa.pcap" --report "$out/oracle-report.json" > /dev/null
+
+echo "== tgctl explain: the same captures through the same decision code, no dataplane"
+for l in kor-us jpn-us; do
+	"$B/ctrl/tgctl" explain "$src/policy/demo.yaml" --pcap "$out/in-$l.pcap" --link "$l" \
+		--json > "$out/explain-$l.jsonl"
+done
+/usr/bin/python3 "$src/tests/integration/explain_vs_audit.py" --quiet --audit "$out/audit.jsonl" \
+	--explain "kor-us=$out/explain-kor-us.jsonl" --explain "jpn-us=$out/explain-jpn-us.jsonl"
 
 echo
 echo "output pcaps:  $out/out-kor.pcap $out/out-jpn.pcap $out/out-usa.pcap"
