@@ -91,10 +91,11 @@ static json_t *
 marking_json(const struct dp_policy *pol, const struct dp_msg_ctx *c)
 {
 	const struct tg_marking *mk = &c->mk;
-	json_t *ctl = json_array();
+	json_t *ctl;
 
 	if (!c->mk_ok)
 		return json_null();
+	ctl = json_array();
 	for (unsigned i = 0; i < pol->hdr.n_controls && i < TG_MAX_CONTROLS; i++)
 		if (mk->controls & (UINT64_C(1) << i))
 			json_array_append_new(ctl, json_stringn(pol->hdr.controls[i].name,
