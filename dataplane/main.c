@@ -58,6 +58,29 @@ static const char usage_text[] =
 	"Ports are all DPDK devices given to the EAL (-a PCI, --vdev net_pcap0,...); the\n"
 	"policy names them.  Load a policy with `tgctl load`.\n";
 
+/* `trackgate --help` reaches the EAL first, which prints its own options and
+ * exits: this hook adds trackgate's after them.  `trackgate -- --help` prints
+ * only trackgate's, before the EAL is started (it needs no hugepages). */
+static void
+usage_hook(const char *prgname)
+{
+	(void)prgname;
+	fputs(usage_text, stdout);
+}
+
+static bool
+help_after_dashes(int argc, char **argv)
+{
+	int i = 1;
+
+	while (i < argc && strcmp(argv[i], "--") != 0)
+		i++;
+	for (i++; i < argc; i++)
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return true;
+	return false;
+}
+
 static void
 on_signal(int sig)
 {
@@ -333,12 +356,18 @@ mempools_check(void)
 int
 main(int argc, char **argv)
 {
-	int eal_args = rte_eal_init(argc, argv);
+	int eal_args;
 	uint64_t start_tsc;
 	pthread_t idle_thread;
 	bool idle_started = false;
 	int rc = 1;
 
+	if (help_after_dashes(argc, argv)) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	rte_set_application_usage_hook(usage_hook);
+	eal_args = rte_eal_init(argc, argv);
 	if (eal_args < 0) {
 		fprintf(stderr, "trackgate: cannot initialise the EAL: %s\n", rte_strerror(rte_errno));
 		return 1;
