@@ -16,6 +16,8 @@ PKGS=(
 	iproute2 util-linux procps ethtool  # ethtool: TX checksum offload off on test veths
 	rt-tests                           # oslat: tools/bench --memif measures the CPU jitter floor
 	lua5.4                             # runs tools/pktgen/trackgate-rate.lua against a pktgen stub
+	debhelper dpkg-dev fakeroot lintian # package/deb: builds and checks the Debian package
+	mmdebstrap systemd man-db          # package/deb: a Debian 12 root to install it in, unit and man checks
 )
 
 missing=()
