@@ -91,6 +91,8 @@ cleanup() {
 	exit $rc
 }
 trap cleanup EXIT
+trap 'exit 143' TERM # meson's timeout: still clean up
+trap 'exit 130' INT
 
 FAILS=0
 PASSES=0
@@ -172,8 +174,9 @@ dpkg-deb -I "$deb" | sed -n 's/^ \(Depends\|Recommends\|Installed-Size\):/# &/p'
 
 # ---- 2. lintian (in the background, meanwhile the root) ------------------
 # (--fail-on none: an overridden error, shown, is no error; the E: lines are)
-lintian --fail-on none --show-overrides "$deb" > "$T/lintian.log" 2>&1 &
+setsid lintian --fail-on none --show-overrides "$deb" > "$T/lintian.log" 2>&1 &
 lintian_pid=$!
+BG_PIDS+=("$lintian_pid")
 
 # ---- 3. wait for the root, unpack a fresh copy ---------------------------
 if wait "$root_pid"; then
