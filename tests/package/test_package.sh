@@ -99,8 +99,8 @@ PASSES=0
 ok() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
 not_ok() { FAILS=$((FAILS + 1)); echo "not ok - $*"; }
 check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
-now() { date +%s.%N; }
-took() { printf '%.1f s' "$(echo "$(now) - $1" | bc)"; }
+now() { date +%s%N; }
+took() { local ms=$((($(now) - $1) / 1000000)); printf '%d.%d s' $((ms / 1000)) $((ms % 1000 / 100)); }
 in_root() { chroot "$R" "$@"; }
 
 # ---- 3 (in the background). The Debian 12 root --------------------------
