@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define TG_MAPS_MAGIC 0x54524b47u /* "TRKG" */
-#define TG_MAPS_ABI 8
+#define TG_MAPS_ABI 9
 
 #define TG_DEFAULT_BPFFS "/sys/fs/bpf/trackgate"
 
@@ -164,7 +164,7 @@ struct tg_peer {
 	uint8_t dst_ip[16];
 	uint8_t encoding;    /* enum tg_peer_encoding */
 	uint8_t index;       /* its position in peers[]: set by the dataplane */
-	uint8_t pad2[2];     /* array map elements are 8-byte strided */
+	uint16_t sanitize;   /* its `sanitize` entries: bit i = tg_slot_hdr.sanitize[i] */
 };
 
 struct tg_rule {
@@ -214,6 +214,39 @@ struct tg_control_name {
 	char name[TG_NAME_MAX];
 	uint8_t control; /* index into controls[] */
 	uint8_t pad[7];
+};
+
+/*
+ * Per-peer sanitization (docs/policy.md `sanitize`, release.md §6): the
+ * policy's distinct entries; a peer's entries are a u16 over them.  Names
+ * are XML names, NUL-terminated; values NUL-terminated.
+ */
+#define TG_MAX_SAN 16
+#define TG_SAN_MAX_NAMES 16   /* element names, and element@attribute pairs, per entry */
+#define TG_SAN_NAME_MAX 32
+#define TG_SAN_VALUE_MAX 128
+#define TG_SAN_DECIMALS_MAX 6
+#define TG_SAN_NO_COARSEN 0xff
+#define TG_SAN_MIN_CE_MAX 1e7
+enum tg_san_attr { /* what set_attribute may set: <event> attributes */
+	TG_SA_ACCESS = 0,
+	TG_SA_CAVEAT,
+	TG_SA_RELEASABLE_TO,
+	TG_SA_QOS,
+	TG_SA_OPEX,
+	TG_SA_COUNT
+};
+struct tg_sanitize {
+	uint32_t classes;     /* applies to messages with one of these classes; 0: to every one */
+	uint8_t n_elems, n_attrs;
+	uint8_t decimals;     /* coarsen_point's; TG_SAN_NO_COARSEN: no coarsen_point */
+	uint8_t drop_remarks;
+	uint8_t set_mask;     /* bit a: set_attribute of enum tg_san_attr a */
+	uint8_t pad[7];
+	double min_ce;        /* coarsen_point's, metres */
+	char elems[TG_SAN_MAX_NAMES][TG_SAN_NAME_MAX];
+	char attrs[TG_SAN_MAX_NAMES][2][TG_SAN_NAME_MAX]; /* element, attribute */
+	char set[TG_SA_COUNT][TG_SAN_VALUE_MAX];
 };
 
 struct tg_hsdb_ref {
@@ -271,6 +304,8 @@ struct tg_slot_hdr {
 	uint32_t n_controls, n_control_names;
 	struct tg_control controls[TG_MAX_CONTROLS];
 	struct tg_control_name control_names[TG_MAX_CONTROL_NAMES];
+	uint32_t n_sanitize, pad_san;
+	struct tg_sanitize sanitize[TG_MAX_SAN];
 	uint64_t pf_match_bytes[TG_SCOPE_COUNT][4]; /* bit b of [b / 64]: byte b */
 	struct tg_hsdb_ref hsdb[TG_HSDB_REFS];
 	/* The combinations, evaluated by the dataplane (lib/comb.h): a table
@@ -367,6 +402,9 @@ enum tg_reason {
 			      * before TX (never expected: a fault upstream) */
 	TG_R_CONVERT,        /* no copy in the peer's encoding: no buffer for it,
 			      * or over 65,507 bytes */
+	TG_R_SANITIZE,       /* no sanitized copy: no buffer for it, over 65,507
+			      * bytes, or too many distinct step sets in one message */
+	TG_R_SANITIZE_CHECK, /* the second check did not confirm the sanitized copy */
 	TG_R_COUNT
 };
 /* The message-level reasons are TG_R_MSG_FIRST..TG_R_MSG_LAST, the peer-level

@@ -43,6 +43,8 @@ tg_reason_name(unsigned r)
 		[TG_R_NO_MBUF] = "no_mbuf",
 		[TG_R_TX_INVALID] = "tx_invalid",
 		[TG_R_CONVERT] = "convert",
+		[TG_R_SANITIZE] = "sanitize",
+		[TG_R_SANITIZE_CHECK] = "sanitize_check",
 	};
 	return r < TG_R_COUNT && names[r] ? names[r] : "unknown";
 }

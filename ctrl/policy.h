@@ -55,6 +55,9 @@ struct pol_policy {
 	size_t hsdb_len;            /* at 8-byte aligned offsets, see hdr.hsdb */
 };
 
+/* set_attribute's attribute a (enum tg_san_attr) as the policy names it. */
+const char *pol_san_attr_name(unsigned a);
+
 /* Parse and check a policy file.  0 ok (*out to pol_free), -1 with errs. */
 int pol_load_file(const char *path, struct pol_policy **out, struct pol_errors *errs);
 

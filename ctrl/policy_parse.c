@@ -43,6 +43,7 @@ struct pctx {
 	uint32_t link_node[TG_MAX_LINKS];
 	uint32_t peer_link[TG_MAX_PEERS];     /* `link` value node, 0 = none */
 	uint32_t peer_receives[TG_MAX_PEERS]; /* `receives` node, 0 = none */
+	uint32_t peer_sanitize[TG_MAX_PEERS]; /* `sanitize` node, 0 = none */
 	bool peer_ok[TG_MAX_PEERS];
 	bool rules_bad; /* classes may be missing: skip the receives check */
 };
@@ -553,7 +554,7 @@ parse_peers(struct pctx *c, const struct ynode *seq)
 		if ((n = get(c, m, "name")) && n->kind == Y_SCALAR && n->len < TG_NAME_MAX)
 			snprintf(what, sizeof(what), "peer '%s'", S(c, n));
 		check_keys(c, m, what, KEYS("name", "port", "nation", "clearance", "link",
-					    "receives", "mtu", "header", "encoding"));
+					    "receives", "mtu", "header", "encoding", "sanitize"));
 		if ((n = get(c, m, "encoding")) && want(c, n, Y_SCALAR, "encoding")) {
 			if (strcmp(S(c, n), "xml") == 0)
 				pe->encoding = TG_PEER_ENC_XML;
@@ -594,6 +595,8 @@ parse_peers(struct pctx *c, const struct ynode *seq)
 			c->peer_link[i] = (uint32_t)(n - c->d.v);
 		if ((n = get(c, m, "receives")) && want(c, n, Y_SEQ, "receives"))
 			c->peer_receives[i] = (uint32_t)(n - c->d.v);
+		if ((n = get(c, m, "sanitize")))
+			c->peer_sanitize[i] = (uint32_t)(n - c->d.v);
 		if (opt_uint(c, m, "mtu", 576, 9216, 1500, &v))
 			pe->mtu = (uint16_t)v;
 		if ((n = need(c, m, "header", what)))
@@ -1278,6 +1281,299 @@ parse_links(struct pctx *c, const struct ynode *seq)
 	p->hdr.n_links = i;
 }
 
+/* ------------------------------------------------------- sanitize */
+
+/* An XML name as release.md §2 allows them: a letter or '_', then letters,
+ * digits, '_', '-' or '.'; here at most TG_SAN_NAME_MAX - 1 bytes. */
+static bool
+xml_name_ok(const char *s, size_t len)
+{
+	if (len == 0 || len >= TG_SAN_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+		bool alpha = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
+
+		if (!alpha && (i == 0 || !((ch >= '0' && ch <= '9') || ch == '-' || ch == '.')))
+			return false;
+	}
+	return true;
+}
+
+static bool
+get_xml_name(struct pctx *c, const struct ynode *n, const char *key, const char *s, size_t len,
+	     char out[TG_SAN_NAME_MAX])
+{
+	if (!xml_name_ok(s, len)) {
+		perr(c, n, "'%s': %s is not an element or attribute name (a letter or '_', then "
+			   "letters, digits, '_', '-' or '.'; at most %u bytes)",
+		     key, DISP(c, n), TG_SAN_NAME_MAX - 1);
+		return false;
+	}
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return true;
+}
+
+static const char *const san_attr_name[TG_SA_COUNT] = {
+	[TG_SA_ACCESS] = "access", [TG_SA_CAVEAT] = "caveat",
+	[TG_SA_RELEASABLE_TO] = "releasableTo", [TG_SA_QOS] = "qos", [TG_SA_OPEX] = "opex",
+};
+
+const char *
+pol_san_attr_name(unsigned a)
+{
+	return a < TG_SA_COUNT ? san_attr_name[a] : "?";
+}
+
+/* A marking set_attribute writes must parse, and admit the peer: a copy
+ * whose marking leaves the peer out fails the second check every time. */
+static void
+check_set_marking(struct pctx *c, const struct ynode *n, const struct tg_peer *pe, unsigned a,
+		  const char *v)
+{
+	const struct tg_slot_hdr *h = &c->p->hdr;
+	struct tg_marking mk;
+	struct tg_marking_err err = {0};
+	uint64_t mask = 0, nat = UINT64_C(1) << pe->nation_idx;
+	int rc;
+
+	if (a == TG_SA_RELEASABLE_TO) {
+		if (tg_rel_list_parse(v, strlen(v), h, &mask) < 0) {
+			perr(c, n, "set_attribute releasableTo %s is not a list of nations and groups",
+			     DISP(c, n));
+			return;
+		}
+		if (!(mask & nat))
+			perr(c, n, "set_attribute releasableTo %s leaves out peer '%s' (%s): every "
+				   "copy would be withheld",
+			     DISP(c, n), pe->name, pe->nation);
+		return;
+	}
+	if (a != TG_SA_ACCESS && a != TG_SA_CAVEAT)
+		return;
+	rc = tg_marking_parse_ex(v, strlen(v), h, TG_MK_STRICT | (a == TG_SA_ACCESS ? TG_MK_ACCESS : 0),
+				 &mk, &err);
+	if (rc < 0) {
+		perr(c, n, "set_attribute %s %s is not a marking: %s", san_attr_name[a], DISP(c, n),
+		     err.msg ? err.msg : "bad");
+		return;
+	}
+	if (mk.blocked || (mk.has_rel && !(mk.rel_mask & nat)) || !(mk.ctl_nations & nat) ||
+	    (pe->index < 32 && !((mk.peer_mask >> pe->index) & 1)) ||
+	    (mk.noforn && strcmp(pe->nation, "USA") != 0) ||
+	    (a == TG_SA_ACCESS && mk.level != TG_LVL_NONE && mk.level > pe->clearance))
+		perr(c, n, "set_attribute %s %s does not admit peer '%s': every copy would be "
+			   "withheld",
+		     san_attr_name[a], DISP(c, n), pe->name);
+}
+
+/* One entry of a peer's `sanitize` into *e; false (and an error) if bad. */
+static bool
+parse_san_entry(struct pctx *c, const struct ynode *m, const struct tg_peer *pe,
+		struct tg_sanitize *e)
+{
+	const struct ynode *n, *x;
+	uint32_t errs = c->errs->n;
+	bool any = false;
+
+	memset(e, 0, sizeof(*e));
+	e->decimals = TG_SAN_NO_COARSEN;
+	if (!want(c, m, Y_MAP, "sanitize[]"))
+		return false;
+	check_keys(c, m, "a sanitize entry",
+		   KEYS("classes", "drop_elements", "drop_attributes", "drop_remarks",
+			"coarsen_point", "set_attribute"));
+	if ((n = get(c, m, "classes")) && want(c, n, Y_SEQ, "classes")) {
+		if (n->n == 0)
+			perr(c, n, "'classes' is empty: the entry would never apply (leave it out "
+				   "to apply to every class)");
+		for (x = Y(c, n->first); x != NULL; x = Y(c, x->next)) {
+			int idx;
+
+			if (!want(c, x, Y_SCALAR, "classes[]"))
+				continue;
+			idx = class_index(c, S(c, x));
+			if (idx < 0 && !c->rules_bad)
+				perr(c, x, "sanitize: class %s is not produced by any classify rule",
+				     DISP(c, x));
+			else if (idx >= 0)
+				e->classes |= UINT32_C(1) << idx;
+		}
+	}
+	if ((n = get(c, m, "drop_elements")) && want(c, n, Y_SEQ, "drop_elements")) {
+		if (n->n > TG_SAN_MAX_NAMES)
+			perr(c, n, "too many drop_elements: %u, the limit is %u", n->n,
+			     TG_SAN_MAX_NAMES);
+		for (x = Y(c, n->first); x != NULL && e->n_elems < TG_SAN_MAX_NAMES;
+		     x = Y(c, x->next)) {
+			char *dst = e->elems[e->n_elems];
+
+			if (!want(c, x, Y_SCALAR, "drop_elements[]") ||
+			    !get_xml_name(c, x, "drop_elements", S(c, x), x->len, dst))
+				continue;
+			if (!strcmp(dst, "event") || !strcmp(dst, "point") || !strcmp(dst, "detail")) {
+				perr(c, x, "drop_elements: <%s> is not inside <detail>: only elements "
+					   "inside it can be dropped", dst);
+				continue;
+			}
+			for (unsigned k = 0; k < e->n_elems; k++)
+				if (!strcmp(e->elems[k], dst))
+					perr(c, x, "drop_elements: %s listed twice", dst);
+			e->n_elems++;
+			any = true;
+		}
+	}
+	if ((n = get(c, m, "drop_attributes")) && want(c, n, Y_SEQ, "drop_attributes")) {
+		if (n->n > TG_SAN_MAX_NAMES)
+			perr(c, n, "too many drop_attributes: %u, the limit is %u", n->n,
+			     TG_SAN_MAX_NAMES);
+		for (x = Y(c, n->first); x != NULL && e->n_attrs < TG_SAN_MAX_NAMES;
+		     x = Y(c, x->next)) {
+			const char *v, *at;
+
+			if (!want(c, x, Y_SCALAR, "drop_attributes[]"))
+				continue;
+			v = S(c, x);
+			at = memchr(v, '@', x->len);
+			if (at == NULL) {
+				perr(c, x, "drop_attributes: %s is not element@attribute", DISP(c, x));
+				continue;
+			}
+			if (!get_xml_name(c, x, "drop_attributes", v, (size_t)(at - v),
+					  e->attrs[e->n_attrs][0]) ||
+			    !get_xml_name(c, x, "drop_attributes", at + 1,
+					  x->len - (size_t)(at - v) - 1, e->attrs[e->n_attrs][1]))
+				continue;
+			if (!strcmp(e->attrs[e->n_attrs][0], "event") ||
+			    !strcmp(e->attrs[e->n_attrs][0], "point") ||
+			    !strcmp(e->attrs[e->n_attrs][0], "detail")) {
+				perr(c, x, "drop_attributes: <%s> is not inside <detail> (event "
+					   "attributes: set_attribute; the point: coarsen_point)",
+				     e->attrs[e->n_attrs][0]);
+				continue;
+			}
+			e->n_attrs++;
+			any = true;
+		}
+	}
+	if ((n = get(c, m, "drop_remarks"))) {
+		bool b;
+
+		if (get_bool(c, n, "drop_remarks", &b)) {
+			e->drop_remarks = b;
+			any = any || b;
+		}
+	}
+	if ((n = get(c, m, "coarsen_point")) && want(c, n, Y_MAP, "coarsen_point")) {
+		uint64_t v;
+
+		check_keys(c, n, "coarsen_point", KEYS("decimals", "min_ce"));
+		if ((x = need(c, n, "decimals", "coarsen_point")) &&
+		    get_uint(c, x, "decimals", 0, TG_SAN_DECIMALS_MAX, &v))
+			e->decimals = (uint8_t)v;
+		if ((x = get(c, n, "min_ce"))) {
+			char *end;
+			double d = 0;
+
+			if (x->kind == Y_SCALAR && x->plain && x->len > 0)
+				d = strtod(S(c, x), &end);
+			if (x->kind != Y_SCALAR || !x->plain || x->len == 0 ||
+			    *end != '\0' || !(d >= 0 && d <= TG_SAN_MIN_CE_MAX))
+				perr(c, x, "'min_ce' must be a number of metres from 0 to 1e7, not %s",
+				     DISP(c, x));
+			else
+				e->min_ce = d;
+		}
+		any = true;
+	}
+	if ((n = get(c, m, "set_attribute")) && want(c, n, Y_MAP, "set_attribute")) {
+		const struct ynode *k, *v;
+
+		check_keys(c, n, "set_attribute",
+			   KEYS("access", "caveat", "releasableTo", "qos", "opex"));
+		for (k = Y(c, n->first); k != NULL; k = Y(c, v->next)) {
+			unsigned a;
+
+			v = Y(c, k->next);
+			for (a = 0; a < TG_SA_COUNT; a++)
+				if (k->kind == Y_SCALAR && !strcmp(S(c, k), san_attr_name[a]))
+					break;
+			if (a == TG_SA_COUNT)
+				continue; /* check_keys said so */
+			if (!get_str(c, v, san_attr_name[a], e->set[a], TG_SAN_VALUE_MAX))
+				continue;
+			e->set_mask |= (uint8_t)(1u << a);
+			check_set_marking(c, v, pe, a, e->set[a]);
+			any = true;
+		}
+	}
+	if (!any && c->errs->n == errs)
+		perr(c, m, "a sanitize entry must hold at least one step (drop_elements, "
+			   "drop_attributes, drop_remarks: true, coarsen_point, set_attribute)");
+	return c->errs->n == errs;
+}
+
+/* A peer's `sanitize`: entries into the policy's table (equal entries of
+ * different peers are one), the peer's set of them. */
+static void
+parse_sanitize(struct pctx *c, const struct ynode *n, struct tg_peer *pe)
+{
+	struct tg_slot_hdr *h = &c->p->hdr;
+	const struct ynode *one[1] = {n}, *m;
+	const struct ynode *nodes[TG_MAX_SAN];
+	unsigned count = 0, idx[TG_MAX_SAN];
+
+	if (n->kind == Y_SEQ) {
+		if (n->n == 0)
+			perr(c, n, "'sanitize' is an empty list (leave it out for no steps)");
+		if (n->n > 4)
+			perr(c, n, "too many sanitize entries for peer '%s': %u, the limit is 4",
+			     pe->name, n->n);
+		m = Y(c, n->first);
+	} else if (n->kind == Y_MAP) {
+		m = one[0];
+	} else {
+		perr(c, n, "'sanitize' must be a list of entries or one entry, not %s",
+		     kind_name(n));
+		return;
+	}
+	for (; m != NULL && count < 4; m = n->kind == Y_SEQ ? Y(c, m->next) : NULL) {
+		struct tg_sanitize e;
+		unsigned k;
+
+		if (!parse_san_entry(c, m, pe, &e))
+			continue;
+		for (k = 0; k < h->n_sanitize; k++)
+			if (memcmp(&h->sanitize[k], &e, sizeof(e)) == 0)
+				break;
+		if (k == h->n_sanitize) {
+			if (k == TG_MAX_SAN) {
+				perr(c, m, "too many distinct sanitize entries in the policy: the "
+					   "limit is %u", TG_MAX_SAN);
+				continue;
+			}
+			h->sanitize[h->n_sanitize++] = e;
+		}
+		/* Two entries of one peer that may apply together must not set
+		 * one attribute to two values. */
+		for (unsigned j = 0; j < count; j++) {
+			const struct tg_sanitize *o = &h->sanitize[idx[j]];
+
+			for (unsigned a = 0; a < TG_SA_COUNT; a++)
+				if ((o->set_mask & e.set_mask & (1u << a)) &&
+				    strcmp(o->set[a], e.set[a]) != 0)
+					perr(c, m, "peer '%s': this entry sets %s to \"%s\", the entry "
+						   "at line %u to \"%s\"",
+					     pe->name, san_attr_name[a], e.set[a], nodes[j]->line,
+					     o->set[a]);
+		}
+		pe->sanitize |= (uint16_t)(1u << k);
+		nodes[count] = m;
+		idx[count++] = k;
+	}
+}
+
 /* What needs links and classes: a peer's link and receives. */
 static void
 resolve_peers(struct pctx *c)
@@ -1319,6 +1615,10 @@ resolve_peers(struct pctx *c)
 			else if (idx >= 0)
 				pe->classes |= UINT32_C(1) << idx;
 		}
+		pe->index = (uint8_t)i; /* what a set marking's peers: control is read by */
+		if ((n = Y(c, c->peer_sanitize[i])))
+			parse_sanitize(c, n, pe);
+		pe->index = 0; /* the dataplane sets it; the published value is 0 */
 	}
 }
 

@@ -308,6 +308,55 @@ print_encodings(const struct tg_link *links, unsigned n_links, const struct tg_p
 			       "(docs/release.md §6)\n", peers[i].name);
 }
 
+/* Each peer's sanitize entries (docs/policy.md `sanitize`, release.md §6):
+ * which steps apply to which classes.  Used by check and show. */
+static void
+print_sanitize(const struct tg_slot_hdr *h, const struct tg_peer *peers, unsigned n_peers)
+{
+	for (unsigned i = 0; i < n_peers; i++) {
+		for (unsigned k = 0; k < h->n_sanitize && k < TG_MAX_SAN; k++) {
+			const struct tg_sanitize *e = &h->sanitize[k];
+			const char *sep = "";
+
+			if (!(peers[i].sanitize & (1u << k)))
+				continue;
+			printf("  peer %s sanitizes", peers[i].name);
+			if (e->classes == 0) {
+				printf(" every release:");
+			} else {
+				printf(" releases of class");
+				for (unsigned c = 0; c < h->n_classes && c < TG_MAX_CLASSES; c++)
+					if (e->classes & (1u << c))
+						printf("%s %s", sep, h->classes[c]), sep = ",";
+				printf(":");
+			}
+			sep = " ";
+			if (e->n_elems) {
+				printf("%sdrop_elements", sep);
+				for (unsigned j = 0; j < e->n_elems; j++)
+					printf("%s%s", j ? "," : " ", e->elems[j]);
+				sep = "; ";
+			}
+			if (e->n_attrs) {
+				printf("%sdrop_attributes", sep);
+				for (unsigned j = 0; j < e->n_attrs; j++)
+					printf("%s%s@%s", j ? "," : " ", e->attrs[j][0], e->attrs[j][1]);
+				sep = "; ";
+			}
+			if (e->drop_remarks)
+				printf("%sdrop_remarks", sep), sep = "; ";
+			if (e->decimals != TG_SAN_NO_COARSEN)
+				printf("%scoarsen_point %u decimals, ce at least %g m", sep, e->decimals,
+				       e->min_ce), sep = "; ";
+			for (unsigned a = 0; a < TG_SA_COUNT; a++)
+				if (e->set_mask & (1u << a))
+					printf("%sset %s=\"%s\"", sep, pol_san_attr_name(a), e->set[a]),
+						sep = "; ";
+			printf("\n");
+		}
+	}
+}
+
 /* Which peers can be decided before the late scan (release.md §5). */
 static void
 print_decide_first(const struct pol_policy *p)
@@ -355,6 +404,7 @@ cmd_check(const struct opts *o)
 		print_negative_combinations(p);
 		print_decide_first(p);
 		print_encodings(p->links, p->hdr.n_links, p->peers, p->hdr.n_peers);
+		print_sanitize(&p->hdr, p->peers, p->hdr.n_peers);
 		print_controls(o->file, p);
 	}
 	pol_free(p);

@@ -38,6 +38,7 @@
 
 #include "cot_names.h"
 #include "dp.h"
+#include "sanitize_check.h"
 #include "tg_names.h"
 
 #define AUDIT_RING_SIZE 16384
@@ -68,6 +69,7 @@ static struct {
 	unsigned n_peers, n_links;
 	char peer[TG_MAX_PEERS][TG_NAME_MAX];
 	char link[TG_MAX_LINKS][TG_NAME_MAX];
+	char san[TG_MAX_SAN][512]; /* each sanitize entry's steps in words */
 } names[AUDIT_GENS];
 
 /* Summary records from the control thread, for the writer. */
@@ -139,6 +141,8 @@ dp_audit_note_policy(const struct dp_policy *p)
 		memcpy(names[s].peer[i], p->peers[i].name, TG_NAME_MAX);
 	for (unsigned i = 0; i < p->hdr.n_links; i++)
 		memcpy(names[s].link[i], p->links[i].name, TG_NAME_MAX);
+	for (unsigned k = 0; k < p->hdr.n_sanitize && k < TG_MAX_SAN; k++)
+		san_describe(&p->hdr.sanitize[k], names[s].san[k], sizeof(names[s].san[k]));
 	pthread_mutex_unlock(&names_lock);
 }
 
@@ -192,6 +196,16 @@ dp_audit_fill(struct dp_audit_rec *r, const struct dp_policy *pol, const struct 
 	if (c->reason == TG_R_RELEASED) {
 		r->n_peers = (uint8_t)pol->hdr.n_peers;
 		memcpy(r->peer_reason, c->peer_reason, pol->hdr.n_peers);
+		r->n_copies = c->n_copies;
+		for (unsigned g = 0; g < c->n_copies && g < DP_SAN_COPIES; g++) {
+			r->copy[g].peers = c->copy[g].peers;
+			r->copy[g].entries = c->copy[g].entries;
+			r->copy[g].v1 = c->copy[g].v1;
+			r->copy[g].fail = c->copy[g].fail;
+			/* sent to at least one of its peers: its length and digest */
+			r->copy[g].len = (c->released & c->copy[g].peers) ? c->copy[g].len : 0;
+			memcpy(r->copy[g].sha256, c->copy[g].sha256, 32);
+		}
 	}
 	r->parse_err = (uint8_t)c->parse_err;
 	if (ev == NULL)
@@ -424,6 +438,42 @@ dp_audit_json(const struct dp_audit_rec *r)
 		json_object_set_new(o, "check",
 				    json_pack("{s:o, s:o, s:b}", "parser", pa, "independent", ia,
 					      "independent_unreadable", r->check_failed != 0));
+	}
+	/* Sanitized copies: each one's peers and steps, and the length and
+	 * SHA-256 of what was sent, or why it was not. */
+	if (r->n_copies) {
+		json_t *ca = json_array();
+
+		for (unsigned g = 0; g < r->n_copies && g < DP_SAN_COPIES; g++) {
+			const struct dp_audit_copy *cp = &r->copy[g];
+			json_t *co = json_object(), *pa = json_array(), *sa = json_array();
+			char hex[65];
+
+			for (unsigned i = 0; i < r->n_peers && i < TG_MAX_PEERS; i++)
+				if ((cp->peers >> i) & 1)
+					json_array_append_new(
+						pa, json_string(known && i < names[s].n_peers
+									? names[s].peer[i]
+									: "?"));
+			for (unsigned k = 0; k < TG_MAX_SAN; k++)
+				if ((cp->entries >> k) & 1)
+					json_array_append_new(sa, json_string(known ? names[s].san[k]
+										    : "?"));
+			json_object_set_new(co, "peers", pa);
+			json_object_set_new(co, "steps", sa);
+			json_object_set_new(co, "encoding",
+					    json_string(tg_encoding_name(cp->v1 ? 1 : 0)));
+			if (cp->len) {
+				for (unsigned b = 0; b < 32; b++)
+					snprintf(hex + 2 * b, 3, "%02x", cp->sha256[b]);
+				json_object_set_new(co, "bytes", json_integer(cp->len));
+				json_object_set_new(co, "sha256", json_string(hex));
+			} else if (cp->fail) {
+				json_object_set_new(co, "check", json_string(scs_name(cp->fail)));
+			}
+			json_array_append_new(ca, co);
+		}
+		json_object_set_new(o, "sanitized", ca);
 	}
 	pthread_mutex_unlock(&names_lock);
 

@@ -22,6 +22,7 @@
 
 #include "classify.h"
 #include "cot_parse.h"
+#include "sanitize.h"
 #include "tg_maps.h"
 
 /* The event's strings an audit record keeps, each cut to a fixed size
@@ -75,6 +76,14 @@ struct dp_audit_rec {
 	uint8_t scanned;      /* the late scopes were scanned (release.md §5) */
 	uint8_t encoding;     /* enum cot_encoding */
 	char control[TG_NAME_MAX]; /* blocked by this declared control ("" : not) */
+	uint8_t n_copies;     /* sanitized copies (release.md §6) */
+	struct dp_audit_copy {
+		uint32_t peers;
+		uint16_t entries;
+		uint8_t v1, fail; /* fail: enum scs_result */
+		uint32_t len;     /* 0: not sent (see peer_reason) */
+		uint8_t sha256[32];
+	} copy[DP_SAN_COPIES];
 	uint32_t ids[DP_MAX_AUDIT_RULES];
 	uint8_t peer_reason[TG_MAX_PEERS];
 	struct dp_audit_strlen str[DP_AS_COUNT];

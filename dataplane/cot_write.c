@@ -170,6 +170,11 @@ put_time(struct out *o, const char *name, int64_t ms)
 {
 	char b[32], *q = b;
 	int64_t days = ms / 86400000, rem = ms % 86400000;
+
+	if (rem < 0) { /* before 1970 (XML times reach back to year 1) */
+		rem += 86400000;
+		days--;
+	}
 	/* civil_from_days (H. Hinnant), days since 1970-01-01 >= 0 */
 	int64_t z = days + 719468, era = z / 146097;
 	unsigned doe = (unsigned)(z - era * 146097);
@@ -243,35 +248,56 @@ cot_write_typed(const struct cot_tak *t, unsigned skip, char *out)
 }
 
 size_t
-cot_write_xml(const struct cot_event *ev, char *out, size_t cap)
+cot_write_event(const struct cot_event *ev, const struct cot_write_over *ov, char *out,
+		size_t cap)
 {
+	static const struct cot_str v20 = {"2.0", 3};
 	struct out o = {out, out + cap, false};
+	const struct cot_str *version = ov && ov->version ? ov->version : &v20;
+	const struct cot_str *detail = ov && ov->detail ? ov->detail : &ev->detail;
 
 	PUT(&o, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>"
-		"<event version=\"2.0\"");
+		"<event");
+	put_attr(&o, "version", version);
 	put_attr(&o, "uid", &ev->uid);
 	put_attr(&o, "type", &ev->type);
 	put_attr(&o, "how", &ev->how);
 	put_time(&o, "time", ev->time_ms);
 	put_time(&o, "start", ev->start_ms);
 	put_time(&o, "stale", ev->stale_ms);
-	put_attr(&o, "access", &ev->access);
-	put_attr(&o, "qos", &ev->qos);
-	put_attr(&o, "opex", &ev->opex);
-	put_attr(&o, "caveat", &ev->caveat);
-	put_attr(&o, "releasableTo", &ev->releasable_to);
+	put_attr(&o, "access", ov && ov->access ? ov->access : &ev->access);
+	put_attr(&o, "qos", ov && ov->qos ? ov->qos : &ev->qos);
+	put_attr(&o, "opex", ov && ov->opex ? ov->opex : &ev->opex);
+	put_attr(&o, "caveat", ov && ov->caveat ? ov->caveat : &ev->caveat);
+	put_attr(&o, "releasableTo", ov && ov->releasable_to ? ov->releasable_to
+							    : &ev->releasable_to);
 	PUT(&o, "><point");
-	put_num(&o, "lat", ev->lat);
-	put_num(&o, "lon", ev->lon);
+	put_num(&o, "lat", ov ? ov->lat : ev->lat);
+	put_num(&o, "lon", ov ? ov->lon : ev->lon);
 	put_num(&o, "hae", ev->hae);
-	put_num(&o, "ce", ev->ce);
+	put_num(&o, "ce", ov ? ov->ce : ev->ce);
 	put_num(&o, "le", ev->le);
 	PUT(&o, "/>");
 	if (ev->flags & COT_F_HAS_DETAIL) {
 		PUT(&o, "<detail>");
-		put(&o, ev->detail.p, ev->detail.len);
+		put(&o, detail->p, detail->len);
 		PUT(&o, "</detail>");
 	}
 	PUT(&o, "</event>");
 	return o.over ? 0 : (size_t)(o.p - out);
+}
+
+size_t
+cot_write_xml(const struct cot_event *ev, char *out, size_t cap)
+{
+	return cot_write_event(ev, NULL, out, cap);
+}
+
+size_t
+cot_escape_attr(const char *s, size_t n, char *out, size_t cap)
+{
+	struct out o = {out, out + cap, false};
+
+	put_escaped(&o, s, n);
+	return o.over ? SIZE_MAX : (size_t)(o.p - out);
 }

@@ -7,6 +7,9 @@
  */
 #include "decide.h"
 
+#include <string.h>
+
+#include <openssl/evp.h>
 #include <rte_cycles.h>
 
 #include "classify.h"
@@ -14,6 +17,8 @@
 #include "dp.h"
 #include "marking_cache.h"
 #include "release.h"
+#include "sanitize.h"
+#include "sanitize_check.h"
 #include "second_check.h"
 
 static inline uint64_t
@@ -178,6 +183,98 @@ convert_xml(struct dp_worker *w, const struct dp_policy *pol, struct dp_msg_ctx 
 	return (uint32_t)n;
 }
 
+/* SHA-256 of a copy, for its audit record (the worker's context, made at
+ * first use; no digest if OpenSSL cannot give one). */
+static void
+digest(struct dp_worker *w, const void *p, size_t n, uint8_t out[32])
+{
+	unsigned len = 0;
+
+	memset(out, 0, 32);
+	if (w->md == NULL)
+		w->md = EVP_MD_CTX_new();
+	if (w->md == NULL || EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(w->md, p, n) != 1 || EVP_DigestFinal_ex(w->md, out, &len) != 1)
+		memset(out, 0, 32);
+}
+
+/*
+ * The sanitized copies (release.md §6) for the peers in *send whose
+ * entries apply to the message's final classes: one per distinct (entries,
+ * encoding), written into w->sanbuf[], then confirmed by the second check
+ * (sanitize_check.c).  Peers whose copy could not be written or was not
+ * confirmed leave *send with TG_R_SANITIZE or TG_R_SANITIZE_CHECK; the
+ * others' copy is in c->copy[].  Returns the peers that get a copy (they do
+ * not get the payload nor the plain XML conversion).
+ */
+static uint32_t
+sanitize_copies(struct dp_worker *w, const struct dp_policy *pol, struct dp_msg_ctx *c,
+		const struct tg_link *link, const uint8_t *pl, uint32_t len, uint32_t *send)
+{
+	uint32_t sanitized = 0;
+
+	c->n_copies = 0;
+	for (unsigned pi = 0; *send >> pi; pi++) {
+		const struct tg_peer *pe = &pol->peers[pi];
+		uint16_t e;
+		uint8_t v1;
+		unsigned g;
+
+		if (!((*send >> pi) & 1) || pe->sanitize == 0)
+			continue;
+		e = san_applies(&pol->hdr, pe->sanitize, c->cr.classes);
+		if (e == 0)
+			continue;
+		v1 = w->ev.encoding == COT_ENC_TAKV1 && pe->encoding != TG_PEER_ENC_XML;
+		for (g = 0; g < c->n_copies; g++)
+			if (c->copy[g].entries == e && c->copy[g].v1 == v1)
+				break;
+		sanitized |= 1u << pi;
+		if (g == DP_SAN_COPIES) { /* more distinct step sets than buffers */
+			c->peer_reason[pi] = TG_R_SANITIZE;
+			*send &= ~(1u << pi);
+			continue;
+		}
+		if (g == c->n_copies) {
+			memset(&c->copy[g], 0, sizeof(c->copy[g]));
+			c->copy[g].entries = e;
+			c->copy[g].v1 = v1;
+			c->n_copies++;
+		}
+		c->copy[g].peers |= 1u << pi;
+	}
+	for (unsigned g = 0; g < c->n_copies; g++) {
+		struct dp_copy *cp = &c->copy[g];
+		struct san_steps st;
+		size_t n;
+		int why = 0;
+
+		san_combine(&pol->hdr, cp->entries, &st);
+		n = san_write(&w->ev, &st, cp->v1, w->san_detail, sizeof(w->san_detail),
+			      w->sanbuf[g], sizeof(w->sanbuf[g]));
+		if (n == 0)
+			why = TG_R_SANITIZE;
+		else if (dp_cfg.second_check) {
+			cp->fail = (uint8_t)sc_check_copy(
+				pl, len, (const uint8_t *)w->sanbuf[g], n, &pol->hdr, pol->peers,
+				link->has_default_marking ? &link->default_marking : NULL,
+				cp->entries, cp->peers, c->checks[0], w->scs_scratch);
+			if (cp->fail != SCS_OK)
+				why = TG_R_SANITIZE_CHECK;
+		}
+		if (why) {
+			for (unsigned pi = 0; cp->peers >> pi; pi++)
+				if ((cp->peers >> pi) & 1)
+					c->peer_reason[pi] = (uint8_t)why;
+			*send &= ~cp->peers;
+			continue;
+		}
+		cp->len = (uint32_t)n;
+		digest(w, w->sanbuf[g], n, cp->sha256);
+	}
+	return sanitized;
+}
+
 void
 dp_decide(struct dp_worker *w, const struct dp_policy *pol, const struct tg_link *link,
 	  struct dp_msg_ctx *c, const uint8_t *pl, uint32_t len, int64_t now_ms,
@@ -189,8 +286,9 @@ dp_decide(struct dp_worker *w, const struct dp_policy *pol, const struct tg_link
 	uint32_t send;
 	int rc;
 
-	out->send = out->to_xml = out->xml_len = 0;
+	out->send = out->to_xml = out->xml_len = out->sanitized = 0;
 	c->reason = TG_R_RELEASED;
+	c->n_copies = 0;
 
 	/* The event's start tag, and the marking (the rest of the document
 	 * only if some peer can still receive it: decide_peers()).
@@ -245,11 +343,15 @@ dp_decide(struct dp_worker *w, const struct dp_policy *pol, const struct tg_link
 	/* Only a release needs the second opinion. */
 	if (send != 0 && dp_cfg.second_check && !second_check(pol, c, link, pl, len))
 		return;
-	/* A v1 message for peers that want XML: converted once, checked
-	 * again, before anything is sent. */
+	/* Peers with sanitize steps that apply get their copy (written and
+	 * checked here); then a v1 message for the other peers that want XML:
+	 * converted once, checked again, before anything is sent. */
+	if (send != 0 && pol->hdr.n_sanitize != 0)
+		out->sanitized = sanitize_copies(w, pol, c, link, pl, len, &send);
 	if (ev->encoding == COT_ENC_TAKV1)
 		for (unsigned pi = 0; send >> pi; pi++)
-			if ((send & (1u << pi)) && pol->peers[pi].encoding == TG_PEER_ENC_XML)
+			if ((send & (1u << pi)) && !((out->sanitized >> pi) & 1) &&
+			    pol->peers[pi].encoding == TG_PEER_ENC_XML)
 				out->to_xml |= 1u << pi;
 	if (out->to_xml) {
 		out->xml_len = convert_xml(w, pol, c, link);

@@ -36,6 +36,8 @@ struct dp_decided {
 	uint32_t send;   /* peers to send to (bit i = peers[i]) */
 	uint32_t to_xml; /* of them, those that get w->xmlbuf instead of the payload */
 	uint32_t xml_len;
+	uint32_t sanitized; /* peers whose sanitize steps applied: those still in
+			     * send get their copy (c->copy[], w->sanbuf[]) */
 	uint64_t cycles[4]; /* parse, scan, decide, second check (dp_cfg.stage_cycles) */
 };
 

@@ -22,6 +22,8 @@
  *                   a field's prefiltered database runs, scope_text.h
  *   release.h       the per-peer decision (docs/release.md §5), pure
  *   second_check.[ch] the independent re-derivation of releasability
+ *   sanitize.[ch]   a peer's sanitized copy (release.md §6)
+ *   sanitize_check.[ch] its second check, with its own code (release.md §7)
  *   exact_cache.[ch] per-worker result tables on exact keys, for:
  *   marking_cache.[ch] marking resolutions, and
  *   early_cache.[ch] verdicts of the early scopes
@@ -50,6 +52,8 @@
 #include "cot_parse.h"
 #include "hdr_build.h"
 #include "marking_cache.h"
+#include "sanitize.h"
+#include "sanitize_check.h"
 #include "tg_maps.h"
 
 #define DP_MAX_WORKERS 64
@@ -185,6 +189,10 @@ struct dp_worker {
 	struct cot_cursor cursor; /* where cot_parse_head() left ev's payload */
 	uint8_t linbuf[65536] __rte_aligned(64);
 	char xmlbuf[DP_UDP_PAYLOAD_MAX]; /* a v1 message converted to XML (release.md §6) */
+	char sanbuf[DP_SAN_COPIES][DP_UDP_PAYLOAD_MAX]; /* sanitized copies (release.md §6) */
+	char san_detail[65536];                       /* a copy's detail on the way */
+	uint8_t scs_scratch[SCS_SCRATCH];             /* the second check of a copy */
+	struct evp_md_ctx_st *md;                     /* SHA-256 of copies (audit) */
 	char fieldbuf[3 * TG_FIELD_LIMIT_MAX + 3]; /* the marking scope's text */
 } __rte_cache_aligned;
 

@@ -12,6 +12,7 @@
 
 #include "classify.h"
 #include "cot_parse.h"
+#include "sanitize.h"
 #include "tg_maps.h"
 
 struct dp_msg_ctx {
@@ -38,6 +39,18 @@ struct dp_msg_ctx {
 	uint8_t sc_level;
 	uint64_t sc_rel;
 	uint32_t sc_allowed;
+	/* Sanitized copies (release.md §6), written in dp_worker.sanbuf[]:
+	 * the peers each goes to, the entries combined, whether it is TAK v1,
+	 * its length (0: not written), what its second check found (enum
+	 * scs_result) and its SHA-256. */
+	uint8_t n_copies;
+	struct dp_copy {
+		uint32_t peers;
+		uint16_t entries;
+		uint8_t v1, fail;
+		uint32_t len;
+		uint8_t sha256[32];
+	} copy[DP_SAN_COPIES];
 };
 
 #endif /* DP_MSG_H */

@@ -63,6 +63,8 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 	struct dp_msg_ctx c = {.port_id = port_id, .link_idx = -1, .reason = TG_R_RELEASED,
 			       .enc = COT_ENC_XML};
 	struct rte_mbuf *xm = NULL; /* the XML conversion, when a peer wants it */
+	struct rte_mbuf *sm[DP_SAN_COPIES] = {NULL}; /* the sanitized copies */
+	uint16_t ssum[DP_SAN_COPIES] = {0};
 	struct dp_decided d;
 	uint16_t xsum = 0;
 	struct dp_pkt pk;
@@ -125,12 +127,36 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 			xsum = dp_raw_cksum(w->xmlbuf, d.xml_len);
 		}
 	}
+	/* The sanitized copies: one mbuf each, shared by its peers. */
+	for (unsigned g = 0; g < c.n_copies; g++) {
+		struct dp_copy *cp = &c.copy[g];
+
+		if (cp->len == 0 || !(cp->peers & d.send))
+			continue;
+		sm[g] = fwd_payload_mbuf(w->sanbuf[g], cp->len);
+		if (sm[g] == NULL) {
+			for (unsigned pi = 0; cp->peers >> pi; pi++)
+				if ((cp->peers >> pi) & 1)
+					c.peer_reason[pi] = TG_R_SANITIZE;
+			d.send &= ~cp->peers;
+			cp->len = 0;
+			continue;
+		}
+		ssum[g] = dp_raw_cksum(w->sanbuf[g], cp->len);
+	}
 	t3 = stage_tsc();
 
 	for (unsigned pi = 0; d.send >> pi; pi++) {
 		if (!(d.send & (1u << pi)))
 			continue;
-		if (d.to_xml & (1u << pi)) {
+		if (d.sanitized & (1u << pi)) {
+			unsigned g = 0;
+
+			while (g < c.n_copies && !((c.copy[g].peers >> pi) & 1))
+				g++;
+			c.peer_reason[pi] = (uint8_t)fwd_to_peer(w, pol, pi, sm[g], 0, c.copy[g].len,
+								 ssum[g]);
+		} else if (d.to_xml & (1u << pi)) {
 			c.peer_reason[pi] =
 				(uint8_t)fwd_to_peer(w, pol, pi, xm, 0, d.xml_len, xsum);
 		} else {
@@ -161,6 +187,8 @@ done:
 	dp_audit_message(w, pol, &c, now_ns);
 	/* Drop our references; the clones queued for TX keep the payloads alive. */
 	rte_pktmbuf_free(xm);
+	for (unsigned g = 0; g < DP_SAN_COPIES; g++)
+		rte_pktmbuf_free(sm[g]);
 	rte_pktmbuf_free(m);
 }
 

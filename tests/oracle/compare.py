@@ -17,6 +17,13 @@ conversion, oracle.to_xml(), so the conversion is checked byte for byte):
   mismatch   a payload with an expected uid but different bytes
   duplicate  an expected payload released more often than expected
 
+A sanitized copy (release.md section 6) is the oracle's expected payload
+for its peer, so it is compared byte for byte like any other.  With
+--explain-sanitized (and an oracle run with --keep-sanitized, which writes
+DIR/sanitized/<sha256>), every mismatch whose expected payload is a
+sanitized copy also names the first differing field: "event@lat",
+"detail/contact@endpoint", "cotEvent.ce", ... (first_difference below).
+
 Prints a JSON report (and writes it with --report FILE); exits 1 on any
 difference, 2 on bad input, 0 when every listed peer matches exactly.
 """
@@ -28,6 +35,7 @@ import json
 import os
 import re
 import sys
+import xml.parsers.expat as expat
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import takproto  # noqa: E402
@@ -49,7 +57,119 @@ def payload_uid(payload):
     return m.group(2).decode("utf-8", "replace") if m else None
 
 
-def compare_peer(expected_path, pcap_path):
+def _xml_items(xml):
+    """A CoT XML payload as a list of (path, what, value): start tags with
+    their attributes in order, text (merged, CDATA included), comments and
+    processing instructions, so two documents can be compared item by item."""
+    items, path, text = [], [], []
+    p = expat.ParserCreate(encoding="UTF-8")
+    p.ordered_attributes = True
+
+    def flush():
+        if text:
+            items.append(("/".join(path), "text", "".join(text)))
+            text.clear()
+
+    def start(name, attrs):
+        flush()
+        path.append(name)
+        items.append(("/".join(path), "start", None))
+        for i in range(0, len(attrs), 2):
+            items.append(("/".join(path) + "@" + attrs[i], "attribute", attrs[i + 1]))
+        items.append(("/".join(path), "attributes end", None))
+
+    def end(name):
+        flush()
+        items.append(("/".join(path), "end", None))
+        path.pop()
+
+    p.StartElementHandler = start
+    p.EndElementHandler = end
+    p.CharacterDataHandler = text.append
+    p.CommentHandler = lambda d: (flush(), items.append(("/".join(path), "comment", d)))
+    p.ProcessingInstructionHandler = lambda t, d: (flush(), items.append(
+        ("/".join(path), "processing instruction", t + " " + d)))
+    p.StartCdataSectionHandler = lambda: (flush(), items.append(("/".join(path), "CDATA", None)))
+    body = xml[3:] if xml[:3] == b"\xbf\x00\xbf" else xml
+    try:
+        p.Parse(body, True)
+    except expat.ExpatError as e:
+        items.append(("/".join(path), "not well-formed", str(e)))
+    return items
+
+
+def _diff_items(a, b, prefix=""):
+    for x, y in zip(a, b):
+        if x != y:
+            if x[0] == y[0] and x[1] == y[1]:
+                return f"{prefix}{x[0]} ({x[1]}): expected {x[2]!r}, actual {y[2]!r}"
+            return (f"{prefix}{x[0] or '/'}: expected {x[1]} {x[0]!r}, "
+                    f"actual {y[1]} {y[0]!r}")
+    if len(a) != len(b):
+        more, who = (a, "expected") if len(a) > len(b) else (b, "actual")
+        x = more[min(len(a), len(b))]
+        return f"{prefix}{x[0] or '/'}: only {who} has {x[1]} {x[2]!r}"
+    return None
+
+
+def _byte_diff(a, b):
+    n = next((i for i in range(min(len(a), len(b))) if a[i] != b[i]), min(len(a), len(b)))
+    return (f"bytes differ at offset {n} (expected {len(a)} bytes, actual {len(b)}): "
+            f"expected {a[max(0, n - 16):n + 24]!r}, actual {b[max(0, n - 16):n + 24]!r}")
+
+
+V1_EVENT = ("type", "access", "qos", "opex", "uid", "sendTime", "startTime", "staleTime",
+            "how", "lat", "lon", "hae", "ce", "le", "caveat", "releaseableTo")
+
+
+def first_difference(expected, actual):
+    """The first field in which a released payload differs from the expected
+    one (a sanitized copy, or any CoT XML / TAK v1 payload), as a string;
+    None if the bytes are equal."""
+    if expected == actual:
+        return None
+    ev, av = takproto.is_v1(expected), takproto.is_v1(actual)
+    if ev != av:
+        return (f"encoding: expected {'takproto-v1' if ev else 'xml'}, "
+                f"actual {'takproto-v1' if av else 'xml'}")
+    if ev:
+        try:
+            ed = takproto.decode(expected)
+        except takproto.Refused as e:
+            return f"expected payload refused by takproto: {e.args}"
+        try:
+            ad = takproto.decode(actual)
+        except takproto.Refused as e:
+            return f"actual payload refused by takproto: {e.args[:2]} at offset {e.args[2]}"
+        for k in ("takControl", "submissionTime", "creationTime"):
+            if ed[k] != ad[k]:
+                return f"TakMessage.{k}: expected {ed[k]!r}, actual {ad[k]!r}"
+        ee, ae = ed["cotEvent"], ad["cotEvent"]
+        for k in V1_EVENT:
+            if ee[k] != ae[k] or (isinstance(ee[k], float) and str(ee[k]) != str(ae[k])):
+                return f"cotEvent.{k}: expected {ee[k]!r}, actual {ae[k]!r}"
+        if (ee["detail"] is None) != (ae["detail"] is None):
+            return (f"cotEvent.detail: expected {'none' if ee['detail'] is None else 'one'}, "
+                    f"actual {'none' if ae['detail'] is None else 'one'}")
+        if ee["detail"] is not None:
+            for k in ("contact", "group", "precisionLocation", "status", "takv", "track"):
+                if ee["detail"][k] != ae["detail"][k]:
+                    return (f"cotEvent.detail.{k}: expected {ee['detail'][k]!r}, "
+                            f"actual {ae['detail'][k]!r}")
+            ex, ax = ee["detail"]["xmlDetail"] or b"", ae["detail"]["xmlDetail"] or b""
+            if ex != ax:
+                d = _diff_items(_xml_items(b"<detail>" + ex + b"</detail>"),
+                                _xml_items(b"<detail>" + ax + b"</detail>"),
+                                "cotEvent.detail.xmlDetail: ")
+                return d or "cotEvent.detail.xmlDetail: " + _byte_diff(ex, ax)
+        if ee.get("legacy") != ae.get("legacy"):
+            return f"cotEvent legacy 16/17: expected {ee.get('legacy')}, actual {ae.get('legacy')}"
+        return "same fields, different encoding: " + _byte_diff(expected, actual)
+    d = _diff_items(_xml_items(expected), _xml_items(actual))
+    return d or "same XML items, different bytes: " + _byte_diff(expected, actual)
+
+
+def compare_peer(expected_path, pcap_path, copies_dir=None):
     exp = []
     with open(expected_path) as f:
         for line in f:
@@ -63,6 +183,7 @@ def compare_peer(expected_path, pcap_path):
 
     got = collections.Counter()
     got_uid = {}
+    got_bytes = {}     # payloads that were not expected (--explain-sanitized)
     other = collections.Counter()
     for kind, val in tgpcap.datagrams(pcap_path):
         if kind != "udp":
@@ -72,6 +193,8 @@ def compare_peer(expected_path, pcap_path):
         h = hashlib.sha256(payload).hexdigest()
         got[h] += 1
         got_uid.setdefault(h, payload_uid(payload))
+        if copies_dir is not None and h not in want:
+            got_bytes.setdefault(h, payload)
 
     wrongful, missed, mismatch, duplicate = [], [], [], []
     extra = {h: n for h, n in got.items() if h not in want}
@@ -85,7 +208,14 @@ def compare_peer(expected_path, pcap_path):
     for h, n in extra.items():
         u = got_uid.get(h)
         if u is not None and u in lost_uids:
-            mismatch.append({"uid": u, "actual_sha256": h, "expected_sha256": by_uid[u]})
+            m = {"uid": u, "actual_sha256": h, "expected_sha256": by_uid[u]}
+            for eh in by_uid[u] if copies_dir is not None else ():
+                path = os.path.join(copies_dir, eh)
+                if os.path.exists(path):
+                    with open(path, "rb") as f:
+                        m["first_difference"] = first_difference(f.read(), got_bytes[h])
+                    break
+            mismatch.append(m)
             for eh in by_uid[u]:
                 lost.pop(eh, None)
         else:
@@ -112,6 +242,9 @@ def main(argv=None):
     ap.add_argument("--actual-pcap", action="append", required=True, metavar="PEER=PCAP",
                     help="what one peer received (repeatable)")
     ap.add_argument("--report", help="also write the JSON report here")
+    ap.add_argument("--explain-sanitized", action="store_true",
+                    help="name the first differing field of a mismatched sanitized copy "
+                         "(needs oracle.py --keep-sanitized)")
     a = ap.parse_args(argv)
     report, bad = {"peers": {}}, False
     for spec in a.actual_pcap:
@@ -121,7 +254,8 @@ def main(argv=None):
             print(f"compare: --actual-pcap {spec}: no {exp}", file=sys.stderr)
             return 2
         try:
-            r = compare_peer(exp, path)
+            r = compare_peer(exp, path, os.path.join(a.expected, "sanitized")
+                             if a.explain_sanitized else None)
         except (OSError, ValueError) as e:
             print(f"compare: {e}", file=sys.stderr)
             return 2

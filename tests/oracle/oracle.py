@@ -23,6 +23,18 @@ same expat rules as an XML <detail>.  A link's `encodings` is checked after
 too_big and before parsing (reason `encoding`); a TakControl-only message is
 `tak_control`; a peer with `encoding: xml` is expected to get the exact
 bytes of to_xml() for a v1 message (sha256 of the conversion).
+
+Sanitized copies (release.md section 6, docs/policy.md `sanitize`):
+sanitize.py, written from the spec alone, validates a peer's `sanitize:`
+entries, combines those that apply to a message's final classes and writes
+the copy's exact bytes (XML, or TAK v1 for v1 input unless the peer has
+`encoding: xml`); that copy is the peer's expected payload (its line in
+<peer>.jsonl carries "sanitized": true).  A copy longer than a UDP payload
+is withheld as `sanitize`, one whose marking fails the second check's
+property (a) as `sanitize_check`.  summary.json gives every peer with
+`sanitize:` a "sanitized" count (releases that were copies); peers without
+it are reported exactly as before.  --keep-sanitized also writes each copy
+to DIR/sanitized/<sha256> (compare.py --explain-sanitized reads them).
 """
 
 import argparse
@@ -40,6 +52,7 @@ import time
 import xml.parsers.expat as expat
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sanitize  # noqa: E402
 import takproto  # noqa: E402
 import tgpcap  # noqa: E402
 
@@ -398,7 +411,24 @@ class Policy:
                 "clearance": LEVELS[clr], "link": p.get("link"),
                 "receives": set(p.get("receives") or []),
                 "encoding": _peer_encoding(p),
+                "sanitize": None,
             })
+        # docs/policy.md `sanitize` (release.md section 6, "Sanitized
+        # copies"): each peer's validated entries, or None without the key.
+        entries = []
+        for raw, peer in zip(doc.get("peers") or [], self.peers):
+            if "sanitize" not in raw:
+                continue
+            try:
+                peer["sanitize"] = sanitize.parse_peer_sanitize(
+                    raw["sanitize"], peer, self.classes, self.mctx, Bad)
+            except sanitize.SanitizeError as e:
+                raise PolicyError(str(e)) from None
+            entries += peer["sanitize"]
+        try:
+            sanitize.check_distinct(entries)
+        except sanitize.SanitizeError as e:
+            raise PolicyError(str(e)) from None
         self.apply_sources = apply_sources
 
 
@@ -810,6 +840,13 @@ class Oracle:
         self.block_reasons = {}
         self.rule_hits = {}
         self.peer_stats = {p["name"]: {"released": 0, "withheld": {}} for p in policy.peers}
+        for peer in policy.peers:
+            if peer["sanitize"] is not None:
+                # release.md section 6: releases that were sanitized copies
+                self.peer_stats[peer["name"]]["sanitized"] = 0
+        # sha256 -> bytes of every sanitized copy expected (keep_copies only)
+        self.keep_copies = False
+        self.copies = {}
         self.releases = {p["name"]: [] for p in policy.peers}
         self.messages = 0
         self.scan_skipped = 0
@@ -971,10 +1008,21 @@ class Oracle:
         self._reason("accepted")
         sha = hashlib.sha256(payload).hexdigest()
         sha_xml = None
+        copies = {}        # (steps, encoding) -> [peers]: one copy per combined steps
         for peer in p.peers:
             st = self.peer_stats[peer["name"]]
             w = why[peer["name"]] or (None if classes & peer["receives"] else "class")
             xml = None
+            steps = None
+            if not w and peer["sanitize"] is not None:
+                steps = sanitize.combine(peer["sanitize"], classes)
+            if steps is not None:
+                # release.md section 6, "Sanitized copies": instead of the
+                # payload or the conversion; decided below, per copy
+                out = ("takproto-v1" if enc == "takproto-v1" and peer["encoding"] != "xml"
+                       else "xml")
+                copies.setdefault((steps, out), []).append(peer)
+                continue
             if not w and enc == "takproto-v1" and peer["encoding"] == "xml":
                 # release.md section 6: converted once, shared by such peers;
                 # a conversion larger than a UDP payload is withheld (convert)
@@ -992,6 +1040,77 @@ class Oracle:
                     h = sha_xml
                 self.releases[peer["name"]].append(
                     {"uid": f["uid"], "sha256": h, "link": link_name})
+        if copies:
+            self._copies(f, link_name, copies)
+
+    def _admitted(self, link_name, access, caveat, rel):
+        """The names of the peers a marking admits under steps 4 and 5
+        (release.md sections 3 and 5), resolved with the link's default as
+        for a message; a bad marking, or one carrying a block control,
+        admits no one."""
+        p = self.p
+        try:
+            level, lists, noforn, ctl = p.mctx.parse(access, caveat, rel)
+        except Bad:
+            return set()
+        dlevel, dlists, dnoforn, _ = p.links[link_name]["default"]
+        if level is None:
+            level = dlevel
+        if lists:
+            nations = set.intersection(*lists)
+        else:
+            nations = set.intersection(*dlists) if dlists else set()
+            noforn = noforn or dnoforn
+        if noforn:
+            nations &= {"USA"}
+        if ctl["nations"] is not None:
+            nations &= ctl["nations"]
+        if ctl["blocked"] is not None or level is None:
+            return set()
+        return {peer["name"] for peer in p.peers
+                if level <= peer["clearance"] and peer["nation"] in nations
+                and (ctl["peers"] is None or peer["name"] in ctl["peers"])}
+
+    def _copies(self, f, link_name, copies):
+        """The sanitized copies of one message (release.md sections 6 and 7):
+        copies maps (combined steps, encoding) to the peers that share the
+        copy.  A copy longer than a UDP payload (or not writable) is withheld
+        from its peers as `sanitize`; one that fails the second check's
+        property (a) as `sanitize_check`: its marking must admit each of its
+        peers and no peer the original's marking does not.  Properties (b)
+        to (d) hold for a copy written as sanitize.py writes it; a dataplane
+        copy that differs shows in compare.py as a mismatch."""
+        admitted = self._admitted(link_name, f["access"], f["caveat"], f["rel"])
+        for (steps, out), peers in copies.items():
+            try:
+                copy = sanitize.copy_for(f, steps, "xml" if out == "xml" else "as-received",
+                                         _iso_ms)
+            except OverflowError:
+                # READING: an XML time whose instant falls outside the years
+                # 0001..9999 once its zone offset is applied
+                # (0001-01-01T00:00:00+14:00) has no YYYY-... form: the copy
+                # cannot be written, withheld as `sanitize`.
+                copy = None
+            w, h = None, None
+            if copy is None or len(copy) > UDP_PAYLOAD_MAX:
+                w = "sanitize"
+            else:
+                h = hashlib.sha256(copy).hexdigest()
+                acc, cav, rel = sanitize.marking_of(f, steps)
+                mine = self._admitted(link_name, acc, cav, rel)
+                if not mine <= admitted or any(peer["name"] not in mine for peer in peers):
+                    w = "sanitize_check"
+                elif self.keep_copies:
+                    self.copies[h] = copy
+            for peer in peers:
+                st = self.peer_stats[peer["name"]]
+                if w:
+                    self._count(st["withheld"], w)
+                else:
+                    st["released"] += 1
+                    st["sanitized"] += 1
+                    self.releases[peer["name"]].append(
+                        {"uid": f["uid"], "sha256": h, "link": link_name, "sanitized": True})
 
     def _blocked(self, hits):
         """Count the hits; True (counted as blocked) if a block rule is among them."""
@@ -1019,8 +1138,9 @@ class Oracle:
             "message_reasons": dict(sorted(self.msg_reasons.items())),
             "blocked_by": dict(sorted(self.block_reasons.items())),
             "rule_hits": {str(k): v for k, v in sorted(self.rule_hits.items())},
-            "peers": {k: {"released": v["released"],
-                          "withheld": dict(sorted(v["withheld"].items()))}
+            "peers": {k: dict({"released": v["released"],
+                               "withheld": dict(sorted(v["withheld"].items()))},
+                              **({"sanitized": v["sanitized"]} if "sanitized" in v else {}))
                       for k, v in self.peer_stats.items()},
             "now": self.now,
             "combination_semantics": "eod" if self.comb_eod else "hyperscan",
@@ -1040,6 +1160,9 @@ def main(argv=None):
     ap.add_argument("--combination-eod", action="store_true",
                     help="evaluate combinations once over the whole field instead of "
                          "Hyperscan's per-offset semantics")
+    ap.add_argument("--keep-sanitized", action="store_true",
+                    help="also write each expected sanitized copy (release.md section 6) "
+                         "to DIR/sanitized/<sha256>, for compare.py --explain-sanitized")
     ap.add_argument("--apply-source-filter", action="store_true",
                     help="also drop messages outside allow_sources or inside block_sources "
                          "(reason source_blocked); release.md does not list this step")
@@ -1050,6 +1173,7 @@ def main(argv=None):
         print(f"oracle: {a.policy}: {e}", file=sys.stderr)
         return 2
     orc = Oracle(pol, a.now if a.now is not None else time.time(), a.combination_eod)
+    orc.keep_copies = bool(a.keep_sanitized and a.out)
     for spec in a.link:
         name, _, path = spec.partition("=")
         if name not in pol.links or not path:
@@ -1069,6 +1193,12 @@ def main(argv=None):
             with open(os.path.join(a.out, f"{peer}.jsonl"), "w") as f:
                 for r in rel:
                     f.write(json.dumps(r, sort_keys=True) + "\n")
+        if orc.copies:
+            sdir = os.path.join(a.out, "sanitized")
+            os.makedirs(sdir, exist_ok=True)
+            for h, copy in orc.copies.items():
+                with open(os.path.join(sdir, h), "wb") as f:
+                    f.write(copy)
         with open(os.path.join(a.out, "summary.json"), "w") as f:
             json.dump(summ, f, indent=2, sort_keys=True)
             f.write("\n")
