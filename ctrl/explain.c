@@ -208,7 +208,9 @@ peers_json(const struct dp_policy *pol, const struct dp_msg_ctx *c, const struct
 
 		if (rel)
 			json_object_set_new(p, "as",
-					    json_string((d->to_xml >> i) & 1 ? "xml" : "received"));
+					    json_string((d->sanitized >> i) & 1 ? "sanitized"
+							: (d->to_xml >> i) & 1 ? "xml"
+										 : "received"));
 		json_object_set_new(o, pol->peers[i].name, p);
 	}
 	return o;
@@ -325,13 +327,30 @@ print_text(const struct explain *x, json_t *o)
 				       ? ""
 				       : " (not run by the dataplane: nothing to release)");
 	}
+	json_array_foreach(json_object_get(o, "sanitized"), i, v) {
+		json_t *s;
+		size_t j;
+
+		print_strs("  copy     ", json_object_get(v, "peers"));
+		json_array_foreach(json_object_get(v, "steps"), j, s)
+			printf("%s%s", j ? "; " : ": ", json_string_value(s));
+		if (json_object_get(v, "sha256"))
+			printf("; %" JSON_INTEGER_FORMAT " B %s, sha256 %.16s...\n",
+			       json_integer_value(json_object_get(v, "bytes")),
+			       json_string_value(json_object_get(v, "encoding")),
+			       json_string_value(json_object_get(v, "sha256")));
+		else
+			printf("; NOT SENT: the second check found %s\n",
+			       json_string_value(json_object_get(v, "check")));
+	}
 	json_object_foreach(peers, k, v) {
 		const char *as = json_string_value(json_object_get(v, "as"));
 
 		printf("  %-9s %s", k, json_string_value(json_object_get(v, "decision")));
 		if (as)
-			printf(" (%s)\n", strcmp(as, "xml") == 0 ? "converted to XML"
-								 : "as received");
+			printf(" (%s)\n", strcmp(as, "xml") == 0	 ? "converted to XML"
+					   : strcmp(as, "sanitized") == 0 ? "sanitized copy"
+									  : "as received");
 		else
 			printf("  %s\n", json_string_value(json_object_get(v, "reason")));
 	}

@@ -23,9 +23,113 @@
 
 #include "cot_parse.h"
 #include "fuzz_common.h"
+#include "sanitize.h"
+#include "sanitize_check.h"
+#include "second_check.h"
 
 static struct cot_event ev, ev2;
 static struct cot_limits lim;
+
+/*
+ * Sanitized copies (release.md §6, §7) of every event that parses: under a
+ * step set the input's length picks, the copy is written (unless it would
+ * be over a datagram), holds no dropped name as a tag, parses again, and
+ * the second check (sanitize_check.c, its own reader) confirms it whenever
+ * it can read the original's marking.  Writer and checker are two
+ * implementations of one spec: any disagreement is a bug in one of them.
+ */
+static enum cot_err parse(const uint8_t *p, size_t n, const struct cot_limits *l,
+			  struct cot_event *e);
+static bool str_eq(const struct cot_str *a, const struct cot_str *b);
+static struct tg_slot_hdr shdr;
+static struct tg_peer speers[3];
+static uint8_t sscratch[SCS_SCRATCH];
+static char sdetail[65536], scopy[65536];
+
+static void
+sanitize_setup(void)
+{
+	static const char *const drop[] = {"__sensor", "link", "contact", "a", "takv"};
+	struct tg_sanitize *e;
+
+	if (shdr.n_sanitize)
+		return;
+	strcpy(shdr.nations[0], "USA");
+	strcpy(shdr.nations[1], "KOR");
+	strcpy(shdr.nations[2], "JPN");
+	shdr.n_nations = 3;
+	shdr.n_peers = 3;
+	for (unsigned i = 0; i < 3; i++) {
+		speers[i].nation_idx = (uint8_t)i;
+		speers[i].clearance = TG_LVL_TOP_SECRET;
+		speers[i].index = (uint8_t)i;
+	}
+	e = &shdr.sanitize[0];
+	e->decimals = TG_SAN_NO_COARSEN;
+	for (unsigned i = 0; i < 5; i++)
+		strcpy(e->elems[e->n_elems++], drop[i]);
+	strcpy(e->attrs[0][0], "b");
+	strcpy(e->attrs[0][1], "c");
+	strcpy(e->attrs[1][0], "track");
+	strcpy(e->attrs[1][1], "speed");
+	e->n_attrs = 2;
+	e->drop_remarks = 1;
+	e = &shdr.sanitize[1];
+	e->decimals = 2;
+	e->min_ce = 100;
+	shdr.n_sanitize = 2;
+}
+
+static bool
+has_tag(const char *s, size_t n, const char *name)
+{
+	size_t k = strlen(name);
+
+	for (const char *p = s; (p = memchr(p, '<', (size_t)(s + n - p))) != NULL; p++)
+		if ((size_t)(s + n - p) > k + 1 && memcmp(p + 1, name, k) == 0 &&
+		    strchr(" \t\r\n/>", p[1 + k]) && p[1 + k])
+			return true;
+	return false;
+}
+
+static void
+sanitize_property(const uint8_t *data, size_t size)
+{
+	static const struct cot_limits hard = {COT_FIELD_LIMIT_MAX, COT_REMARKS_LIMIT_MAX};
+	uint16_t entries = (uint16_t)(1 + size % 3);
+	struct san_steps st;
+	size_t n;
+	uint8_t lvl;
+	uint64_t rel;
+	uint32_t allowed;
+	bool v1 = ev.encoding == COT_ENC_TAKV1;
+
+	sanitize_setup();
+	san_combine(&shdr, entries, &st);
+	n = san_write(&ev, &st, v1, sdetail, sizeof(sdetail), scopy, 65507);
+	if (n == 0) {
+		/* escaping may grow text fourfold: only then may it not fit */
+		FUZZ_CHECK(size > 65507 / 5);
+		return;
+	}
+	if (!v1) {
+		for (unsigned i = 0; i < st.n_elems; i++)
+			FUZZ_CHECK(!has_tag(scopy, n, st.elems[i]));
+		FUZZ_CHECK(!(st.drop_remarks && has_tag(scopy, n, "remarks")));
+	}
+	FUZZ_CHECK(parse((const uint8_t *)scopy, n, &hard, &ev2) == COT_OK);
+	FUZZ_CHECK(str_eq(&ev.uid, &ev2.uid) && str_eq(&ev.type, &ev2.type));
+	if (!sc_derive(data, size, &shdr, NULL, &lvl, &rel, &allowed))
+		return; /* a marking the second check cannot read: never released */
+	{
+		enum scs_result r = sc_check_copy(data, size, (const uint8_t *)scopy, n, &shdr,
+						  speers, NULL, entries, 0, ~0u, sscratch);
+
+		if (r != SCS_OK)
+			fprintf(stderr, "sanitize_check: %s\n", scs_name(r));
+		FUZZ_CHECK(r == SCS_OK);
+	}
+}
 
 /* cot_parse() under `lim` */
 static enum cot_err
@@ -197,5 +301,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK((ev.flags & COT_F_HAS_SLOPE) || ev.slope == 0.0);
 	if (ev.flags & COT_F_TAK_HDR)
 		FUZZ_CHECK(size >= 3 && data[0] == 0xbf && data[1] == 0x00 && data[2] == 0xbf);
+	sanitize_property(data, size);
 	return 0;
 }

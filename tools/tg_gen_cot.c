@@ -449,6 +449,13 @@ cot_build(struct gen_msg *m, uint8_t *buf)
 		sb_printf(&d, "<track course=\"%.1f\" speed=\"%.1f\" slope=\"%.1f\"/>",
 			  gen_unit(g) * 360.0, 300.0 + gen_unit(g) * 2700.0, gen_unit(g) * 60.0);
 	xd_at = d.len; /* from here on: children without a typed message */
+	/* The sensor that saw a missile: what a hub sanitizes for some peers
+	 * (docs/policy.md `sanitize`).  No random draw: the rest of the
+	 * traffic of a seed stays as it was. */
+	if (!small && (k == GEN_K_MISSILE_SSM || k == GEN_K_MISSILE_OTHER))
+		sb_printf(&d, "<__sensor type=\"%s\" id=\"%s\" mode=\"stare\"/>",
+			  k == GEN_K_MISSILE_SSM ? "SBIRS-GEO" : "AN/TPY-2",
+			  k == GEN_K_MISSILE_SSM ? "GEO-3" : "TPY2-FBM-1");
 	if (k == GEN_K_LAUNCH || k == GEN_K_IMPACT)
 		sb_printf(&d, "<link uid=\"%s\" relation=\"p-p\" type=\"a-h-A-W-M-S-S\"/>",
 			  m->missile_uid);
