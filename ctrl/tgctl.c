@@ -620,6 +620,7 @@ print_slot(const struct tg_snapshot *s)
 				printf(" %s", s->hdr.classes[c]);
 		printf("%s\n", p->encoding == TG_PEER_ENC_XML ? " encoding xml" : "");
 	}
+	print_sanitize(&s->hdr, s->peers, s->hdr.n_peers);
 }
 
 static int

@@ -690,6 +690,26 @@ skip_misc(const uint8_t *p, const uint8_t *end)
 	return p;
 }
 
+/* The last end tag `</name` [blanks] `>` in [p, end): its '<' (and its
+ * end in *after), NULL if none. */
+static const uint8_t *
+last_end_tag(const uint8_t *p, const uint8_t *end, const char *tag, const uint8_t **after)
+{
+	const uint8_t *found = NULL;
+
+	for (const uint8_t *r = p; (r = memfind(r, end, tag)) != NULL; r++) {
+		const uint8_t *q = r + strlen(tag);
+
+		while (q < end && sp(*q))
+			q++;
+		if (q < end && *q == '>') {
+			found = r;
+			*after = q + 1;
+		}
+	}
+	return found;
+}
+
 /* An XML payload: its event attributes, point, and detail (normalised
  * into n, with st's removals when st). */
 static bool
@@ -700,15 +720,30 @@ view_xml(const uint8_t *p, size_t len, struct view *w, struct norm *n, const str
 
 	if (len >= 3 && p[0] == 0xbf && p[1] == 0x00 && p[2] == 0xbf)
 		p += 3;
-	/* the root: the first "<event" followed by a blank */
-	for (q = p;; q++) {
-		q = memchr(q, '<', (size_t)(end - q));
-		if (q == NULL || end - q < 7)
-			return false;
-		if (!memcmp(q, "<event", 6) && sp(q[6]))
+	if (end - p >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
+		p += 3; /* a byte order mark */
+	/* The prolog: blanks, the XML declaration, comments; then the root.
+	 * (An "<event" inside a comment is no root.) */
+	for (;;) {
+		while (p < end && sp(*p))
+			p++;
+		if (end - p >= 5 && !memcmp(p, "<?xml", 5)) {
+			q = memfind(p, end, "?>");
+			if (q == NULL)
+				return false;
+			p = q + 2;
+		} else if (end - p >= 4 && !memcmp(p, "<!--", 4)) {
+			q = memfind(p + 4, end, "-->");
+			if (q == NULL)
+				return false;
+			p = q + 3;
+		} else {
 			break;
+		}
 	}
-	p = q + 6;
+	if (end - p < 7 || memcmp(p, "<event", 6) != 0 || !sp(p[6]))
+		return false;
+	p += 6;
 	if (!xml_attrs(&p, end, w, false) || p >= end || *p != '>')
 		return false;
 	p++;
@@ -728,10 +763,18 @@ view_xml(const uint8_t *p, size_t len, struct view *w, struct norm *n, const str
 			if (end - p >= 2 && p[0] == '/' && p[1] == '>') {
 				p += 2;
 			} else if (*p == '>') {
-				q = memfind(p, end, "</point>");
+				const uint8_t *after;
+
+				/* <point> holds nothing the parser keeps: to its end tag */
+				q = memfind(p, end, "</point");
 				if (q == NULL)
 					return false;
-				p = q + 8;
+				after = q + 7;
+				while (after < end && sp(*after))
+					after++;
+				if (after >= end || *after != '>')
+					return false;
+				p = after + 1;
 			} else {
 				return false;
 			}
@@ -759,14 +802,15 @@ view_xml(const uint8_t *p, size_t len, struct view *w, struct norm *n, const str
 				continue;
 			}
 			c0 = ++p;
-			/* the matching </detail>: the last one before </event> */
-			q = NULL;
-			for (const uint8_t *r = c0;
-			     (r = memfind(r, end, "</detail>")) != NULL; r++)
-				q = r;
-			if (q == NULL || !norm_xml(n, c0, (size_t)(q - c0), st))
-				return false;
-			p = q + 9;
+			/* the matching </detail>: the last one in the payload */
+			{
+				const uint8_t *after = NULL;
+
+				q = last_end_tag(c0, end, "</detail", &after);
+				if (q == NULL || !norm_xml(n, c0, (size_t)(q - c0), st))
+					return false;
+				p = after;
+			}
 		} else {
 			return false;
 		}
@@ -1025,18 +1069,40 @@ check_names(const uint8_t *x, size_t n, const struct steps *st)
 			if (eq_name(st->el[i], p + 1, l))
 				return SCS_DROPPED;
 		for (unsigned i = 0; i < st->n_at; i++) {
-			const uint8_t *gt, *a;
-			size_t al = strlen(st->at[i][1]);
+			const uint8_t *a = q;
 
 			if (!eq_name(st->at[i][0], p + 1, l))
 				continue;
-			gt = memchr(q, '>', (size_t)(end - q));
-			if (gt == NULL)
-				return SCS_CANONICAL;
-			/* ` name=` inside the tag: values hold no '>' (escaped) */
-			for (a = q; (a = memfind(a, gt, st->at[i][1])) != NULL; a++)
-				if (sp(a[-1]) && a + al < gt && (a[al] == '=' || sp(a[al])))
+			/* the tag's attributes, name by name: a value may hold
+			 * ` name=` as text */
+			for (;;) {
+				const uint8_t *an, *ve;
+
+				while (a < end && sp(*a))
+					a++;
+				if (a >= end)
+					return SCS_CANONICAL;
+				if (*a == '>' || *a == '/')
+					break;
+				an = a;
+				while (a < end && nm(*a))
+					a++;
+				if (eq_name(st->at[i][1], an, (size_t)(a - an)))
 					return SCS_DROPPED;
+				while (a < end && sp(*a))
+					a++;
+				if (a + 1 >= end || *a != '=')
+					return SCS_CANONICAL;
+				a++;
+				while (a < end && sp(*a))
+					a++;
+				if (a >= end || (*a != '"' && *a != '\''))
+					return SCS_CANONICAL;
+				ve = memchr(a + 1, *a, (size_t)(end - a - 1));
+				if (ve == NULL)
+					return SCS_CANONICAL;
+				a = ve + 1;
+			}
 		}
 	}
 	return SCS_OK;

@@ -40,7 +40,7 @@ static struct cot_limits lim;
  */
 static enum cot_err parse(const uint8_t *p, size_t n, const struct cot_limits *l,
 			  struct cot_event *e);
-static bool str_eq(const struct cot_str *a, const struct cot_str *b);
+static int str_eq(const struct cot_str *a, const struct cot_str *b);
 static struct tg_slot_hdr shdr;
 static struct tg_peer speers[3];
 static uint8_t sscratch[SCS_SCRATCH];
