@@ -183,18 +183,14 @@ convert_xml(struct dp_worker *w, const struct dp_policy *pol, struct dp_msg_ctx 
 	return (uint32_t)n;
 }
 
-/* SHA-256 of a copy, for its audit record (the worker's context, made at
- * first use; no digest if OpenSSL cannot give one). */
+/* SHA-256 of a copy, for its audit record (all zero if OpenSSL cannot
+ * give one). */
 static void
-digest(struct dp_worker *w, const void *p, size_t n, uint8_t out[32])
+digest(const void *p, size_t n, uint8_t out[32])
 {
 	unsigned len = 0;
 
-	memset(out, 0, 32);
-	if (w->md == NULL)
-		w->md = EVP_MD_CTX_new();
-	if (w->md == NULL || EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(w->md, p, n) != 1 || EVP_DigestFinal_ex(w->md, out, &len) != 1)
+	if (EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) != 1 || len != 32)
 		memset(out, 0, 32);
 }
 
@@ -270,7 +266,7 @@ sanitize_copies(struct dp_worker *w, const struct dp_policy *pol, struct dp_msg_
 			continue;
 		}
 		cp->len = (uint32_t)n;
-		digest(w, w->sanbuf[g], n, cp->sha256);
+		digest(w->sanbuf[g], n, cp->sha256);
 	}
 	return sanitized;
 }

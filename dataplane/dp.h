@@ -192,7 +192,6 @@ struct dp_worker {
 	char sanbuf[DP_SAN_COPIES][DP_UDP_PAYLOAD_MAX]; /* sanitized copies (release.md §6) */
 	char san_detail[65536];                       /* a copy's detail on the way */
 	uint8_t scs_scratch[SCS_SCRATCH];             /* the second check of a copy */
-	struct evp_md_ctx_st *md;                     /* SHA-256 of copies (audit) */
 	char fieldbuf[3 * TG_FIELD_LIMIT_MAX + 3]; /* the marking scope's text */
 } __rte_cache_aligned;
 

@@ -252,8 +252,33 @@ is_v1(const uint8_t *u)
 /* A frame for a peer; `xml`: the peer has `encoding: xml`, so a payload
  * (an unfragmented datagram's, or a first fragment's) never starts with the
  * TAK v1 header. */
+/* A peer with sanitize steps (the demo's kor and jpn: drop __sensor, takv,
+ * _flow-tags_): no whole datagram it is sent holds one of those names as a
+ * tag (release.md §6).  XML copies only, and not fragments (not
+ * reassembled here): the unit test, fuzz_cot's property and
+ * integration/sanitize cover the rest. */
 static void
-check_sent(struct rte_mbuf *m, bool xml)
+check_no_dropped(struct rte_mbuf *m, uint32_t off)
+{
+	static const char *const names[] = {"__sensor", "takv", "_flow-tags_"};
+	static uint8_t buf[65536];
+	uint32_t n = m->pkt_len - off;
+	const uint8_t *pl = rte_pktmbuf_read(m, off, n, buf);
+
+	FUZZ_CHECK(pl != NULL);
+	if (n >= 3 && is_v1(pl))
+		return; /* raw protobuf strings may hold '<': the second check reads v1 */
+	for (const uint8_t *q = pl; (q = memchr(q, '<', (size_t)(pl + n - q))) != NULL; q++)
+		for (unsigned i = 0; i < 3; i++) {
+			size_t k = strlen(names[i]);
+
+			if ((size_t)(pl + n - q) > k + 1 && memcmp(q + 1, names[i], k) == 0)
+				FUZZ_CHECK(strchr(" \t\r\n/>", q[1 + k]) == NULL || q[1 + k] == 0);
+		}
+}
+
+static void
+check_sent(struct rte_mbuf *m, bool xml, bool sanitized)
 {
 	const char *why = NULL;
 	uint8_t hdr[96]; /* Ethernet, VLAN, IPv6, fragment header, UDP, 3 bytes */
@@ -282,6 +307,8 @@ check_sent(struct rte_mbuf *m, bool xml)
 			const struct rte_udp_hdr *u = (const void *)(p + l2 + 20);
 
 			FUZZ_CHECK(tot >= 28 && rte_be_to_cpu_16(u->dgram_len) + 20u == tot);
+			if (sanitized)
+				check_no_dropped(m, l2 + 28);
 		}
 		if ((rte_be_to_cpu_16(ip->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) == 0 &&
 		    m->pkt_len >= l2 + 28 + 3)
@@ -297,6 +324,8 @@ check_sent(struct rte_mbuf *m, bool xml)
 
 			FUZZ_CHECK(rte_be_to_cpu_16(u->dgram_len) ==
 				   rte_be_to_cpu_16(ip6->payload_len));
+			if (sanitized)
+				check_no_dropped(m, l2 + 48);
 			if (m->pkt_len >= l2 + 48 + 3)
 				FUZZ_CHECK(!xml || !is_v1(p + l2 + 48));
 		} else if (ip6->proto == IPPROTO_FRAGMENT && m->pkt_len >= l2 + 56 + 3 &&
@@ -316,12 +345,13 @@ drain_peers(void)
 	for (unsigned i = 0; i < N_PEERS; i++)
 		for (unsigned q = 0; q < N_QUEUES; q++)
 			while (rte_ring_dequeue(peer_rings[i].tx[q], &m) == 0)
-				check_sent(m, pol->peers[i].encoding == TG_PEER_ENC_XML);
+				check_sent(m, pol->peers[i].encoding == TG_PEER_ENC_XML,
+					   pol->peers[i].sanitize != 0);
 	/* what a link port was sent back (nothing, in the demo policy) */
 	for (unsigned i = 0; i < N_LINKS; i++)
 		for (unsigned q = 0; q < N_QUEUES; q++)
 			while (rte_ring_dequeue(link_rings[i].tx[q], &m) == 0)
-				check_sent(m, false);
+				check_sent(m, false, false);
 }
 
 /* No counter of a worker runs ahead of what it received: a counter that
