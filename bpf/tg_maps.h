@@ -437,6 +437,7 @@ struct tg_stats {
 		char name[TG_NAME_MAX];
 		uint64_t released;
 		uint64_t bytes;
+		uint64_t sanitized;            /* of released: as a sanitized copy */
 		uint64_t withheld[TG_R_COUNT]; /* peer-level reasons */
 	} peer[TG_MAX_PEERS];
 	struct {

@@ -789,9 +789,10 @@ cmd_stats(const struct opts *o)
 
 		for (unsigned i = 0; i < st->n_peers && i < TG_MAX_PEERS; i++)
 			json_array_append_new(
-				peers, json_pack("{s:s, s:I, s:I, s:o}", "name", st->peer[i].name,
+				peers, json_pack("{s:s, s:I, s:I, s:I, s:o}", "name", st->peer[i].name,
 						 "released", (json_int_t)st->peer[i].released, "bytes",
-						 (json_int_t)st->peer[i].bytes, "withheld",
+						 (json_int_t)st->peer[i].bytes, "sanitized",
+						 (json_int_t)st->peer[i].sanitized, "withheld",
 						 reasons_json(st->peer[i].withheld, TG_R_PEER_FIRST,
 							      TG_R_COUNT - 1)));
 		for (unsigned i = 0; i < st->n_ports && i < TG_STATS_MAX_PORTS; i++)
@@ -885,6 +886,8 @@ cmd_stats(const struct opts *o)
 		for (unsigned i = 0; i < st->n_peers && i < TG_MAX_PEERS; i++) {
 			printf("%-12s %12" PRIu64 " %14" PRIu64 " ", st->peer[i].name,
 			       st->peer[i].released, st->peer[i].bytes);
+			if (st->peer[i].sanitized)
+				printf(" sanitized=%" PRIu64, st->peer[i].sanitized);
 			for (unsigned r = TG_R_PEER_FIRST; r < TG_R_COUNT; r++)
 				if (st->peer[i].withheld[r])
 					printf(" %s=%" PRIu64, tg_reason_name(r),

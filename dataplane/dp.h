@@ -97,6 +97,7 @@ struct dp_port {
 struct dp_peer_cnt {
 	uint64_t released;
 	uint64_t bytes;
+	uint64_t sanitized; /* sanitized copies handed to TX (release.md §6) */
 	uint64_t withheld[TG_R_COUNT];
 };
 

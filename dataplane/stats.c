@@ -75,6 +75,7 @@ peer_sum(const struct dp_policy *p, unsigned pi, struct dp_peer_cnt *out)
 
 		out->released += c->released;
 		out->bytes += c->bytes;
+		out->sanitized += c->sanitized;
 		for (unsigned r = 0; r < TG_R_COUNT; r++)
 			out->withheld[r] += c->withheld[r];
 	}
@@ -85,6 +86,7 @@ cnt_add(struct dp_peer_cnt *dst, const struct dp_peer_cnt *src)
 {
 	dst->released += src->released;
 	dst->bytes += src->bytes;
+	dst->sanitized += src->sanitized;
 	for (unsigned r = 0; r < TG_R_COUNT; r++)
 		dst->withheld[r] += src->withheld[r];
 }
@@ -164,6 +166,7 @@ stats_collect(struct tg_stats *st)
 	for (unsigned i = 0; i < n; i++) {
 		snprintf(st->peer[i].name, TG_NAME_MAX, "%s", retired.name[i]);
 		st->peer[i].released = retired.cnt[i].released;
+		st->peer[i].sanitized = retired.cnt[i].sanitized;
 		st->peer[i].bytes = retired.cnt[i].bytes;
 		memcpy(st->peer[i].withheld, retired.cnt[i].withheld, sizeof(st->peer[i].withheld));
 	}
@@ -182,6 +185,7 @@ stats_collect(struct tg_stats *st)
 		}
 		st->peer[j].released += cur[pi].released;
 		st->peer[j].bytes += cur[pi].bytes;
+		st->peer[j].sanitized += cur[pi].sanitized;
 		for (unsigned r = 0; r < TG_R_COUNT; r++)
 			st->peer[j].withheld[r] += cur[pi].withheld[r];
 	}
@@ -360,6 +364,8 @@ dp_stats_print(FILE *f)
 	for (unsigned i = 0; i < last.n_peers; i++) {
 		fprintf(f, "  peer %-12s released %-8" PRIu64 " bytes %-10" PRIu64,
 			last.peer[i].name, last.peer[i].released, last.peer[i].bytes);
+		if (last.peer[i].sanitized)
+			fprintf(f, " sanitized %" PRIu64, last.peer[i].sanitized);
 		for (unsigned r = TG_R_PEER_FIRST; r < TG_R_COUNT; r++)
 			if (last.peer[i].withheld[r])
 				fprintf(f, " %s=%" PRIu64, tg_reason_name(r),

@@ -156,6 +156,8 @@ process_frame(struct dp_worker *w, const struct dp_policy *pol, uint16_t port_id
 				g++;
 			c.peer_reason[pi] = (uint8_t)fwd_to_peer(w, pol, pi, sm[g], 0, c.copy[g].len,
 								 ssum[g]);
+			if (c.peer_reason[pi] == TG_R_RELEASED)
+				pol->peer_cnt[w->idx * TG_MAX_PEERS + pi].sanitized++;
 		} else if (d.to_xml & (1u << pi)) {
 			c.peer_reason[pi] =
 				(uint8_t)fwd_to_peer(w, pol, pi, xm, 0, d.xml_len, xsum);

@@ -121,6 +121,13 @@ for peer in ("kor", "jpn", "usa"):
 log = open("trackgate.log").read()
 if "sanitize_check" in log or "sanitize=" in log:
     bad.append("a copy was withheld (sanitize / sanitize_check in the counters)")
+# the per-peer counter of copies sent equals the oracle's count
+oracle = json.load(open("oracle.json"))
+for peer in ("kor", "jpn"):
+    m = re.search(r"^  peer %s +released \d+ +bytes \d+ +sanitized (\d+)" % peer, log, re.M)
+    want = oracle["peers"][peer].get("sanitized")
+    if not m or int(m.group(1)) != want:
+        bad.append(f"{peer}: trackgate sanitized {m and m.group(1)}, oracle {want}")
 n_copies = {"kor": 0, "jpn": 0}
 usa_sensor = 0
 for line in open("audit.jsonl"):
