@@ -206,6 +206,7 @@ extern bool dp_quit; /* set by a signal: __atomic loads and stores only */
 extern struct dp_policy *dp_active; /* RCU-protected: __atomic loads */
 extern struct rte_rcu_qsbr *dp_qsbr;
 extern struct rte_mempool *dp_pool_rx, *dp_pool_hdr, *dp_pool_indirect, *dp_pool_linear;
+extern struct rte_mempool *dp_pool_copy; /* payloads the dataplane writes */
 extern uint64_t dp_lat_cycles_per_bucket;
 extern uint64_t dp_tx_drain_cycles;
 

@@ -24,6 +24,6 @@ unsigned dp_n_workers;
 bool dp_quit;
 struct dp_policy *dp_active;
 struct rte_rcu_qsbr *dp_qsbr;
-struct rte_mempool *dp_pool_rx, *dp_pool_hdr, *dp_pool_indirect, *dp_pool_linear;
+struct rte_mempool *dp_pool_rx, *dp_pool_hdr, *dp_pool_indirect, *dp_pool_linear, *dp_pool_copy;
 uint64_t dp_lat_cycles_per_bucket = 1;
 uint64_t dp_tx_drain_cycles;

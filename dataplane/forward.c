@@ -126,7 +126,7 @@ fwd_payload_mbuf(const void *data, uint32_t len)
 	const uint8_t *d = data;
 
 	do {
-		struct rte_mbuf *seg = rte_pktmbuf_alloc(dp_pool_rx);
+		struct rte_mbuf *seg = rte_pktmbuf_alloc(dp_pool_copy);
 		uint16_t n;
 		char *dst;
 

@@ -23,9 +23,9 @@ int fwd_to_peer(struct dp_worker *w, const struct dp_policy *pol, unsigned pi,
 		struct rte_mbuf *m, uint32_t hdr_off, uint32_t payload_len, uint16_t payload_sum);
 
 /*
- * A payload written by trackgate itself (an XML conversion) as an mbuf
- * chain from the RX pool, ready for fwd_to_peer() with hdr_off 0.  NULL if
- * the pool has not enough buffers.
+ * A payload written by trackgate itself (an XML conversion, a sanitized
+ * copy) as an mbuf chain from its own pool (dp_pool_copy), ready for
+ * fwd_to_peer() with hdr_off 0.  NULL if the pool has not enough buffers.
  */
 struct rte_mbuf *fwd_payload_mbuf(const void *data, uint32_t len);
 

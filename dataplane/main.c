@@ -319,7 +319,8 @@ main_lcore_wait(void)
 static int
 mempools_check(void)
 {
-	struct rte_mempool *pools[] = {dp_pool_rx, dp_pool_hdr, dp_pool_indirect, dp_pool_linear};
+	struct rte_mempool *pools[] = {dp_pool_rx,	 dp_pool_hdr,  dp_pool_indirect,
+				       dp_pool_linear, dp_pool_copy};
 	int leaks = 0;
 
 	/* DPDK 22.11's net_af_xdp fills its kernel fill ring with 2048 buffers

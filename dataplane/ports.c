@@ -164,9 +164,15 @@ dp_ports_init(unsigned n_workers)
 	dp_pool_rx = pool_create("tg_rx", n_rx, RTE_MBUF_DEFAULT_BUF_SIZE);
 	dp_pool_hdr = pool_create("tg_hdr", n_hdr, HDR_DATA_ROOM);
 	dp_pool_indirect = pool_create("tg_clone", n_hdr * 4, 0);
+	/* Payloads the dataplane writes (XML conversions, sanitized copies,
+	 * release.md §6): a pool of their own, so that writing them never
+	 * takes the buffers RX needs, and the other way round.  Each is held
+	 * until its last clone is sent, as a header is. */
+	dp_pool_copy = pool_create("tg_copy", n_hdr, RTE_MBUF_DEFAULT_BUF_SIZE);
 	if (need_linear)
 		dp_pool_linear = pool_create("tg_linear", 4096, LINEAR_DATA_ROOM);
-	if (!dp_pool_rx || !dp_pool_hdr || !dp_pool_indirect || (need_linear && !dp_pool_linear))
+	if (!dp_pool_rx || !dp_pool_hdr || !dp_pool_indirect || !dp_pool_copy ||
+	    (need_linear && !dp_pool_linear))
 		return -1;
 
 	for (unsigned i = 0; i < dp_n_ports; i++)

@@ -130,7 +130,7 @@ struct rings {
 
 static struct rings link_rings[N_LINKS], peer_rings[N_PEERS];
 static struct dp_policy *pol;
-static unsigned pool_base[4];
+static unsigned pool_base[5];
 static uint64_t tsc;
 static uint64_t delivered[N_WORKERS]; /* frames put on each worker's queues */
 static struct dp_counters base_cnt[N_WORKERS];
@@ -734,6 +734,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	pool_base[1] = rte_mempool_in_use_count(dp_pool_hdr);
 	pool_base[2] = rte_mempool_in_use_count(dp_pool_indirect);
 	pool_base[3] = dp_pool_linear ? rte_mempool_in_use_count(dp_pool_linear) : 0;
+	pool_base[4] = rte_mempool_in_use_count(dp_pool_copy);
 	if (getenv("FUZZ_PACKET_STATS") != NULL)
 		atexit(stats_print);
 	return 0;
@@ -812,5 +813,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(rte_mempool_in_use_count(dp_pool_hdr) == pool_base[1]);
 	FUZZ_CHECK(rte_mempool_in_use_count(dp_pool_indirect) == pool_base[2]);
 	FUZZ_CHECK(!dp_pool_linear || rte_mempool_in_use_count(dp_pool_linear) == pool_base[3]);
+	FUZZ_CHECK(rte_mempool_in_use_count(dp_pool_copy) == pool_base[4]);
 	return 0;
 }
