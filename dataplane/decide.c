@@ -7,6 +7,7 @@
  */
 #include "decide.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -185,12 +186,23 @@ convert_xml(struct dp_worker *w, const struct dp_policy *pol, struct dp_msg_ctx 
 
 /* SHA-256 of a copy, for its audit record (all zero if OpenSSL cannot
  * give one). */
+static EVP_MD *sha256_md; /* fetched once: an implicit fetch per call costs */
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 static void
 digest(const void *p, size_t n, uint8_t out[32])
 {
 	unsigned len = 0;
 
-	if (EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) != 1 || len != 32)
+	pthread_once(&sha256_once, sha256_fetch);
+	if (EVP_Digest(p, n, out, &len, sha256_md ? sha256_md : EVP_sha256(), NULL) != 1 ||
+	    len != 32)
 		memset(out, 0, 32);
 }
 

@@ -217,8 +217,16 @@ put_text(struct wr *o, const char *s, size_t n, bool cdata)
 {
 	for (size_t i = 0; i < n; i++) {
 		char b[4];
-		size_t k, used;
+		size_t k, used, run = i;
 
+		/* a run of bytes written as they are, in one copy */
+		while (run < n && s[run] != '&' && s[run] != '<' && s[run] != '>' && s[run] != '\r')
+			run++;
+		if (run > i) {
+			put(o, s + i, run - i);
+			i = run - 1;
+			continue;
+		}
 		switch (s[i]) {
 		case '&':
 			if (cdata) {
@@ -267,8 +275,17 @@ put_value(struct wr *o, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		char b[4], e[8];
-		size_t k, used, en;
+		size_t k, used, en, run = i;
 
+		/* a run of bytes that need no escaping, in one copy */
+		while (run < n && s[run] != '&' && s[run] != '<' && s[run] != '>' && s[run] != '"' &&
+		       s[run] != '\r' && s[run] != '\n' && s[run] != '\t')
+			run++;
+		if (run > i) {
+			put(o, s + i, run - i);
+			i = run - 1;
+			continue;
+		}
 		switch (s[i]) {
 		case '&':
 			k = reference(s + i, n - i, b, &used);

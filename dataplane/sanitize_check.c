@@ -48,7 +48,10 @@ struct steps {
 static void
 steps_of(const struct tg_slot_hdr *h, uint16_t entries, struct steps *s)
 {
-	memset(s, 0, sizeof(*s));
+	/* not the name arrays: n_el and n_at say how much of them holds */
+	s->n_el = s->n_at = 0;
+	s->min_ce = 0;
+	memset(s->set, 0, sizeof(s->set));
 	s->decimals = -1;
 	for (unsigned k = 0; k < TG_MAX_SAN && k < h->n_sanitize; k++) {
 		const struct tg_sanitize *e = &h->sanitize[k];
@@ -145,6 +148,31 @@ put_cp(uint32_t cp, uint8_t *o)
 	return 4;
 }
 
+/* The length of the run at s (n bytes) before the first byte decoding
+ * changes: '&', CR, and for an attribute value LF and tab (memchr: the
+ * common case is a long run). */
+static size_t
+special(const uint8_t *s, size_t n, bool attr)
+{
+	static const uint8_t text[] = {'&', '\r'}, value[] = {'&', '\r', '\n', '\t'};
+	const uint8_t *set = attr ? value : text;
+	size_t end = n;
+
+	if (n < 64) { /* short values: a call per byte class costs more */
+		for (size_t i = 0; i < n; i++)
+			if (s[i] == '&' || s[i] == '\r' || (attr && (s[i] == '\n' || s[i] == '\t')))
+				return i;
+		return n;
+	}
+	for (unsigned k = 0; k < (attr ? 4u : 2u); k++) {
+		const uint8_t *q = memchr(s, set[k], end);
+
+		if (q != NULL)
+			end = (size_t)(q - s);
+	}
+	return end;
+}
+
 /* Decode s[0..n) into b: references always, and as an attribute value
  * (attr) literal blanks as spaces, or as text literal line ends as LF.
  * false if a reference is unreadable. */
@@ -153,7 +181,15 @@ decode_into(struct buf *b, const uint8_t *s, size_t n, bool attr)
 {
 	for (size_t i = 0; i < n; i++) {
 		uint8_t c = s[i];
+		size_t run = i;
 
+		/* a run of bytes that stay as they are, in one copy */
+		run = i + special(s + i, n - i, attr);
+		if (run > i) {
+			add(b, s + i, run - i);
+			i = run - 1;
+			continue;
+		}
 		if (c == '\r') {
 			if (i + 1 < n && s[i + 1] == '\n')
 				i++;
@@ -513,15 +549,18 @@ struct view {
 static int
 e_index(const uint8_t *s, size_t n)
 {
-	static const char *const names[] = {"version", "uid", "type", "how", "access",
-					    "caveat", "releasableTo", "qos", "opex",
-					    "time", "start", "stale"};
+	static const struct {
+		const char *name;
+		uint8_t len, idx;
+	} names[] = {{"version", 7, E_VERSION}, {"uid", 3, E_UID},	  {"type", 4, E_TYPE},
+		     {"how", 3, E_HOW},		{"access", 6, E_ACCESS}, {"caveat", 6, E_CAVEAT},
+		     {"releasableTo", 12, E_REL}, {"qos", 3, E_QOS},	  {"opex", 4, E_OPEX},
+		     {"time", 4, E_TIME},	{"start", 5, E_START},	  {"stale", 5, E_STALE},
+		     {"releaseableTo", 13, E_REL}};
 
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (eq_name(names[i], s, n))
-			return (int)i;
-	if (eq_name("releaseableTo", s, n))
-		return E_REL;
+		if (names[i].len == n && memcmp(names[i].name, s, n) == 0)
+			return names[i].idx;
 	return -1;
 }
 
