@@ -305,6 +305,44 @@ memfind(const uint8_t *s, const uint8_t *end, const char *w)
 	return NULL;
 }
 
+/* One attribute of a start tag at *pp (blanks first): its name and raw
+ * value, *pp left after it.  1: an attribute; 0: the tag's end ('>' or
+ * '/') is next; -1: unreadable. */
+static int
+next_attr(const uint8_t **pp, const uint8_t *end, const uint8_t **name, size_t *nlen,
+	  const uint8_t **val, size_t *vlen)
+{
+	const uint8_t *p = *pp, *ve;
+
+	while (p < end && sp(*p))
+		p++;
+	*pp = p;
+	if (p >= end)
+		return -1;
+	if (*p == '>' || *p == '/')
+		return 0;
+	*name = p;
+	while (p < end && nm(*p))
+		p++;
+	*nlen = (size_t)(p - *name);
+	while (p < end && sp(*p))
+		p++;
+	if (*nlen == 0 || p >= end || *p != '=')
+		return -1;
+	p++;
+	while (p < end && sp(*p))
+		p++;
+	if (p >= end || (*p != '"' && *p != '\''))
+		return -1;
+	*val = p + 1;
+	ve = memchr(*val, *p, (size_t)(end - *val));
+	if (ve == NULL)
+		return -1;
+	*vlen = (size_t)(ve - *val);
+	*pp = ve + 1;
+	return 1;
+}
+
 /* XML detail content d[0..len) into n; with st, what it names is removed
  * (an element named, with its content; an attribute named).  false if it
  * cannot be read. */
@@ -387,34 +425,15 @@ norm_xml(struct norm *n, const uint8_t *d, size_t len, const struct steps *st)
 			}
 			p = q;
 			for (;;) {
-				const uint8_t *an, *v, *ve;
-				size_t al;
+				const uint8_t *an, *v;
+				size_t al, vl;
 				bool keep = !drop;
+				int r = next_attr(&p, end, &an, &al, &v, &vl);
 
-				while (p < end && sp(*p))
-					p++;
-				if (p >= end)
+				if (r < 0)
 					return false;
-				if (*p == '>' || *p == '/')
+				if (r == 0)
 					break;
-				an = p;
-				while (p < end && nm(*p))
-					p++;
-				al = (size_t)(p - an);
-				while (p < end && sp(*p))
-					p++;
-				if (al == 0 || p >= end || *p != '=')
-					return false;
-				p++;
-				while (p < end && sp(*p))
-					p++;
-				if (p >= end || (*p != '"' && *p != '\''))
-					return false;
-				v = p + 1;
-				ve = memchr(v, *p, (size_t)(end - v));
-				if (ve == NULL)
-					return false;
-				p = ve + 1;
 				for (unsigned i = 0; st && keep && i < st->n_at; i++)
 					keep = !(eq_name(st->at[i][0], nm0, nl) &&
 						 eq_name(st->at[i][1], an, al));
@@ -423,7 +442,7 @@ norm_xml(struct norm *n, const uint8_t *d, size_t len, const struct steps *st)
 				add1(&n->b, T_ATTR);
 				add(&n->b, an, al);
 				add1(&n->b, 0);
-				if (!decode_into(&n->b, v, (size_t)(ve - v), true))
+				if (!decode_into(&n->b, v, vl, true))
 					return false;
 				add1(&n->b, 0);
 			}
@@ -652,33 +671,14 @@ xml_attrs(const uint8_t **pp, const uint8_t *end, struct view *w, bool point)
 	const uint8_t *p = *pp;
 
 	for (;;) {
-		const uint8_t *an, *v, *ve;
-		size_t al;
+		const uint8_t *an, *v;
+		size_t al, vl;
+		int r = next_attr(&p, end, &an, &al, &v, &vl);
 
-		while (p < end && sp(*p))
-			p++;
-		if (p >= end)
+		if (r < 0)
 			return false;
-		if (*p == '>' || *p == '/')
+		if (r == 0)
 			break;
-		an = p;
-		while (p < end && nm(*p))
-			p++;
-		al = (size_t)(p - an);
-		while (p < end && sp(*p))
-			p++;
-		if (al == 0 || p >= end || *p != '=')
-			return false;
-		p++;
-		while (p < end && sp(*p))
-			p++;
-		if (p >= end || (*p != '"' && *p != '\''))
-			return false;
-		v = p + 1;
-		ve = memchr(v, *p, (size_t)(end - v));
-		if (ve == NULL)
-			return false;
-		p = ve + 1;
 		if (point) {
 			static const char *const pn[P_N] = {"lat", "lon", "hae", "ce", "le"};
 			uint8_t tmp[80];
@@ -689,7 +689,7 @@ xml_attrs(const uint8_t **pp, const uint8_t *end, struct view *w, bool point)
 
 				if (!eq_name(pn[k], an, al))
 					continue;
-				if (!decode_into(&b, v, (size_t)(ve - v), true) || b.over || b.n == 0)
+				if (!decode_into(&b, v, vl, true) || b.over || b.n == 0)
 					return false;
 				tmp[b.n] = 0;
 				w->pt[k] = strtod((const char *)tmp, &e);
@@ -697,10 +697,10 @@ xml_attrs(const uint8_t **pp, const uint8_t *end, struct view *w, bool point)
 					return false;
 				if (k <= P_LON) {
 					w->pt_txt[k] = v;
-					w->pt_len[k] = (size_t)(ve - v);
+					w->pt_len[k] = vl;
 				}
 			}
-		} else if (!set_str(w, e_index(an, al), v, (size_t)(ve - v), true)) {
+		} else if (!set_str(w, e_index(an, al), v, vl, true)) {
 			return false;
 		}
 	}
@@ -1115,32 +1115,16 @@ check_names(const uint8_t *x, size_t n, const struct steps *st)
 			/* the tag's attributes, name by name: a value may hold
 			 * ` name=` as text */
 			for (;;) {
-				const uint8_t *an, *ve;
+				const uint8_t *an, *v;
+				size_t al, vl;
+				int r = next_attr(&a, end, &an, &al, &v, &vl);
 
-				while (a < end && sp(*a))
-					a++;
-				if (a >= end)
+				if (r < 0)
 					return SCS_CANONICAL;
-				if (*a == '>' || *a == '/')
+				if (r == 0)
 					break;
-				an = a;
-				while (a < end && nm(*a))
-					a++;
-				if (eq_name(st->at[i][1], an, (size_t)(a - an)))
+				if (eq_name(st->at[i][1], an, al))
 					return SCS_DROPPED;
-				while (a < end && sp(*a))
-					a++;
-				if (a + 1 >= end || *a != '=')
-					return SCS_CANONICAL;
-				a++;
-				while (a < end && sp(*a))
-					a++;
-				if (a >= end || (*a != '"' && *a != '\''))
-					return SCS_CANONICAL;
-				ve = memchr(a + 1, *a, (size_t)(end - a - 1));
-				if (ve == NULL)
-					return SCS_CANONICAL;
-				a = ve + 1;
 			}
 		}
 	}

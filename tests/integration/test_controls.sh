@@ -24,29 +24,11 @@ p["controls"] = [
 p["rules"] = [r for r in p["rules"] if (r.get("action") or {}).get("block") != "noforn-caveat"]
 yaml.safe_dump(p, open("policy.yaml", "w"), sort_keys=False)
 EOF
-$PY - "$TG_SRC/tests/oracle" <<'EOF'
+$PY - "$TG_SRC/tests/integration" <<'EOF'
 import sys
 sys.path.insert(0, sys.argv[1])
-from takproto import f_len, f_varint, f_double
-from scapy.all import Ether, IP, UDP, wrpcap
-
-T = ('time="2024-05-01T12:00:00Z" start="2024-05-01T12:00:00Z" '
-     'stale="2024-05-01T12:01:00Z"')
-
-
-def xml(uid, access, caveat=None):
-    cav = f' caveat="{caveat}"' if caveat is not None else ""
-    return (f'<event version="2.0" uid="{uid}" type="a-h-A-W-M-S-S" how="m-r" {T} '
-            f'access="{access}"{cav}><point lat="1" lon="1" hae="0" ce="0" le="0"/>'
-            f'</event>').encode()
-
-
-def v1(uid, access, caveat=None):
-    ev = (f_len(1, "a-h-A-W-M-S-S") + f_len(2, access) + f_len(5, uid)
-          + f_varint(6, 1714564800000) + f_varint(7, 1714564800000)
-          + f_varint(8, 1714564860000) + f_len(9, "m-r") + f_double(10, 1.0)
-          + f_double(11, 1.0) + (f_len(16, caveat) if caveat is not None else b""))
-    return b"\xbf\x01\xbf" + f_len(2, ev)
+from events import xml, v1, frames
+from scapy.all import wrpcap
 
 
 cases = [("pass", "SECRET//REL TO USA, KOR, JPN//PROPIN", None),
@@ -60,13 +42,11 @@ cases = [("pass", "SECRET//REL TO USA, KOR, JPN//PROPIN", None),
          ("several", "SECRET//REL TO USA, KOR, JPN//ORCON//LIMDIS", None),
          ("undeclared", "SECRET//REL TO USA, KOR, JPN//IMCON", None),
          ("rel-still-a-list", "SECRET//REL TO USA, JPN", None)]
-pk = []
+pls = []
 for enc in (xml, v1):
     for name, acc, cav in cases:
-        pl = enc(f"{enc.__name__}-{name}", acc, cav)
-        pk.append(Ether() / IP(src="198.51.100.7", dst="192.0.2.1", id=len(pk) + 1)
-                  / UDP(sport=4000, dport=6969) / pl)
-wrpcap("in.pcap", pk)
+        pls.append(enc(f"{enc.__name__}-{name}", acc, cav))
+wrpcap("in.pcap", frames(pls))
 EOF
 
 expect_rc 0 "tgctl check" logged check.log "$TGCTL" check policy.yaml

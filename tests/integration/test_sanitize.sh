@@ -25,31 +25,22 @@ DEMO=$TG_SRC/policy/demo.yaml
 "$TG_GEN" --mix default --count "$N" --seed 12 --link jpn-us --out jpn.pcap >/dev/null
 
 # Crafted details, on kor-us: XML and v1, all warnings releasable to jpn and usa.
-$PY - "$TG_SRC/tests/oracle" <<'EOF'
+$PY - "$TG_SRC/tests/integration" <<'EOF'
 import sys
 sys.path.insert(0, sys.argv[1])
-from takproto import f_len, f_varint, f_double
-from scapy.all import Ether, IP, UDP, wrpcap, rdpcap
+from events import xml as event_xml, v1 as event_v1, frames, f_len
+from scapy.all import wrpcap, rdpcap
 
-T = ('time="2024-05-01T12:00:00Z" start="2024-05-01T12:00:00Z" '
-     'stale="2024-05-01T12:01:00Z"')
 A = "SECRET//REL TO USA, KOR, JPN"
 
 
 def xml(uid, detail, lat="37.876543", lon="124.694449"):
-    return (f'<event version="2.0" uid="{uid}" type="a-h-A-W-M-S-S" how="m-r" {T} '
-            f'access="{A}"><point lat="{lat}" lon="{lon}" hae="0" ce="12.5" le="0"/>'
-            f'<detail>{detail}</detail></event>').encode()
+    return event_xml(uid, A, detail=detail, lat=lat, lon=lon, ce="12.5")
 
 
 def v1(uid, xml_detail, typed=b""):
-    det = (f_len(1, xml_detail) if xml_detail else b"") + typed
-    ev = (f_len(1, "a-h-A-W-M-S-S") + f_len(2, A) + f_len(5, uid)
-          + f_varint(6, 1714564800000) + f_varint(7, 1714564800000)
-          + f_varint(8, 1714564860000) + f_len(9, "m-r") + f_double(10, -0.0004)
-          + f_double(11, 26.15) + f_double(12, 0.0) + f_double(13, 12.5)
-          + f_double(14, 0.0) + f_len(15, det))
-    return b"\xbf\x01\xbf" + f_len(2, ev)
+    return event_v1(uid, A, xml_detail=xml_detail, typed=typed, lat=-0.0004, lon=26.15,
+                    hae=0.0, ce=12.5, le=0.0)
 
 
 deep = "".join(f"<l{i}>" for i in range(14)) + "<__sensor/>" + \
@@ -68,10 +59,7 @@ cases = [
     ("v1-typed-takv", v1("v-typed", "<a/>", f_len(6, f_len(1, "DELL") + f_len(3, "Win"))
                          + f_len(2, f_len(2, "TN 9")))),
 ]
-pk = []
-for i, (name, pl) in enumerate(cases):
-    pk.append(Ether() / IP(src="198.51.100.7", dst="192.0.2.1", id=i + 1)
-              / UDP(sport=4000, dport=6969) / pl)
+pk = frames([pl for _, pl in cases])
 wrpcap("crafted.pcap", pk)
 # the crafted messages after the generated ones, on the same link
 wrpcap("kor-all.pcap", list(rdpcap("kor.pcap")) + pk)
