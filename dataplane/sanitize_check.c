@@ -1140,6 +1140,17 @@ same_str(const struct view *a, const struct view *b, int k)
 						 a->len[k]);
 }
 
+/* The same number to double precision: equal, or within two units in the
+ * last place.  The parser reads a number of more than 17 digits to a
+ * double of its own (release.md §2 allows 64 bytes), and the copy writes
+ * that double exactly; strtod here may round the long original the other
+ * way in the last place. */
+static bool
+same_num(double a, double b)
+{
+	return a == b || fabs(a - b) <= fabs(b) * 0x1p-51;
+}
+
 /* The decimals of a number as written ("35.12": 2); 99 if unreadable. */
 static unsigned
 decimals_of(const uint8_t *s, size_t n)
@@ -1224,15 +1235,16 @@ sc_check_copy(const uint8_t *orig, size_t olen, const uint8_t *copy, size_t clen
 			if (vc.v1 && fabs(vc.pt[k] * p10 - nearbyint(vc.pt[k] * p10)) > 1e-6)
 				return SCS_POINT;
 		}
-		if (!(vc.pt[P_CE] >= vo.pt[P_CE] && vc.pt[P_CE] >= st.min_ce))
+		if (!((vc.pt[P_CE] >= vo.pt[P_CE] || same_num(vc.pt[P_CE], vo.pt[P_CE])) &&
+		      vc.pt[P_CE] >= st.min_ce))
 			return SCS_POINT;
-	} else if (vc.pt[P_LAT] != vo.pt[P_LAT] || vc.pt[P_LON] != vo.pt[P_LON] ||
-		   vc.pt[P_CE] != vo.pt[P_CE]) {
+	} else if (!same_num(vc.pt[P_LAT], vo.pt[P_LAT]) || !same_num(vc.pt[P_LON], vo.pt[P_LON]) ||
+		   !same_num(vc.pt[P_CE], vo.pt[P_CE])) {
 		return SCS_POINT;
 	}
 
 	/* (d) everything else */
-	if (vc.pt[P_HAE] != vo.pt[P_HAE] || vc.pt[P_LE] != vo.pt[P_LE])
+	if (!same_num(vc.pt[P_HAE], vo.pt[P_HAE]) || !same_num(vc.pt[P_LE], vo.pt[P_LE]))
 		return SCS_CHANGED;
 	for (unsigned k = 0; k < 3; k++)
 		if (vc.t[k] != vo.t[k])
