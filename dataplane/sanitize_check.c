@@ -708,8 +708,8 @@ xml_attrs(const uint8_t **pp, const uint8_t *end, struct view *w, bool point)
 	return true;
 }
 
-/* Skip what may stand between elements of <event>: blanks, text,
- * comments.  Stops at the next tag. */
+/* Skip what may stand between elements of <event>: blanks, text (CDATA
+ * sections too), comments.  Stops at the next tag. */
 static const uint8_t *
 skip_misc(const uint8_t *p, const uint8_t *end)
 {
@@ -718,6 +718,12 @@ skip_misc(const uint8_t *p, const uint8_t *end)
 			p++;
 		} else if (end - p >= 4 && !memcmp(p, "<!--", 4)) {
 			const uint8_t *q = memfind(p + 4, end, "-->");
+
+			if (q == NULL)
+				return end;
+			p = q + 3;
+		} else if (end - p >= 9 && !memcmp(p, "<![CDATA[", 9)) {
+			const uint8_t *q = memfind(p + 9, end, "]]>");
 
 			if (q == NULL)
 				return end;
