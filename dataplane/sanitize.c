@@ -38,7 +38,12 @@ san_applies(const struct tg_slot_hdr *h, uint16_t peer_entries, uint32_t classes
 void
 san_combine(const struct tg_slot_hdr *h, uint16_t entries, struct san_steps *st)
 {
-	memset(st, 0, sizeof(*st));
+	/* Not the name arrays (6 KiB, once per copy): n_elems and n_attrs say
+	 * how much of them holds. */
+	st->n_elems = st->n_attrs = 0;
+	st->drop_remarks = false;
+	st->min_ce = 0;
+	memset(st->set, 0, sizeof(st->set));
 	st->entries = entries;
 	st->decimals = TG_SAN_NO_COARSEN;
 	for (unsigned k = 0; k < TG_MAX_SAN && k < h->n_sanitize; k++) {
